@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""The two set-up commands of Garant, runnable with nothing but Python 3.11+.
+
+    python3 dev.py start   # install, migrate, load the demo group, serve http://127.0.0.1:8000
+    python3 dev.py test    # install, lint, run the whole test suite (SQLite, then PostgreSQL if up)
+
+Each command creates or reuses `.venv/` beside this file and installs the pinned
+versions of `requirements.lock` only when that file (or pyproject.toml) changed,
+so running it twice is cheap. Standard library only: this file runs before any
+dependency exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / ("python.exe" if os.name == "nt" else "python")
+STAMP = VENV / ".garant-installed"
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def say(msg: str) -> None:
+    print(f"[garant] {msg}", flush=True)
+
+
+def run(cmd: list, **kw) -> int:
+    return subprocess.call([str(c) for c in cmd], cwd=ROOT, **kw)
+
+
+def ensure_venv() -> None:
+    if sys.version_info < (3, 11):
+        sys.exit("Garant needs Python 3.11 or newer.")
+    if not PY.exists():
+        say(f"creating the virtual environment in {VENV}")
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    wanted = hashlib.sha256(
+        (ROOT / "requirements.lock").read_bytes() + (ROOT / "pyproject.toml").read_bytes()
+    ).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == wanted:
+        return
+    say("installing the pinned dependencies (requirements.lock)")
+    pip = [PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    if run([*pip, "-r", "requirements.lock"]) or run([*pip, "--no-deps", "-e", "."]):
+        sys.exit("dependency installation failed")
+    STAMP.write_text(wanted)
+
+
+def port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def ensure_chromium() -> bool:
+    """Install Debian's chromium when missing and we may (root + apt-get)."""
+    if CHROMIUM.exists():
+        return True
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        say("installing Debian's chromium for the browser tests")
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.call(["apt-get", "update", "-qq"], env=env)
+        subprocess.call(["apt-get", "install", "-y", "-qq", "chromium"], env=env)
+    return CHROMIUM.exists()
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    ensure_venv()
+    env = dict(os.environ)
+    if args.data_dir:
+        env["GARANT_DATA_DIR"] = args.data_dir
+    garant = [PY, "-m", "garant"]
+    if run([*garant, "migrate", "--no-input", "-v", "0"], env=env):
+        return 1
+    if run([*garant, "demo", "--if-empty"], env=env):
+        return 1
+    return run([*garant, "serve", "--host", args.host, "--port", str(args.port)], env=env)
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    ensure_venv()
+    say("ruff (lint + format)")
+    if run([PY, "-m", "ruff", "check", "."]) or run([PY, "-m", "ruff", "format", "--check", "."]):
+        return 1
+    browser = ensure_chromium()
+    if not browser:
+        say("no /usr/bin/chromium and no way to install it: browser tests will be skipped")
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    pytest = [PY, "-m", "pytest", *args.pytest_args]
+    say("test suite on SQLite")
+    code = run(pytest, env=env)
+    if code not in (0,):
+        return code
+    if port_open("127.0.0.1", 5432):
+        say("test suite on PostgreSQL (127.0.0.1:5432)")
+        pg = {**env, "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/garant"}
+        code = run(pytest, env=pg)
+    else:
+        say("PostgreSQL not reachable on 127.0.0.1:5432: skipped")
+    return code
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    start = sub.add_parser("start", help="serve Garant with the demo data on http://127.0.0.1:8000")
+    start.add_argument("--host", default="127.0.0.1")
+    start.add_argument("--port", type=int, default=8000)
+    start.add_argument("--data-dir", help="where the SQLite file and uploads live (default ./data)")
+    start.set_defaults(func=cmd_start)
+    test = sub.add_parser("test", help="lint and run the whole test suite")
+    test.add_argument("pytest_args", nargs="*", help="extra arguments passed to pytest")
+    test.set_defaults(func=cmd_test)
+    args = parser.parse_args()
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

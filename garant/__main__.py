@@ -1,0 +1,3 @@
+from garant.cli import main
+
+raise SystemExit(main())

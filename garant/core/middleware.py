@@ -1,0 +1,37 @@
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from garant.core.audit import audit_context
+
+
+class AuditContextMiddleware:
+    """Attribute every write made while serving a request to its user (web or API)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        source = "api" if request.path.startswith("/api/") else "ui"
+        with audit_context(source=source, request=request):
+            return self.get_response(request)
+
+
+class ForcePasswordChangeMiddleware:
+    """After an administrator reset a password, its owner must choose a new one first."""
+
+    allowed = ("password_change", "password_change_done", "logout", "set_language")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and getattr(user, "must_change_password", False)
+            and not request.path.startswith(("/static/", "/api/"))
+            and request.path not in {reverse(name) for name in self.allowed}
+        ):
+            return redirect("password_change")
+        return self.get_response(request)

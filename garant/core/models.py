@@ -1,0 +1,235 @@
+"""Tenancy (group → establishments → services), accounts and roles, API tokens, audit trail."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from garant.core.audit import Audited
+from garant.core.tenancy import TenantQuerySet
+
+
+class EstablishmentGroup(Audited, models.Model):
+    """A GCS or GHT: the group the establishments belong to."""
+
+    name = models.CharField(_("nom"), max_length=200, unique=True)
+    short_name = models.CharField(_("sigle"), max_length=40, blank=True)
+
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("groupement (GCS / GHT)")
+        verbose_name_plural = _("groupements")
+
+    def __str__(self):
+        return self.name
+
+    @staticmethod
+    def tenant_q(ids) -> Q:
+        """A group is visible to the members of one of its establishments."""
+        return Q(pk__in=Establishment.objects.filter(pk__in=ids).values("group_id"))
+
+
+class Establishment(Audited, models.Model):
+    group = models.ForeignKey(
+        EstablishmentGroup,
+        verbose_name=_("groupement"),
+        on_delete=models.PROTECT,
+        related_name="establishments",
+        null=True,
+        blank=True,
+    )
+    code = models.SlugField(_("code"), max_length=30, unique=True, allow_unicode=False)
+    name = models.CharField(_("nom"), max_length=200)
+    finess = models.CharField(_("n° FINESS"), max_length=9, blank=True)
+    city = models.CharField(_("ville"), max_length=100, blank=True)
+
+    tenant_path = "id"
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("établissement")
+        verbose_name_plural = _("établissements")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Service(Audited, models.Model):
+    """A clinical or support unit (service), optionally within a pôle."""
+
+    establishment = models.ForeignKey(
+        Establishment,
+        verbose_name=_("établissement"),
+        on_delete=models.PROTECT,
+        related_name="services",
+    )
+    name = models.CharField(_("nom"), max_length=200)
+    pole = models.CharField(_("pôle"), max_length=200, blank=True)
+
+    tenant_path = "establishment_id"
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("service")
+        verbose_name_plural = _("services")
+        ordering = ["establishment__name", "pole", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["establishment", "name"], name="service_unique_name_per_establishment"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.pole} › {self.name}" if self.pole else self.name
+
+
+class User(Audited, AbstractUser):
+    must_change_password = models.BooleanField(_("doit changer son mot de passe"), default=False)
+
+    audit_exclude = ("password", "last_login")
+
+    @staticmethod
+    def tenant_q(ids) -> Q:
+        """A user is visible in the establishments where they hold a role."""
+        return Q(pk__in=Membership.objects.filter(establishment_id__in=ids).values("user_id"))
+
+    class Meta:
+        verbose_name = _("utilisateur")
+        verbose_name_plural = _("utilisateurs")
+
+    def __str__(self):
+        return self.get_full_name() or self.username
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", _("Administrateur")
+    COMMITTEE = "committee", _("Membre du comité")
+    REFERENT = "referent", _("Référent IA / chef de projet")
+    DPO = "dpo", _("DPO / juridique / qualité")
+    CONTRIBUTOR = "contributor", _("Professionnel de terrain")
+    AUDITOR = "auditor", _("Auditeur (lecture seule)")
+
+
+class Membership(Audited, models.Model):
+    """A role that a user holds in one establishment."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    establishment = models.ForeignKey(
+        Establishment, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(_("rôle"), max_length=20, choices=Role.choices)
+
+    tenant_path = "establishment_id"
+    audit_parent = "user"
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("rôle dans un établissement")
+        verbose_name_plural = _("rôles dans les établissements")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "establishment", "role"], name="membership_unique_role"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.user} — {self.get_role_display()} — {self.establishment}"
+
+
+def _hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiToken(Audited, models.Model):
+    """A bearer token for scripts. Only its SHA-256 is stored; the raw value is shown once."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("nom"), max_length=100, blank=True)
+    prefix = models.CharField(max_length=12, editable=False)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    expires_at = models.DateTimeField(_("expire le"), null=True, blank=True)
+    revoked = models.BooleanField(_("révoqué"), default=False)
+
+    audit_exclude = ("digest", "last_used_at")
+    audit_parent = "user"
+
+    class Meta:
+        verbose_name = _("jeton d'API")
+        verbose_name_plural = _("jetons d'API")
+
+    def __str__(self):
+        return f"{self.prefix}… ({self.user})"
+
+    @classmethod
+    def issue(cls, user: User, name: str = "", expires_at=None) -> tuple[ApiToken, str]:
+        raw = "grt_" + secrets.token_urlsafe(32)
+        token = cls.objects.create(
+            user=user, name=name, prefix=raw[:12], digest=_hash_token(raw), expires_at=expires_at
+        )
+        return token, raw
+
+    @classmethod
+    def authenticate(cls, raw: str) -> User | None:
+        token = cls.objects.select_related("user").filter(digest=_hash_token(raw)).first()
+        if token is None or token.revoked or not token.user.is_active:
+            return None
+        now = timezone.now()
+        if token.expires_at and token.expires_at <= now:
+            return None
+        cls.objects.filter(pk=token.pk).update(last_used_at=now)
+        return token.user
+
+
+class AuditEvent(models.Model):
+    """One append-only event of the audit trail, chained to the previous one by its hash.
+
+    Nothing here is a foreign key on purpose: deleting a user or an establishment must not
+    rewrite history. `subject` groups an object's events with those of its children (a
+    system's versions) for the per-record history.
+    """
+
+    class Action(models.TextChoices):
+        CREATE = "create", _("création")
+        UPDATE = "update", _("modification")
+        DELETE = "delete", _("suppression")
+        LOGIN = "login", _("connexion")
+        EVENT = "event", _("événement")
+
+    seq = models.PositiveBigIntegerField(unique=True)
+    at = models.DateTimeField(db_index=True)
+    actor_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    actor_name = models.CharField(max_length=150, blank=True)
+    source = models.CharField(max_length=20)
+    establishment_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    object_type = models.CharField(max_length=60, db_index=True)
+    object_id = models.CharField(max_length=40)
+    object_repr = models.CharField(max_length=300)
+    subject = models.CharField(max_length=80, db_index=True)
+    action = models.CharField(max_length=10, choices=Action.choices)
+    changes = models.JSONField(default=dict)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["-seq"]
+        verbose_name = _("événement d'audit")
+
+    def __str__(self):
+        return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"
+
+
+class AuditChainHead(models.Model):
+    """Singleton row holding the last sequence number and hash; locked on every append."""
+
+    seq = models.PositiveBigIntegerField(default=0)
+    hash = models.CharField(max_length=64, default="0" * 64)

@@ -1,0 +1,198 @@
+"""The register of AI systems (cartographie des SIA): systems, their versions, their vendors."""
+
+from __future__ import annotations
+
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from garant.core.audit import Audited
+from garant.core.fields import CodeField, CodeSetField
+from garant.core.models import Establishment, Service, User
+from garant.core.referentials import vocabulary
+from garant.core.tenancy import TenantQuerySet
+
+
+class Vendor(Audited, models.Model):
+    """An AI vendor or provider, as known by one establishment (with its contract)."""
+
+    establishment = models.ForeignKey(
+        Establishment, verbose_name=_("établissement"), on_delete=models.PROTECT, related_name="vendors"
+    )
+    name = models.CharField(_("nom"), max_length=200)
+    contact_name = models.CharField(_("contact"), max_length=200, blank=True)
+    contact_email = models.EmailField(_("e-mail du contact"), blank=True)
+    contact_phone = models.CharField(_("téléphone du contact"), max_length=40, blank=True)
+    contract_reference = models.CharField(_("référence du contrat"), max_length=100, blank=True)
+    contract_end = models.DateField(_("fin du contrat"), null=True, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+
+    tenant_path = "establishment_id"
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("éditeur / fournisseur")
+        verbose_name_plural = _("éditeurs / fournisseurs")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["establishment", "name"], name="vendor_unique_name_per_establishment"
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("registry:vendor_detail", args=[self.pk])
+
+
+class AISystem(Audited, models.Model):
+    """One AI system used or planned by an establishment (un SIA)."""
+
+    establishment = models.ForeignKey(
+        Establishment,
+        verbose_name=_("établissement"),
+        on_delete=models.PROTECT,
+        related_name="ai_systems",
+    )
+    name = models.CharField(_("nom"), max_length=200)
+    vendor = models.ForeignKey(
+        Vendor,
+        verbose_name=_("éditeur / fournisseur"),
+        on_delete=models.PROTECT,
+        related_name="ai_systems",
+        null=True,
+        blank=True,
+        help_text=_("Laisser vide pour un développement interne."),
+    )
+    product = models.CharField(_("produit"), max_length=200, blank=True)
+    intended_purpose = models.TextField(
+        _("finalité prévue"),
+        help_text=_("Ce pour quoi le système est conçu, tel que le fournisseur le décrit."),
+    )
+    use_case = models.TextField(
+        _("cas d'usage"), blank=True, help_text=_("Ce que l'établissement en fait concrètement.")
+    )
+    services = models.ManyToManyField(
+        Service, verbose_name=_("services utilisateurs"), related_name="ai_systems", blank=True
+    )
+    medical_referent = models.CharField(_("référent médical"), max_length=200, blank=True)
+    technical_referent = models.CharField(_("référent technique"), max_length=200, blank=True)
+
+    solution_type = CodeField(
+        _("type de solution"), max_length=4, vocabulary="solution_type"
+    )
+    domain = CodeField(_("domaine"), max_length=4, vocabulary="domain")
+    modality = CodeField(
+        _("modalité de mise en œuvre"), max_length=4, vocabulary="modality"
+    )
+    phase = CodeField(
+        _("phase"), max_length=20, vocabulary="phase", default="idea", db_index=True
+    )
+
+    hosting = CodeField(
+        _("hébergement"), max_length=20, vocabulary="hosting", blank=True
+    )
+    hds_certified = models.BooleanField(
+        _("hébergeur certifié HDS"),
+        null=True,
+        blank=True,
+        help_text=_("Hébergeur de données de santé certifié (CSP L1111-8)."),
+    )
+    data_categories = CodeSetField(_("catégories de données"), vocabulary="data_category")
+    data_sources = CodeSetField(_("sources de données"), vocabulary="data_source")
+    data_sources_other = models.CharField(_("autre source (préciser)"), max_length=200, blank=True)
+    workflow_integration = models.TextField(
+        _("point d'intégration dans le parcours"),
+        blank=True,
+        help_text=_("Où le résultat apparaît : DPI, PACS, compte rendu, alerte…"),
+    )
+
+    device_status = CodeField(
+        _("statut dispositif médical"),
+        max_length=20,
+        vocabulary="device_status",
+        default="unknown",
+    )
+    ce_certificate = models.CharField(_("n° de certificat CE"), max_length=100, blank=True)
+    notified_body = models.CharField(_("organisme notifié"), max_length=200, blank=True)
+    ce_expiry = models.DateField(_("expiration du certificat CE"), null=True, blank=True)
+
+    gpai_based = models.BooleanField(
+        _("repose sur un modèle d'IA à usage général (LLM…)"), default=False
+    )
+    gpai_model = models.CharField(_("modèle d'IA à usage général"), max_length=200, blank=True)
+
+    users_count = models.PositiveIntegerField(
+        _("nombre d'utilisateurs"), null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+    patients_per_year = models.PositiveIntegerField(
+        _("patients concernés par an"), null=True, blank=True
+    )
+    go_live = models.DateField(_("date de mise en service"), null=True, blank=True)
+
+    created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
+    created_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="+"
+    )
+
+    tenant_path = "establishment_id"
+    audit_exclude = ("created_at", "updated_at")
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("système d'IA")
+        verbose_name_plural = _("systèmes d'IA")
+        ordering = ["name", "pk"]
+        indexes = [
+            models.Index(fields=["establishment", "name"]),
+            models.Index(fields=["solution_type"]),
+            models.Index(fields=["domain"]),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("registry:system_detail", args=[self.pk])
+
+    @property
+    def vigilance(self) -> int:
+        """Highest vigilance level among the data categories processed (0 if none given)."""
+        items = vocabulary("data_category").items
+        return max((items[c].get("vigilance", 0) for c in self.data_categories if c in items), default=0)
+
+    @property
+    def vigilance_label(self) -> str:
+        return vocabulary("vigilance").label_of(str(self.vigilance)) if self.vigilance else ""
+
+
+class AISystemVersion(Audited, models.Model):
+    """A version of a system's model or product, with what changed."""
+
+    ai_system = models.ForeignKey(
+        AISystem, verbose_name=_("système d'IA"), on_delete=models.CASCADE, related_name="versions"
+    )
+    version = models.CharField(_("version"), max_length=60)
+    released_on = models.DateField(_("date"), null=True, blank=True)
+    change_summary = models.TextField(_("résumé des changements"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    tenant_path = "ai_system__establishment_id"
+    audit_parent = "ai_system"
+    audit_exclude = ("created_at",)
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("version")
+        verbose_name_plural = _("versions")
+        ordering = ["ai_system", "-released_on", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["ai_system", "version"], name="version_unique_per_system")
+        ]
+
+    def __str__(self):
+        return f"{self.ai_system} {self.version}"

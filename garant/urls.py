@@ -1,0 +1,10 @@
+from django.urls import include, path
+
+from garant.api import api
+
+urlpatterns = [
+    path("", include("garant.core.urls")),
+    path("systemes/", include("garant.registry.urls")),
+    path("api/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+]
