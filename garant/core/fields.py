@@ -35,7 +35,7 @@ class CodeField(models.CharField):
             )
 
     def formfield(self, **kwargs):
-        blank = [("", "---------")] if self.blank or self.has_default() else []
+        blank = [] if self.has_default() else [("", "---------")]
         return forms.TypedChoiceField(
             choices=lambda: blank + vocabulary(self.vocabulary).choices(),
             required=not self.blank,
@@ -74,8 +74,8 @@ class CodeSetField(models.CharField):
         if value is None or value == "":
             return []
         if isinstance(value, list | tuple | set):
-            return [str(v) for v in value]
-        return [code for code in str(value).split(",") if code]
+            return sorted({str(v) for v in value})
+        return sorted({code for code in str(value).split(",") if code})
 
     def get_prep_value(self, value):
         codes = self.to_python(value)

@@ -1,7 +1,23 @@
+from django.conf import settings
 from django.shortcuts import redirect
 from django.urls import reverse
 
 from garant.core.audit import audit_context
+
+
+class FrenchFirstMiddleware:
+    """French unless the user chose English with the language switch (cookie).
+
+    The browser's Accept-Language is ignored: hospital workstations are often set up in
+    English while their users expect the product in French.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.META["HTTP_ACCEPT_LANGUAGE"] = settings.LANGUAGE_CODE
+        return self.get_response(request)
 
 
 class AuditContextMiddleware:
@@ -19,7 +35,7 @@ class AuditContextMiddleware:
 class ForcePasswordChangeMiddleware:
     """After an administrator reset a password, its owner must choose a new one first."""
 
-    allowed = ("password_change", "password_change_done", "logout", "set_language")
+    allowed = ("password_change", "logout", "set_language", "login")
 
     def __init__(self, get_response):
         self.get_response = get_response

@@ -1,2 +1,22 @@
-urlpatterns = []
+from django.urls import path
+
+from garant.registry import exports, imports, views
+
 app_name = "registry"
+
+urlpatterns = [
+    path("", views.system_list, name="system_list"),
+    path("nouveau/", views.system_create, name="system_create"),
+    path("export.<str:fmt>", exports.export_systems, name="system_export"),
+    path("importer/", imports.import_systems, name="system_import"),
+    path("<int:pk>/", views.system_detail, name="system_detail"),
+    path("<int:pk>/modifier/", views.system_edit, name="system_edit"),
+    path("<int:pk>/supprimer/", views.system_delete, name="system_delete"),
+    path("<int:pk>/versions/", views.system_versions, name="system_versions"),
+    path("<int:pk>/historique/", views.system_history, name="system_history"),
+    path("versions/<int:pk>/supprimer/", views.version_delete, name="version_delete"),
+    path("editeurs/", views.vendor_list, name="vendor_list"),
+    path("editeurs/nouveau/", views.vendor_form, name="vendor_create"),
+    path("editeurs/<int:pk>/", views.vendor_detail, name="vendor_detail"),
+    path("editeurs/<int:pk>/modifier/", views.vendor_form, name="vendor_edit"),
+]
