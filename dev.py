@@ -19,6 +19,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
 
@@ -39,7 +40,7 @@ def run(cmd: list, **kw) -> int:
 
 
 def ensure_venv() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036  (this file may be run by an older python3)
         sys.exit("Garant needs Python 3.11 or newer.")
     if not PY.exists():
         say(f"creating the virtual environment in {VENV}")
@@ -98,10 +99,11 @@ def cmd_test(args: argparse.Namespace) -> int:
     if not browser:
         say("no /usr/bin/chromium and no way to install it: browser tests will be skipped")
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["GARANT_DATA_DIR"] = tempfile.mkdtemp(prefix="garant-test-")
     pytest = [PY, "-m", "pytest", *args.pytest_args]
     say("test suite on SQLite")
     code = run(pytest, env=env)
-    if code not in (0,):
+    if code != 0:
         return code
     if port_open("127.0.0.1", 5432):
         say("test suite on PostgreSQL (127.0.0.1:5432)")
@@ -113,7 +115,9 @@ def cmd_test(args: argparse.Namespace) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     start = sub.add_parser("start", help="serve Garant with the demo data on http://127.0.0.1:8000")
     start.add_argument("--host", default="127.0.0.1")
@@ -121,9 +125,11 @@ def main() -> int:
     start.add_argument("--data-dir", help="where the SQLite file and uploads live (default ./data)")
     start.set_defaults(func=cmd_start)
     test = sub.add_parser("test", help="lint and run the whole test suite")
-    test.add_argument("pytest_args", nargs="*", help="extra arguments passed to pytest")
     test.set_defaults(func=cmd_test)
-    args = parser.parse_args()
+    args, extra = parser.parse_known_args()
+    if extra and args.command != "test":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.pytest_args = extra  # anything else goes to pytest: python3 dev.py test -k audit
     return args.func(args)
 
 

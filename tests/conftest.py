@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import pytest
+from django.contrib.auth.hashers import make_password
 from django.test import Client
 
 from garant.core.audit import audit_context
@@ -22,8 +24,17 @@ PASSWORD = "motdepasse-de-test-42"
 _counter = itertools.count(1)
 
 
-def make_user(username: str, establishment: Establishment | None = None, role: str | None = None, **kw):
-    user = User.objects.create_user(username=username, password=PASSWORD, **kw)
+@functools.cache
+def password_hash() -> str:
+    """PASSWORD hashed once with the configured (argon2) hasher: argon2 is slow on purpose."""
+    return make_password(PASSWORD)
+
+
+def make_user(
+    username: str, establishment: Establishment | None = None, role: str | None = None, **kw
+):
+    user = User(username=username, password=password_hash(), **kw)
+    user.save()
     if establishment is not None and role is not None:
         Membership.objects.create(user=user, establishment=establishment, role=role)
     return user
@@ -69,7 +80,9 @@ def world(est_a, est_b):
         for key, est in (("a", est_a), ("b", est_b)):
             service = Service.objects.create(establishment=est, name=f"Urgences {key.upper()}")
             vendor = Vendor.objects.create(establishment=est, name=f"Éditeur {key.upper()}")
-            system = make_system(est, name=f"Triage {key.upper()}", vendor=vendor, services=[service])
+            system = make_system(
+                est, name=f"Triage {key.upper()}", vendor=vendor, services=[service]
+            )
             version = AISystemVersion.objects.create(ai_system=system, version="1.0")
             data[key].update(service=service, vendor=vendor, system=system, version=version)
             for role in Role.values:

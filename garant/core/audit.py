@@ -246,7 +246,9 @@ def on_post_save(sender, instance, created, raw=False, **kwargs):
             changes = {k: [before[k], v] for k, v in after.items() if before[k] != v}
         if changes:
             record(instance, "update", changes)
-    instance._audit_loaded = {f.attname: f.value_from_object(instance) for f in instance._meta.concrete_fields}
+    instance._audit_loaded = {
+        f.attname: f.value_from_object(instance) for f in instance._meta.concrete_fields
+    }
 
 
 def on_post_delete(sender, instance, **kwargs):
@@ -261,11 +263,16 @@ def on_post_delete(sender, instance, **kwargs):
 def on_m2m_changed(sender, instance, action, model, pk_set, reverse, **kwargs):
     if reverse or not isinstance(instance, Audited):
         return
-    if action not in ("pre_add", "pre_remove", "pre_clear", "post_add", "post_remove", "post_clear"):
+    if action not in (
+        "pre_add",
+        "pre_remove",
+        "pre_clear",
+        "post_add",
+        "post_remove",
+        "post_clear",
+    ):
         return
-    field = next(
-        (f for f in instance._meta.many_to_many if f.remote_field.through is sender), None
-    )
+    field = next((f for f in instance._meta.many_to_many if f.remote_field.through is sender), None)
     if field is None:
         return
     current = sorted(getattr(instance, field.name).values_list("pk", flat=True))

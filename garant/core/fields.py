@@ -88,7 +88,9 @@ class CodeSetField(models.CharField):
         vocab = vocabulary(self.vocabulary)
         unknown = [code for code in self.to_python(value) if code not in vocab]
         if unknown:
-            raise ValidationError(_("Valeur inconnue : %(codes)s"), params={"codes": ", ".join(unknown)})
+            raise ValidationError(
+                _("Valeur inconnue : %(codes)s"), params={"codes": ", ".join(unknown)}
+            )
         if not self.blank and not value:
             raise ValidationError(self.error_messages["blank"], code="blank")
 
@@ -115,6 +117,7 @@ class CodeSetField(models.CharField):
 @CodeSetField.register_lookup
 class HasCode(Lookup):
     lookup_name = "has"
+    prepare_rhs = False  # the right-hand side is one code, not a set to serialise
 
     def get_db_prep_lookup(self, value, connection):
         return ("%s", [f"%,{value},%"])

@@ -13,7 +13,9 @@ def _ip(request) -> str:
 @receiver(user_logged_in, dispatch_uid="garant-login")
 def logged_in(sender, request, user, **kwargs):
     with audit_context(user=user, source="ui"):
-        record_event("auth.login", f"connexion de {user.get_username()}", {"ip": [None, _ip(request)]})
+        record_event(
+            "auth.login", f"connexion de {user.get_username()}", {"ip": [None, _ip(request)]}
+        )
 
 
 @receiver(user_logged_out, dispatch_uid="garant-logout")
@@ -27,4 +29,6 @@ def logged_out(sender, request, user, **kwargs):
 def login_failed(sender, credentials, request=None, **kwargs):
     name = str(credentials.get("username", ""))[:150]
     with audit_context(source="ui"):
-        record_event("auth.login_failed", f"échec de connexion pour {name}", {"ip": [None, _ip(request)]})
+        record_event(
+            "auth.login_failed", f"échec de connexion pour {name}", {"ip": [None, _ip(request)]}
+        )

@@ -26,8 +26,7 @@ def breakdown(systems, field: str, vocab: str) -> list[dict]:
     counts = dict(systems.order_by().values_list(field).annotate(n=Count("pk")))
     v = vocabulary(vocab)
     rows = [
-        {"code": code, "label": v.label_of(code), "count": counts.get(code, 0)}
-        for code in v.items
+        {"code": code, "label": v.label_of(code), "count": counts.get(code, 0)} for code in v.items
     ]
     if counts.get("", 0):
         rows.append({"code": "", "label": _("Non renseigné"), "count": counts[""]})
@@ -129,12 +128,12 @@ def audit_list(request):
         if filters[key]:
             day = _parse_day(filters[key])
             if day is None:
-                errors.append(_("Date invalide : « %(v)s » (attendu jj/mm/aaaa).") % {"v": filters[key]})
+                errors.append(
+                    _("Date invalide : « %(v)s » (attendu jj/mm/aaaa).") % {"v": filters[key]}
+                )
             else:
                 events = events.filter(**{lookup: day})
-    object_types = (
-        AuditEvent.objects.order_by().values_list("object_type", flat=True).distinct()
-    )
+    object_types = AuditEvent.objects.order_by().values_list("object_type", flat=True).distinct()
     query = request.GET.copy()
     query.pop("page", None)
     return render(

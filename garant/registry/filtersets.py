@@ -56,7 +56,10 @@ class AISystemFilterSet(df.FilterSet):
     establishment = df.ModelChoiceFilter(queryset=_establishments, label=_("Établissement"))
     service = df.ModelChoiceFilter(
         # one service matches at most one row per system: no DISTINCT needed
-        field_name="services", queryset=_services, label=_("Service"), distinct=False
+        field_name="services",
+        queryset=_services,
+        label=_("Service"),
+        distinct=False,
     )
     vendor = df.ModelChoiceFilter(queryset=_vendors, label=_("Éditeur"))
     solution_type = vocab_filter("solution_type", _("Type de solution"))
@@ -116,7 +119,9 @@ def filtered_systems(request, data=None):
     `filterset.errors` says which parameter and why.
     """
     base = AISystem.objects.for_user(request.user).select_related("establishment", "vendor")
-    filterset = AISystemFilterSet(request.GET if data is None else data, queryset=base, request=request)
+    filterset = AISystemFilterSet(
+        request.GET if data is None else data, queryset=base, request=request
+    )
     if not filterset.is_valid():
         return filterset, base.none()
     return filterset, filterset.qs

@@ -88,7 +88,9 @@ class AISystemForm(forms.ModelForm):
         creating = self.instance.pk is None
         establishments = Establishment.objects.for_user(user, "add" if creating else "change")
         self.fields["establishment"].queryset = establishments
-        self.fields["establishment"].empty_label = None if establishments.count() == 1 else "---------"
+        self.fields["establishment"].empty_label = (
+            None if establishments.count() == 1 else "---------"
+        )
         if not creating:
             self.fields["establishment"].disabled = True
         self.fields["vendor"].queryset = Vendor.objects.for_user(user).select_related(
@@ -107,7 +109,11 @@ class AISystemForm(forms.ModelForm):
         vendor = data.get("vendor")
         if establishment and vendor and vendor.establishment_id != establishment.pk:
             self.add_error("vendor", _("Cet éditeur appartient à un autre établissement."))
-        foreign = [s for s in data.get("services") or [] if s.establishment_id != getattr(establishment, "pk", None)]
+        foreign = [
+            s
+            for s in data.get("services") or []
+            if s.establishment_id != getattr(establishment, "pk", None)
+        ]
         if establishment and foreign:
             self.add_error(
                 "services",
@@ -180,5 +186,7 @@ class VendorForm(forms.ModelForm):
         if establishment and name:
             clash = Vendor.objects.filter(establishment=establishment, name__iexact=name)
             if clash.exclude(pk=self.instance.pk).exists():
-                self.add_error("name", _("Un éditeur de ce nom existe déjà dans cet établissement."))
+                self.add_error(
+                    "name", _("Un éditeur de ce nom existe déjà dans cet établissement.")
+                )
         return data

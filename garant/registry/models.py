@@ -18,7 +18,10 @@ class Vendor(Audited, models.Model):
     """An AI vendor or provider, as known by one establishment (with its contract)."""
 
     establishment = models.ForeignKey(
-        Establishment, verbose_name=_("établissement"), on_delete=models.PROTECT, related_name="vendors"
+        Establishment,
+        verbose_name=_("établissement"),
+        on_delete=models.PROTECT,
+        related_name="vendors",
     )
     name = models.CharField(_("nom"), max_length=200)
     contact_name = models.CharField(_("contact"), max_length=200, blank=True)
@@ -81,20 +84,12 @@ class AISystem(Audited, models.Model):
     medical_referent = models.CharField(_("référent médical"), max_length=200, blank=True)
     technical_referent = models.CharField(_("référent technique"), max_length=200, blank=True)
 
-    solution_type = CodeField(
-        _("type de solution"), max_length=4, vocabulary="solution_type"
-    )
+    solution_type = CodeField(_("type de solution"), max_length=4, vocabulary="solution_type")
     domain = CodeField(_("domaine"), max_length=4, vocabulary="domain")
-    modality = CodeField(
-        _("modalité de mise en œuvre"), max_length=4, vocabulary="modality"
-    )
-    phase = CodeField(
-        _("phase"), max_length=20, vocabulary="phase", default="idea", db_index=True
-    )
+    modality = CodeField(_("modalité de mise en œuvre"), max_length=4, vocabulary="modality")
+    phase = CodeField(_("phase"), max_length=20, vocabulary="phase", default="idea", db_index=True)
 
-    hosting = CodeField(
-        _("hébergement"), max_length=20, vocabulary="hosting", blank=True
-    )
+    hosting = CodeField(_("hébergement"), max_length=20, vocabulary="hosting", blank=True)
     hds_certified = models.BooleanField(
         _("hébergeur certifié HDS"),
         null=True,
@@ -163,7 +158,9 @@ class AISystem(Audited, models.Model):
     def vigilance(self) -> int:
         """Highest vigilance level among the data categories processed (0 if none given)."""
         items = vocabulary("data_category").items
-        return max((items[c].get("vigilance", 0) for c in self.data_categories if c in items), default=0)
+        return max(
+            (items[c].get("vigilance", 0) for c in self.data_categories if c in items), default=0
+        )
 
     @property
     def vigilance_label(self) -> str:
@@ -191,7 +188,9 @@ class AISystemVersion(Audited, models.Model):
         verbose_name_plural = _("versions")
         ordering = ["ai_system", "-released_on", "-pk"]
         constraints = [
-            models.UniqueConstraint(fields=["ai_system", "version"], name="version_unique_per_system")
+            models.UniqueConstraint(
+                fields=["ai_system", "version"], name="version_unique_per_system"
+            )
         ]
 
     def __str__(self):

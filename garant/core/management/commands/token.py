@@ -31,13 +31,17 @@ class Command(BaseCommand):
             raise CommandError(f"L'utilisateur {user!r} est désactivé.")
         _token, raw = ApiToken.issue(owner, name=name)
         self.stdout.write(raw)
-        self.stderr.write("Conservez ce jeton : il ne sera plus jamais affiché (seule son empreinte est stockée).")
+        self.stderr.write(
+            "Conservez ce jeton : il ne sera plus jamais affiché (seule son empreinte est stockée)."
+        )
 
     def do_list(self, **_):
         for t in ApiToken.objects.select_related("user").order_by("created_at"):
             state = "révoqué" if t.revoked else "actif"
             used = t.last_used_at.strftime("%d/%m/%Y %H:%M") if t.last_used_at else "jamais"
-            self.stdout.write(f"{t.prefix}  {t.user.username:<20} {state:<8} utilisé : {used}  {t.name}")
+            self.stdout.write(
+                f"{t.prefix}  {t.user.username:<20} {state:<8} utilisé : {used}  {t.name}"
+            )
 
     def do_revoke(self, prefix, **_):
         tokens = list(ApiToken.objects.filter(prefix=prefix, revoked=False))
