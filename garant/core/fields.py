@@ -51,7 +51,11 @@ class CodeField(models.CharField):
         def display(instance):
             return vocabulary(vocab_name).label_of(getattr(instance, name))
 
+        def description(instance):
+            return vocabulary(vocab_name).description_of(getattr(instance, name))
+
         setattr(cls, f"get_{name}_display", display)
+        setattr(cls, f"get_{name}_description", description)
 
 
 class CodeSetField(models.CharField):

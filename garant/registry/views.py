@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from garant.core import permissions
 from garant.core.models import AuditEvent
+from garant.core.referentials import vocabulary
 from garant.registry.filtersets import SORTABLE, filtered_systems
 from garant.registry.forms import SECTIONS, AISystemForm, VendorForm, VersionForm
 from garant.registry.models import AISystem, AISystemVersion, Vendor
@@ -65,6 +66,16 @@ def system_list(request):
             "page_sizes": PAGE_SIZES,
         },
     )
+
+
+def taxonomy_guides() -> list[dict]:
+    """The seeds' descriptions of S1–S6, D1–D3 and M1–M2, shown beside the form."""
+    guides = []
+    for name in ("solution_type", "domain", "modality"):
+        v = vocabulary(name)
+        rows = [(code, v.label_of(code), v.description_of(code)) for code in v.items]
+        guides.append({"label": v.label, "rows": rows})
+    return guides
 
 
 def _system_context(request, system, tab):
@@ -148,7 +159,12 @@ def system_create(request):
     return render(
         request,
         "registry/system_form.html",
-        {"form": form, "sections": SECTIONS, "title": _("Déclarer un système d'IA")},
+        {
+            "form": form,
+            "sections": SECTIONS,
+            "guides": taxonomy_guides(),
+            "title": _("Déclarer un système d'IA"),
+        },
     )
 
 
@@ -168,6 +184,7 @@ def system_edit(request, pk):
             "form": form,
             "sections": SECTIONS,
             "system": system,
+            "guides": taxonomy_guides(),
             "title": _("Modifier « %(name)s »") % {"name": system.name},
         },
     )
