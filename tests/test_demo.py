@@ -1,0 +1,147 @@
+"""`garant demo`: the fictional group of four CHUs loads completely, through the audit trail."""
+
+from __future__ import annotations
+
+import datetime as dt
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from garant.core.audit import verify
+from garant.core.models import AuditEvent, Establishment, Membership, Role, Service, User
+from garant.core.referentials import vocabulary
+from garant.demo.load import DEFAULT_PASSWORD, resolve_date
+from garant.registry.models import AISystem, AISystemVersion, Vendor
+
+SOON = dt.timedelta(days=90)
+
+
+def counts() -> dict[str, int]:
+    models = (
+        Establishment,
+        Service,
+        Vendor,
+        AISystem,
+        AISystemVersion,
+        User,
+        Membership,
+        AuditEvent,
+    )
+    return {m.__name__: m.objects.count() for m in models}
+
+
+@pytest.fixture
+def demo(db) -> str:
+    out = StringIO()
+    call_command("demo", stdout=out)
+    return out.getvalue()
+
+
+def test_every_taxonomy_value_across_four_establishments(demo):
+    for field in ("solution_type", "domain", "modality", "phase"):
+        used = set(AISystem.objects.values_list(field, flat=True))
+        assert set(vocabulary(field).items) <= used, field
+    assert AISystem.objects.count() >= 36
+    assert Establishment.objects.count() == 4
+    assert AISystem.objects.values("establishment").distinct().count() == 4
+    assert all(e.group and "fictif" in e.group.name for e in Establishment.objects.all())
+    for system in AISystem.objects.all():
+        assert 1 <= system.versions.count() <= 3, system.name
+    llm = AISystem.objects.filter(gpai_based=True)
+    assert llm.count() >= 4 and all(s.gpai_model for s in llm)
+    assert AISystem.objects.filter(solution_type="S4", gpai_model__icontains="Mistral 7B").exists()
+    assert AISystem.objects.exclude(data_categories=[]).count() >= 36
+
+
+def test_every_role_has_a_user(demo):
+    assert set(Membership.objects.values_list("role", flat=True)) == set(Role.values)
+    for est in Establishment.objects.all():
+        held = set(est.memberships.values_list("role", flat=True))
+        assert held == set(Role.values), est.code
+    direction = User.objects.get(username="direction.gcs")
+    assert direction.memberships.filter(role=Role.COMMITTEE).count() == 4
+    assert User.objects.get(username="admin").is_superuser
+    assert User.objects.filter(username="admin.valmont").exists()
+    # the command ends with the table of logins and their password
+    for username in ("admin", "admin.valmont", "terrain.montclair", "direction.gcs"):
+        assert username in demo
+    assert demo.rstrip().splitlines()[-2].endswith(DEFAULT_PASSWORD)
+
+
+def test_deadlines_and_gaps_for_the_home_page(demo):
+    today = timezone.localdate()
+    assert (
+        Vendor.objects.filter(contract_end__gte=today, contract_end__lte=today + SOON).count() >= 3
+    )
+    assert AISystem.objects.filter(ce_expiry__gte=today, ce_expiry__lte=today + SOON).exists()
+    assert AISystem.objects.filter(medical_referent="").count() >= 3
+    assert AISystem.objects.exclude(notified_body="").filter(ce_expiry__isnull=False).count() >= 5
+
+
+def test_everything_is_in_the_audit_trail(demo):
+    result = verify()
+    assert result.ok, result.message
+    events = AuditEvent.objects.all()
+    assert events.filter(source="demo").count() == events.count()
+    assert events.filter(object_type="registry.aisystem", action="create").count() == (
+        AISystem.objects.count()
+    )
+    out = StringIO()
+    call_command("audit", "verify", stdout=out)
+    assert out.getvalue().startswith("OK")
+
+
+def test_if_empty_adds_nothing_the_second_time(demo):
+    before = counts()
+    out = StringIO()
+    call_command("demo", "--if-empty", stdout=out)
+    assert counts() == before
+    assert out.getvalue() == ""
+
+
+def test_loading_twice_is_refused_without_changes(demo):
+    before = counts()
+    with pytest.raises(CommandError, match="déjà chargées"):
+        call_command("demo", stdout=StringIO())
+    assert counts() == before
+
+
+def test_existing_superuser_is_left_alone(db):
+    root = User.objects.create_superuser("admin", password="mot-de-passe-de-l-installateur")
+    call_command("demo", "--password", "autre-secret-demo", stdout=StringIO())
+    root.refresh_from_db()
+    assert root.check_password("mot-de-passe-de-l-installateur")
+    assert User.objects.get(username="dpo.valmont").check_password("autre-secret-demo")
+
+
+def test_demo_users_can_sign_in_and_see_their_establishment(demo):
+    client = Client()
+    response = client.post(
+        reverse("login"), {"username": "referent.valmont", "password": DEFAULT_PASSWORD}
+    )
+    assert response.status_code == 302
+    home = client.get(reverse("home"))
+    assert home.status_code == 200
+    valmont = Establishment.objects.get(code="valmont")
+    assert home.context["total"] == valmont.ai_systems.count()
+    assert home.context["contracts_ending"] or home.context["ce_expiring"]
+    assert home.context["incomplete"]
+
+    client = Client()
+    client.post(reverse("login"), {"username": "direction.gcs", "password": DEFAULT_PASSWORD})
+    assert client.get(reverse("home")).context["total"] == AISystem.objects.count()
+
+
+def test_relative_dates():
+    today = dt.date(2026, 1, 31)
+    assert resolve_date("+45d", today) == dt.date(2026, 3, 17)
+    assert resolve_date("-1m", today) == dt.date(2025, 12, 31)
+    assert resolve_date("+1m", today) == dt.date(2026, 2, 28)
+    assert resolve_date("-2w", today) == dt.date(2026, 1, 17)
+    assert resolve_date("-3y", today) == dt.date(2023, 1, 31)
+    assert resolve_date("2025-03-01", today) == dt.date(2025, 3, 1)
+    assert resolve_date(None, today) is None
