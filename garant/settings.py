@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_filters",
+    "ninja",  # serves the Swagger UI of /api/docs from its own static files, not a CDN
     "axes",
     "garant.core",
     "garant.registry",

@@ -1,0 +1,389 @@
+"""REST API of the core (establishments, services) and what every router of the API shares.
+
+The shared part keeps each endpoint short and every resource alike:
+
+- `get_scoped` reads a record within the user's scope (404 outside it) and checks the role
+  needed for the action (403);
+- `save_form` validates input through a Django form, the same one the web UI uses, and
+  raises `FormErrors` (answered 422 with one {field, message} per error);
+- `merged` turns a PATCH into a full input (current values overlaid with the sent ones), so
+  partial updates are validated exactly like full ones;
+- `delete` answers 409 when other records still depend on the one to delete.
+"""
+
+from typing import Annotated
+
+from django import forms
+from django.core.validators import RegexValidator
+from django.db import transaction
+from django.db.models import Model, ProtectedError, QuerySet, RestrictedError
+from django.http import Http404
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from ninja import Field, FilterLookup, FilterSchema, PatchDict, Query, Router, Schema, Status
+from ninja.conf import settings as ninja_settings
+from ninja.errors import HttpError
+from ninja.pagination import PageNumberPagination, paginate
+from pydantic import AfterValidator, StringConstraints
+
+from garant.core import permissions
+from garant.core.models import Establishment, EstablishmentGroup, Service
+
+# --- shared types and helpers --------------------------------------------------------------
+
+MAX_ID = 2**63 - 1  # the largest primary key a database holds: larger ids are refused, not 500
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+def _no_null_character(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError(_("Les caractères nuls ne sont pas autorisés."))
+    return value
+
+
+SearchText = Annotated[str, StringConstraints(max_length=200), AfterValidator(_no_null_character)]
+Text = str | None  # null is accepted for "empty" and normalised by the form
+
+
+class Message(Schema):
+    detail: str
+
+
+class FieldError(Schema):
+    field: str | None = Field(description="Champ ou paramètre en cause (null : tout l'objet).")
+    message: str
+
+
+class FieldErrors(Schema):
+    detail: list[FieldError]
+
+
+READ_ERRORS = {401: Message, 404: Message, 422: FieldErrors}
+WRITE_ERRORS = {**READ_ERRORS, 403: Message, 409: Message}
+
+
+class FormErrors(Exception):
+    """Input refused by a form or a filter set: {field name: [messages]}."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__(errors)
+        self.errors = errors
+
+
+class Pagination(PageNumberPagination):
+    """`page` and `page_size` (settings NINJA_PAGINATION_PER_PAGE and _MAX_PER_PAGE_SIZE).
+
+    Out-of-range values are refused (422) rather than silently clamped.
+    """
+
+    class Input(Schema):
+        page: int = Field(1, ge=1, le=1_000_000, description="Numéro de page, à partir de 1.")
+        page_size: int = Field(
+            ninja_settings.PAGINATION_PER_PAGE,
+            ge=1,
+            le=ninja_settings.PAGINATION_MAX_PER_PAGE_SIZE,
+            description="Éléments par page.",
+        )
+
+
+def forbidden(message: str | None = None) -> HttpError:
+    return HttpError(
+        403, message or _("Votre rôle ne permet pas cette action dans cet établissement.")
+    )
+
+
+def get_scoped(request, queryset: QuerySet, pk: int, permission: str = "view"):
+    """The record if the user may read it (404 otherwise), then `permission` on it (403)."""
+    obj = permissions.scope(queryset, request.user).filter(pk=pk).first()
+    if obj is None:
+        raise Http404
+    if permission != "view" and not permissions.object_permission(request.user, obj, permission):
+        raise forbidden()
+    return obj
+
+
+def require_permission(request, permission: str, establishment_id: int | None, message: str):
+    """Creating: the user needs `permission` in the establishment the record goes to."""
+    if not permissions.can(request.user, permission, establishment_id):
+        raise forbidden(message)
+
+
+def current_values(instance: Model, names) -> dict:
+    """The instance's values for the input fields `names`, relations given by their ids."""
+    values = {}
+    for name in names:
+        field = instance._meta.get_field(name)
+        if field.many_to_many:
+            values[name] = [obj.pk for obj in getattr(instance, name).all()]
+        elif field.is_relation:
+            values[name] = getattr(instance, field.attname)
+        else:
+            values[name] = field.value_from_object(instance)
+    return values
+
+
+def merged(instance: Model, schema: type[Schema], patch: dict) -> dict:
+    """A PATCH made whole: the record's current values overlaid with the fields sent."""
+    return {**current_values(instance, schema.model_fields), **patch}
+
+
+def keep_parent(instance: Model, field: str, value: int | None) -> None:
+    """A record stays in its establishment (a version with its system): refuse a move."""
+    if value is not None and value != getattr(instance, f"{field}_id"):
+        raise FormErrors({field: [_("Ce champ ne peut pas être modifié après la création.")]})
+
+
+def save_form(form: forms.ModelForm) -> Model:
+    """Validate through the form (422 on errors), then save: signals write the audit trail."""
+    if not form.is_valid():
+        raise FormErrors(form.errors)
+    with transaction.atomic():
+        return form.save()
+
+
+def delete(obj: Model) -> Status:
+    """Delete through the model (audited); 409 if other records still depend on it."""
+    try:
+        with transaction.atomic():
+            obj.delete()
+    except (ProtectedError, RestrictedError) as exc:
+        dependents = getattr(exc, "protected_objects", None) or exc.restricted_objects
+        counts: dict[str, int] = {}
+        for dependent in dependents:
+            label = str(dependent._meta.verbose_name_plural)
+            counts[label] = counts.get(label, 0) + 1
+        raise HttpError(
+            409,
+            _("Suppression impossible : « %(name)s » est encore utilisé par %(uses)s.")
+            % {"name": obj, "uses": ", ".join(f"{label} ({n})" for label, n in counts.items())},
+        ) from exc
+    return Status(204, None)
+
+
+def without_empty(filters: Schema) -> dict:
+    """The query parameters actually given."""
+    return {k: v for k, v in filters.model_dump().items() if v not in (None, "")}
+
+
+# --- establishments -------------------------------------------------------------------------
+
+FINESS = RegexValidator(
+    r"^\d[\dAB]\d{7}$",
+    gettext_lazy("Le n° FINESS compte 9 caractères : des chiffres (2A ou 2B pour la Corse)."),
+)
+
+establishments = Router(tags=["Établissements"])
+
+
+class EstablishmentForm(forms.ModelForm):
+    class Meta:
+        model = Establishment
+        fields = ["group", "code", "name", "finess", "city"]
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["group"].queryset = EstablishmentGroup.objects.for_user(user)
+        self.fields["finess"].validators.append(FINESS)
+
+
+class EstablishmentIn(Schema):
+    group: Id | None = Field(None, description="Groupement (GCS / GHT).")
+    code: Text = Field("", description="Code court unique (lettres, chiffres, tirets).")
+    name: Text = Field("", description="Nom (obligatoire).")
+    finess: Text = Field("", description="N° FINESS (9 caractères).")
+    city: Text = ""
+
+
+class EstablishmentOut(Schema):
+    id: int
+    code: str
+    name: str
+    finess: str
+    city: str
+    group: int | None = Field(alias="group_id")
+    group_name: str | None
+
+    @staticmethod
+    def resolve_group_name(obj):
+        return obj.group.name if obj.group else None
+
+
+class EstablishmentFilters(FilterSchema):
+    q: Annotated[
+        SearchText | None, FilterLookup(["name__icontains", "code__icontains", "city__icontains"])
+    ] = Field(None, description="Recherche dans le nom, le code et la ville.")
+
+
+def establishment_queryset():
+    return Establishment.objects.select_related("group")
+
+
+def save_establishment(request, establishment: Establishment | None, values: dict):
+    form = EstablishmentForm(values, instance=establishment, user=request.user)
+    return get_scoped(request, establishment_queryset(), save_form(form).pk)
+
+
+@establishments.get("", response=list[EstablishmentOut], summary="Lister ses établissements")
+@paginate(Pagination)
+def list_establishments(request, filters: Query[EstablishmentFilters]):
+    """Les établissements où l'utilisateur a un rôle."""
+    return filters.filter(permissions.scope(establishment_queryset(), request.user))
+
+
+@establishments.get(
+    "/{establishment_id}",
+    response={200: EstablishmentOut, **READ_ERRORS},
+    summary="Lire un établissement",
+)
+def get_establishment(request, establishment_id: Id):
+    return get_scoped(request, establishment_queryset(), establishment_id)
+
+
+@establishments.post(
+    "", response={201: EstablishmentOut, **WRITE_ERRORS}, summary="Créer un établissement"
+)
+def create_establishment(request, payload: EstablishmentIn):
+    """Réservé aux administrateurs de la plateforme."""
+    if not request.user.is_superuser:
+        raise forbidden(_("Seul un administrateur de la plateforme crée un établissement."))
+    return Status(201, save_establishment(request, None, payload.model_dump()))
+
+
+@establishments.put(
+    "/{establishment_id}",
+    response={200: EstablishmentOut, **WRITE_ERRORS},
+    summary="Remplacer un établissement",
+)
+def replace_establishment(request, establishment_id: Id, payload: EstablishmentIn):
+    establishment = get_scoped(request, Establishment.objects.all(), establishment_id, "manage")
+    return save_establishment(request, establishment, payload.model_dump())
+
+
+@establishments.patch(
+    "/{establishment_id}",
+    response={200: EstablishmentOut, **WRITE_ERRORS},
+    summary="Modifier un établissement",
+)
+def update_establishment(request, establishment_id: Id, payload: PatchDict[EstablishmentIn]):
+    establishment = get_scoped(request, Establishment.objects.all(), establishment_id, "manage")
+    return save_establishment(
+        request, establishment, merged(establishment, EstablishmentIn, payload)
+    )
+
+
+@establishments.delete(
+    "/{establishment_id}",
+    response={204: None, **WRITE_ERRORS},
+    summary="Supprimer un établissement",
+)
+def delete_establishment(request, establishment_id: Id):
+    """Réservé aux administrateurs de la plateforme ; refusé (409) tant que des enregistrements y sont rattachés."""
+    establishment = get_scoped(request, Establishment.objects.all(), establishment_id)
+    if not request.user.is_superuser:
+        raise forbidden(_("Seul un administrateur de la plateforme supprime un établissement."))
+    return delete(establishment)
+
+
+# --- services -------------------------------------------------------------------------------
+
+services = Router(tags=["Services"])
+
+
+class ServiceForm(forms.ModelForm):
+    class Meta:
+        model = Service
+        fields = ["establishment", "name", "pole"]
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["establishment"].queryset = Establishment.objects.for_user(user, "manage")
+        if self.instance.pk:
+            self.fields["establishment"].disabled = True
+
+    def clean(self):
+        data = super().clean()
+        establishment, name = data.get("establishment"), (data.get("name") or "").strip()
+        if establishment and name:
+            clash = Service.objects.filter(establishment=establishment, name__iexact=name)
+            if clash.exclude(pk=self.instance.pk).exists():
+                self.add_error(
+                    "name", _("Un service de ce nom existe déjà dans cet établissement.")
+                )
+        return data
+
+
+class ServiceIn(Schema):
+    establishment: Id | None = Field(None, description="Établissement (obligatoire).")
+    name: Text = Field("", description="Nom du service (obligatoire, unique dans l'établissement).")
+    pole: Text = Field("", description="Pôle.")
+
+
+class ServiceOut(Schema):
+    id: int
+    establishment: int = Field(alias="establishment_id")
+    establishment_code: str = Field(alias="establishment.code")
+    name: str
+    pole: str
+
+
+class ServiceFilters(FilterSchema):
+    establishment: Annotated[Id | None, FilterLookup("establishment_id")] = None
+    q: Annotated[SearchText | None, FilterLookup(["name__icontains", "pole__icontains"])] = Field(
+        None, description="Recherche dans le nom et le pôle."
+    )
+
+
+def service_queryset():
+    return Service.objects.select_related("establishment")
+
+
+def save_service(request, service: Service | None, values: dict):
+    if service is not None:
+        keep_parent(service, "establishment", values.get("establishment"))
+    form = ServiceForm(values, instance=service, user=request.user)
+    return get_scoped(request, service_queryset(), save_form(form).pk)
+
+
+@services.get("", response=list[ServiceOut], summary="Lister les services")
+@paginate(Pagination)
+def list_services(request, filters: Query[ServiceFilters]):
+    return filters.filter(permissions.scope(service_queryset(), request.user))
+
+
+@services.get("/{service_id}", response={200: ServiceOut, **READ_ERRORS}, summary="Lire un service")
+def get_service(request, service_id: Id):
+    return get_scoped(request, service_queryset(), service_id)
+
+
+@services.post("", response={201: ServiceOut, **WRITE_ERRORS}, summary="Créer un service")
+def create_service(request, payload: ServiceIn):
+    require_permission(
+        request,
+        "manage",
+        payload.establishment,
+        _("Seul un administrateur de l'établissement gère ses services."),
+    )
+    return Status(201, save_service(request, None, payload.model_dump()))
+
+
+@services.put(
+    "/{service_id}", response={200: ServiceOut, **WRITE_ERRORS}, summary="Remplacer un service"
+)
+def replace_service(request, service_id: Id, payload: ServiceIn):
+    service = get_scoped(request, Service.objects.all(), service_id, "manage")
+    return save_service(request, service, payload.model_dump())
+
+
+@services.patch(
+    "/{service_id}", response={200: ServiceOut, **WRITE_ERRORS}, summary="Modifier un service"
+)
+def update_service(request, service_id: Id, payload: PatchDict[ServiceIn]):
+    service = get_scoped(request, Service.objects.all(), service_id, "manage")
+    return save_service(request, service, merged(service, ServiceIn, payload))
+
+
+@services.delete(
+    "/{service_id}", response={204: None, **WRITE_ERRORS}, summary="Supprimer un service"
+)
+def delete_service(request, service_id: Id):
+    return delete(get_scoped(request, Service.objects.all(), service_id, "manage"))

@@ -1,0 +1,407 @@
+"""REST API of the register: AI systems, their versions, vendors.
+
+Input is validated by the forms of the web UI (`AISystemForm`, `VersionForm`, `VendorForm`),
+the list of systems is filtered by the filter set of the list page (`AISystemFilterSet`), and
+records are read and written through `garant.core.permissions` (see `garant.core.api`).
+"""
+
+from datetime import date, datetime
+from typing import Annotated
+
+from django.db.models import Count
+from django.utils.translation import gettext as _
+from ninja import Field, FilterLookup, FilterSchema, PatchDict, Query, Router, Schema, Status
+from ninja.pagination import paginate
+
+from garant.core import permissions
+from garant.core.api import (
+    READ_ERRORS,
+    WRITE_ERRORS,
+    FormErrors,
+    Id,
+    Pagination,
+    SearchText,
+    Text,
+    delete,
+    get_scoped,
+    keep_parent,
+    merged,
+    require_permission,
+    save_form,
+    without_empty,
+)
+from garant.core.referentials import vocabulary
+from garant.registry.filtersets import filtered_systems
+from garant.registry.forms import AISystemForm, VendorForm, VersionForm
+from garant.registry.models import AISystem, AISystemVersion, Vendor
+
+
+def codes(vocab: str, what: str = "Code") -> str:
+    """Documentation of a field holding codes of a taxonomy vocabulary."""
+    return f"{what} du vocabulaire « {vocab} » : {', '.join(vocabulary(vocab).items)}."
+
+
+# --- AI systems -----------------------------------------------------------------------------
+
+systems = Router(tags=["Systèmes d'IA"])
+
+
+class SystemIn(Schema):
+    """A system as written: the fields of the web form, relations given by their ids."""
+
+    establishment: Id | None = Field(
+        None, description="Établissement (obligatoire ; figé ensuite)."
+    )
+    name: Text = Field("", description="Nom (obligatoire).")
+    vendor: Id | None = Field(None, description="Éditeur ; vide pour un développement interne.")
+    product: Text = ""
+    intended_purpose: Text = Field("", description="Finalité prévue (obligatoire).")
+    use_case: Text = ""
+    services: list[Id] = Field([], description="Services utilisateurs (du même établissement).")
+    medical_referent: Text = ""
+    technical_referent: Text = ""
+    solution_type: Text = Field("", description=codes("solution_type") + " Obligatoire.")
+    domain: Text = Field("", description=codes("domain") + " Obligatoire.")
+    modality: Text = Field("", description=codes("modality") + " Obligatoire.")
+    phase: Text = Field("idea", description=codes("phase"))
+    hosting: Text = Field("", description=codes("hosting"))
+    hds_certified: bool | None = Field(None, description="Hébergeur HDS ; null : ne sait pas.")
+    data_categories: list[str] = Field([], description=codes("data_category", "Codes"))
+    data_sources: list[str] = Field([], description=codes("data_source", "Codes"))
+    data_sources_other: Text = Field("", description="Obligatoire si data_sources contient other.")
+    workflow_integration: Text = ""
+    device_status: Text = Field("unknown", description=codes("device_status"))
+    ce_certificate: Text = ""
+    notified_body: Text = ""
+    ce_expiry: date | None = None
+    gpai_based: bool = False
+    gpai_model: Text = Field("", description="Obligatoire si gpai_based est vrai.")
+    users_count: int | None = None
+    patients_per_year: int | None = None
+    go_live: date | None = None
+
+
+class SystemOut(Schema):
+    id: int
+    url: str = Field(alias="get_absolute_url", description="Fiche du système dans l'interface.")
+    establishment: int = Field(alias="establishment_id")
+    establishment_code: str = Field(alias="establishment.code")
+    name: str
+    vendor: int | None = Field(alias="vendor_id")
+    vendor_name: str | None
+    product: str
+    intended_purpose: str
+    use_case: str
+    services: list[int]
+    medical_referent: str
+    technical_referent: str
+    solution_type: str
+    solution_type_label: str = Field(alias="get_solution_type_display")
+    domain: str
+    domain_label: str = Field(alias="get_domain_display")
+    modality: str
+    modality_label: str = Field(alias="get_modality_display")
+    phase: str
+    phase_label: str = Field(alias="get_phase_display")
+    hosting: str
+    hosting_label: str = Field(alias="get_hosting_display")
+    hds_certified: bool | None
+    data_categories: list[str]
+    data_categories_label: str = Field(alias="get_data_categories_display")
+    data_sources: list[str]
+    data_sources_label: str = Field(alias="get_data_sources_display")
+    data_sources_other: str
+    workflow_integration: str
+    device_status: str
+    device_status_label: str = Field(alias="get_device_status_display")
+    ce_certificate: str
+    notified_body: str
+    ce_expiry: date | None
+    gpai_based: bool
+    gpai_model: str
+    users_count: int | None
+    patients_per_year: int | None
+    go_live: date | None
+    vigilance: int = Field(description="Vigilance la plus haute des catégories de données (0-4).")
+    vigilance_label: str
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_vendor_name(obj):
+        return obj.vendor.name if obj.vendor else None
+
+    @staticmethod
+    def resolve_services(obj):
+        return [service.pk for service in obj.services.all()]
+
+
+class SystemFilters(Schema):
+    """The filters of the register's list page (`AISystemFilterSet`), as query parameters."""
+
+    q: SearchText | None = Field(None, description="Mots cherchés (nom, produit, éditeur…).")
+    establishment: Id | None = None
+    service: Id | None = None
+    vendor: Id | None = None
+    solution_type: str | None = Field(None, description=codes("solution_type"))
+    domain: str | None = Field(None, description=codes("domain"))
+    modality: str | None = Field(None, description=codes("modality"))
+    phase: str | None = Field(None, description=codes("phase"))
+    hosting: str | None = Field(None, description=codes("hosting"))
+    hds_certified: str | None = Field(None, description="true ou false.")
+    data_category: str | None = Field(None, description=codes("data_category"))
+    data_source: str | None = Field(None, description=codes("data_source"))
+    device_status: str | None = Field(None, description=codes("device_status"))
+    gpai_based: str | None = Field(None, description="true ou false.")
+    sort: str | None = Field(
+        None, description="Tri : name, establishment, vendor, phase, go_live, updated_at… (-name)."
+    )
+
+
+def system_queryset():
+    return AISystem.objects.select_related("establishment", "vendor").prefetch_related("services")
+
+
+def save_system(request, system: AISystem | None, values: dict):
+    if system is not None:
+        keep_parent(system, "establishment", values.get("establishment"))
+    # the form's yes / no / don't know choice for the HDS certification is a string
+    hds = {True: "true", False: "false"}.get(values.get("hds_certified"), "")
+    form = AISystemForm({**values, "hds_certified": hds}, instance=system, user=request.user)
+    return get_scoped(request, system_queryset(), save_form(form).pk)
+
+
+@systems.get("", response=list[SystemOut], summary="Lister les systèmes d'IA")
+@paginate(Pagination)
+def list_systems(request, filters: Query[SystemFilters]):
+    """Les systèmes que l'utilisateur peut lire, avec les filtres de la cartographie."""
+    filterset, queryset = filtered_systems(request, without_empty(filters))
+    if not filterset.is_valid():
+        raise FormErrors(filterset.errors)
+    return queryset.prefetch_related("services")
+
+
+@systems.get(
+    "/{system_id}", response={200: SystemOut, **READ_ERRORS}, summary="Lire un système d'IA"
+)
+def get_system(request, system_id: Id):
+    return get_scoped(request, system_queryset(), system_id)
+
+
+@systems.post("", response={201: SystemOut, **WRITE_ERRORS}, summary="Déclarer un système d'IA")
+def create_system(request, payload: SystemIn):
+    require_permission(
+        request,
+        "add",
+        payload.establishment,
+        _("Votre rôle ne permet pas de déclarer un système dans cet établissement."),
+    )
+    return Status(201, save_system(request, None, payload.model_dump()))
+
+
+@systems.put(
+    "/{system_id}", response={200: SystemOut, **WRITE_ERRORS}, summary="Remplacer un système d'IA"
+)
+def replace_system(request, system_id: Id, payload: SystemIn):
+    """Tous les champs sont remplacés : ceux qui manquent reprennent leur valeur par défaut."""
+    system = get_scoped(request, AISystem.objects.all(), system_id, "change")
+    return save_system(request, system, payload.model_dump())
+
+
+@systems.patch(
+    "/{system_id}", response={200: SystemOut, **WRITE_ERRORS}, summary="Modifier un système d'IA"
+)
+def update_system(request, system_id: Id, payload: PatchDict[SystemIn]):
+    """Seuls les champs envoyés changent ; le résultat est validé dans son ensemble."""
+    system = get_scoped(request, AISystem.objects.all(), system_id, "change")
+    return save_system(request, system, merged(system, SystemIn, payload))
+
+
+@systems.delete(
+    "/{system_id}", response={204: None, **WRITE_ERRORS}, summary="Supprimer un système d'IA"
+)
+def delete_system(request, system_id: Id):
+    return delete(get_scoped(request, AISystem.objects.all(), system_id, "delete"))
+
+
+# --- versions -------------------------------------------------------------------------------
+
+versions = Router(tags=["Versions"])
+
+
+class VersionIn(Schema):
+    ai_system: Id | None = Field(None, description="Système d'IA (obligatoire ; figé ensuite).")
+    version: Text = Field("", description="Numéro ou nom de version (unique pour le système).")
+    released_on: date | None = None
+    change_summary: Text = ""
+
+
+class VersionOut(Schema):
+    id: int
+    ai_system: int = Field(alias="ai_system_id")
+    ai_system_name: str = Field(alias="ai_system.name")
+    establishment: int = Field(alias="ai_system.establishment_id")
+    version: str
+    released_on: date | None
+    change_summary: str
+    created_at: datetime
+
+
+class VersionFilters(FilterSchema):
+    ai_system: Annotated[Id | None, FilterLookup("ai_system_id")] = None
+    establishment: Annotated[Id | None, FilterLookup("ai_system__establishment_id")] = None
+
+
+def version_queryset():
+    return AISystemVersion.objects.select_related("ai_system")
+
+
+def save_version(request, version: AISystemVersion, values: dict):
+    keep_parent(version, "ai_system", values.get("ai_system"))
+    form = VersionForm(values, instance=version, ai_system=version.ai_system)
+    return get_scoped(request, version_queryset(), save_form(form).pk)
+
+
+@versions.get("", response=list[VersionOut], summary="Lister les versions")
+@paginate(Pagination)
+def list_versions(request, filters: Query[VersionFilters]):
+    return filters.filter(permissions.scope(version_queryset(), request.user))
+
+
+@versions.get(
+    "/{version_id}", response={200: VersionOut, **READ_ERRORS}, summary="Lire une version"
+)
+def get_version(request, version_id: Id):
+    return get_scoped(request, version_queryset(), version_id)
+
+
+@versions.post("", response={201: VersionOut, **WRITE_ERRORS}, summary="Ajouter une version")
+def create_version(request, payload: VersionIn):
+    """Réservé à qui peut modifier le système."""
+    if payload.ai_system is None:
+        raise FormErrors({"ai_system": [_("Ce champ est obligatoire.")]})
+    system = get_scoped(request, AISystem.objects.all(), payload.ai_system, "change")
+    version = AISystemVersion(ai_system=system)
+    return Status(201, save_version(request, version, payload.model_dump()))
+
+
+@versions.put(
+    "/{version_id}", response={200: VersionOut, **WRITE_ERRORS}, summary="Remplacer une version"
+)
+def replace_version(request, version_id: Id, payload: VersionIn):
+    version = get_scoped(request, version_queryset(), version_id, "change")
+    return save_version(request, version, payload.model_dump())
+
+
+@versions.patch(
+    "/{version_id}", response={200: VersionOut, **WRITE_ERRORS}, summary="Modifier une version"
+)
+def update_version(request, version_id: Id, payload: PatchDict[VersionIn]):
+    version = get_scoped(request, version_queryset(), version_id, "change")
+    return save_version(request, version, merged(version, VersionIn, payload))
+
+
+@versions.delete(
+    "/{version_id}", response={204: None, **WRITE_ERRORS}, summary="Supprimer une version"
+)
+def delete_version(request, version_id: Id):
+    return delete(get_scoped(request, version_queryset(), version_id, "change"))
+
+
+# --- vendors --------------------------------------------------------------------------------
+
+vendors = Router(tags=["Éditeurs"])
+
+
+class VendorIn(Schema):
+    establishment: Id | None = Field(
+        None, description="Établissement (obligatoire ; figé ensuite)."
+    )
+    name: Text = Field("", description="Nom (obligatoire, unique dans l'établissement).")
+    contact_name: Text = ""
+    contact_email: Text = ""
+    contact_phone: Text = ""
+    contract_reference: Text = ""
+    contract_end: date | None = None
+    notes: Text = ""
+
+
+class VendorOut(Schema):
+    id: int
+    url: str = Field(alias="get_absolute_url", description="Fiche de l'éditeur dans l'interface.")
+    establishment: int = Field(alias="establishment_id")
+    establishment_code: str = Field(alias="establishment.code")
+    name: str
+    contact_name: str
+    contact_email: str
+    contact_phone: str
+    contract_reference: str
+    contract_end: date | None
+    notes: str
+    systems_count: int = Field(description="Nombre de systèmes d'IA de cet éditeur.")
+
+
+class VendorFilters(FilterSchema):
+    establishment: Annotated[Id | None, FilterLookup("establishment_id")] = None
+    q: Annotated[SearchText | None, FilterLookup("name__icontains")] = Field(
+        None, description="Recherche dans le nom."
+    )
+
+
+def vendor_queryset():
+    return Vendor.objects.select_related("establishment").annotate(
+        systems_count=Count("ai_systems")
+    )
+
+
+def save_vendor(request, vendor: Vendor | None, values: dict):
+    if vendor is not None:
+        keep_parent(vendor, "establishment", values.get("establishment"))
+    form = VendorForm(values, instance=vendor, user=request.user)
+    return get_scoped(request, vendor_queryset(), save_form(form).pk)
+
+
+@vendors.get("", response=list[VendorOut], summary="Lister les éditeurs")
+@paginate(Pagination)
+def list_vendors(request, filters: Query[VendorFilters]):
+    return filters.filter(permissions.scope(vendor_queryset(), request.user))
+
+
+@vendors.get("/{vendor_id}", response={200: VendorOut, **READ_ERRORS}, summary="Lire un éditeur")
+def get_vendor(request, vendor_id: Id):
+    return get_scoped(request, vendor_queryset(), vendor_id)
+
+
+@vendors.post("", response={201: VendorOut, **WRITE_ERRORS}, summary="Ajouter un éditeur")
+def create_vendor(request, payload: VendorIn):
+    require_permission(
+        request,
+        "add",
+        payload.establishment,
+        _("Votre rôle ne permet pas d'ajouter un éditeur dans cet établissement."),
+    )
+    return Status(201, save_vendor(request, None, payload.model_dump()))
+
+
+@vendors.put(
+    "/{vendor_id}", response={200: VendorOut, **WRITE_ERRORS}, summary="Remplacer un éditeur"
+)
+def replace_vendor(request, vendor_id: Id, payload: VendorIn):
+    vendor = get_scoped(request, Vendor.objects.all(), vendor_id, "change")
+    return save_vendor(request, vendor, payload.model_dump())
+
+
+@vendors.patch(
+    "/{vendor_id}", response={200: VendorOut, **WRITE_ERRORS}, summary="Modifier un éditeur"
+)
+def update_vendor(request, vendor_id: Id, payload: PatchDict[VendorIn]):
+    vendor = get_scoped(request, Vendor.objects.all(), vendor_id, "change")
+    return save_vendor(request, vendor, merged(vendor, VendorIn, payload))
+
+
+@vendors.delete(
+    "/{vendor_id}", response={204: None, **WRITE_ERRORS}, summary="Supprimer un éditeur"
+)
+def delete_vendor(request, vendor_id: Id):
+    """Refusé (409) tant que des systèmes y sont rattachés."""
+    return delete(get_scoped(request, Vendor.objects.all(), vendor_id, "delete"))
