@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -120,11 +120,15 @@ class AISystem(Audited, models.Model):
     )
     gpai_model = models.CharField(_("modèle d'IA à usage général"), max_length=200, blank=True)
 
+    # bounded so that SQLite and PostgreSQL accept exactly the same values
     users_count = models.PositiveIntegerField(
-        _("nombre d'utilisateurs"), null=True, blank=True, validators=[MinValueValidator(0)]
+        _("nombre d'utilisateurs"), null=True, blank=True, validators=[MaxValueValidator(1_000_000)]
     )
     patients_per_year = models.PositiveIntegerField(
-        _("patients concernés par an"), null=True, blank=True
+        _("patients concernés par an"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(100_000_000)],
     )
     go_live = models.DateField(_("date de mise en service"), null=True, blank=True)
 
@@ -186,7 +190,8 @@ class AISystemVersion(Audited, models.Model):
     class Meta:
         verbose_name = _("version")
         verbose_name_plural = _("versions")
-        ordering = ["ai_system", "-released_on", "-pk"]
+        # undated versions last on every database (PostgreSQL would put NULLs first)
+        ordering = ["ai_system", models.F("released_on").desc(nulls_last=True), "-pk"]
         constraints = [
             models.UniqueConstraint(
                 fields=["ai_system", "version"], name="version_unique_per_system"
