@@ -1,7 +1,108 @@
-"""Export of the filtered register (CSV, XLSX, JSON). Filled in by the import/export work."""
+"""Export of the register as the list page shows it: CSV, XLSX or JSON.
 
-from django.http import Http404
+The rows are those of `filtered_systems(request)`: the user's scope and the list's filters
+and sort. The columns are `columns.COLUMNS`, the import's, so an exported CSV or XLSX file
+imports again. CSV is what French Excel opens directly (UTF-8 with BOM, ";", dd/mm/yyyy);
+XLSX has real date cells; JSON carries ISO dates and, for taxonomy values, code and label.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+
+import openpyxl
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.utils import timezone
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
+from garant.core.referentials import taxonomy_version
+from garant.registry.columns import COLUMNS, HEADERS
+from garant.registry.filtersets import filtered_systems
+
+CHUNK_SIZE = 1000
 
 
+def _systems(queryset):
+    return queryset.prefetch_related("services").iterator(chunk_size=CHUNK_SIZE)
+
+
+def write_csv(queryset) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(HEADERS)
+    for system in _systems(queryset):
+        writer.writerow([c.to_text(c.value(system)) for c in COLUMNS])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def _xlsx_cell(sheet, value):
+    if isinstance(value, str):
+        return ILLEGAL_CHARACTERS_RE.sub("", value)  # control characters make a broken file
+    if isinstance(value, dt.date):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = "DD/MM/YYYY"
+        return cell
+    return value
+
+
+def write_xlsx(queryset) -> bytes:
+    workbook = openpyxl.Workbook(write_only=True)
+    sheet = workbook.create_sheet(title="Cartographie")
+    sheet.freeze_panes = "A2"
+    for index, header in enumerate(HEADERS, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = min(max(len(header), 12), 40)
+    bold = Font(bold=True)
+    header_cells = []
+    for header in HEADERS:
+        cell = WriteOnlyCell(sheet, value=header)
+        cell.font = bold
+        header_cells.append(cell)
+    sheet.append(header_cells)
+    count = 0
+    for system in _systems(queryset):
+        sheet.append([_xlsx_cell(sheet, c.to_cell(c.value(system))) for c in COLUMNS])
+        count += 1
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(HEADERS))}{count + 1}"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def write_json(queryset) -> bytes:
+    systems = [
+        {"id": system.pk, **{c.field: c.to_json(c.value(system)) for c in COLUMNS}}
+        for system in _systems(queryset)
+    ]
+    payload = {
+        "exported_at": timezone.now().isoformat(timespec="seconds"),
+        "taxonomy_version": taxonomy_version(),
+        "count": len(systems),
+        "systems": systems,
+    }
+    return json.dumps(payload, ensure_ascii=False, indent=2).encode("utf-8")
+
+
+WRITERS = {
+    "csv": (write_csv, "text/csv; charset=utf-8"),
+    "xlsx": (write_xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    "json": (write_json, "application/json; charset=utf-8"),
+}
+
+
+@login_required
 def export_systems(request, fmt):
-    raise Http404
+    if fmt not in WRITERS:
+        raise Http404
+    write, content_type = WRITERS[fmt]
+    _filterset, systems = filtered_systems(request)
+    response = HttpResponse(write(systems), content_type=content_type)
+    filename = f"cartographie-sia-{timezone.localdate():%Y-%m-%d}.{fmt}"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -9,6 +9,7 @@ urlpatterns = [
     path("nouveau/", views.system_create, name="system_create"),
     path("export.<str:fmt>", exports.export_systems, name="system_export"),
     path("importer/", imports.import_systems, name="system_import"),
+    path("importer/modele.csv", imports.import_template, name="system_import_template"),
     path("<int:pk>/", views.system_detail, name="system_detail"),
     path("<int:pk>/modifier/", views.system_edit, name="system_edit"),
     path("<int:pk>/supprimer/", views.system_delete, name="system_delete"),
