@@ -126,19 +126,25 @@ def run_in_process() -> dict:
         web.force_login(user)
         _token, raw = ApiToken.issue(user, name="benchmark")
         api = Client(headers={"Authorization": f"Bearer {raw}"})
+        # (case, client, url, held to the target?) — pages of 50 rows, the default; the
+        # 500-row API page (the maximum, for scripts) is reported for information
         cases = [
-            ("page liste filtrée", web, f"/systemes/?{filters}"),
-            ("page liste, recherche", web, "/systemes/?q=triage&sort=-go_live"),
-            ("page liste, sans filtre", web, "/systemes/"),
-            ("API liste filtrée", api, f"/api/systems?{filters}"),
-            ("API liste, 500 par page", api, "/api/systems?page_size=500"),
+            ("page liste filtrée", web, f"/systemes/?{filters}", True),
+            ("page liste, recherche", web, "/systemes/?q=triage&sort=-go_live", True),
+            ("page liste, sans filtre", web, "/systemes/", True),
+            ("API liste filtrée", api, f"/api/systems?{filters}", True),
+            ("API liste, sans filtre", api, "/api/systems", True),
+            ("API liste, 500 par page", api, "/api/systems?page_size=500", False),
         ]
-        for name, client, url in cases:
-            tracemalloc.start()
+        for name, client, url, targeted in cases:
             figures = measure(client, url)
+            tracemalloc.start()  # one more request, traced apart: tracing slows Python down
+            client.get(url)
             figures["peak_mib"] = round(tracemalloc.get_traced_memory()[1] / 2**20, 1)
             tracemalloc.stop()
-            results["cases"].append({"user": label, "case": name, "url": url, **figures})
+            results["cases"].append(
+                {"user": label, "case": name, "url": url, "targeted": targeted, **figures}
+            )
     return results
 
 
@@ -152,29 +158,55 @@ def main() -> int:
         return 0
     runs = [("SQLite", {})]
     if args.postgres:
-        runs.append(("PostgreSQL", {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/garant_bench"}))
+        runs.append(
+            ("PostgreSQL", {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/garant_bench"})
+        )
     worst = 0.0
     for name, extra in runs:
         with tempfile.TemporaryDirectory() as data_dir:
-            env = {**os.environ, "GARANT_DATA_DIR": data_dir, **extra}
+            env = {
+                **os.environ,
+                "GARANT_DATA_DIR": data_dir,
+                "GARANT_ALLOWED_HOSTS": "testserver",
+                **extra,
+            }
             if "DATABASE_URL" in extra:
-                subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", "garant_bench"], check=True)
-                subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", "garant_bench"], check=True)
+                subprocess.run(
+                    ["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", "garant_bench"],
+                    check=True,
+                )
+                subprocess.run(
+                    ["createdb", "-h", "127.0.0.1", "-U", "postgres", "garant_bench"], check=True
+                )
             out = subprocess.run(
-                [sys.executable, __file__, "--child"], env=env, cwd=ROOT, capture_output=True, text=True
+                [sys.executable, __file__, "--child"],
+                env=env,
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
             )
             if out.returncode:
                 print(out.stderr, file=sys.stderr)
                 return out.returncode
             result = json.loads(out.stdout.strip().splitlines()[-1])
-        print(f"\n== {name}: {N_SYSTEMS} systèmes, {N_ESTABLISHMENTS} établissements (données créées en {result['seed_s']} s), {REPEATS} requêtes par cas")
-        print(f"{'utilisateur':<28} {'cas':<26} {'médiane ms':>10} {'p95 ms':>8} {'p95/cible':>9} {'pic MiB':>8}")
+        print(
+            f"\n== {name}: {N_SYSTEMS} systèmes, {N_ESTABLISHMENTS} établissements (données créées en {result['seed_s']} s), {REPEATS} requêtes par cas"
+        )
+        print(
+            f"{'utilisateur':<28} {'cas':<26} {'médiane ms':>10} {'p95 ms':>8} {'p95/cible':>9} {'pic MiB':>8}"
+        )
         for c in result["cases"]:
             ratio = c["p95_ms"] / TARGET_P95_MS
-            worst = max(worst, c["p95_ms"])
-            print(f"{c['user']:<28} {c['case']:<26} {c['median_ms']:>10} {c['p95_ms']:>8} {ratio:>9.2f} {c['peak_mib']:>8}")
+            if c["targeted"]:
+                worst = max(worst, c["p95_ms"])
+            print(
+                f"{c['user']:<28} {c['case']:<26} {c['median_ms']:>10} {c['p95_ms']:>8} {ratio:>9.2f} {c['peak_mib']:>8}"
+            )
     verdict = "ATTEINTE" if worst <= TARGET_P95_MS else "MANQUÉE"
-    print(f"\nCible p95 <= {TARGET_P95_MS:.0f} ms : {verdict} (pire p95 : {worst} ms)")
+    print(
+        f"\nCible p95 <= {TARGET_P95_MS:.0f} ms (pages de 50, le défaut) : {verdict} "
+        f"(pire p95 : {worst} ms) ; la page API de 500 lignes est donnée pour information."
+    )
     return 0
 
 

@@ -22,6 +22,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.db import models, transaction
+from django.db.models.base import DEFERRED
 from django.utils import timezone
 
 GENESIS = "0" * 64
@@ -195,8 +196,18 @@ class Audited:
     @classmethod
     def from_db(cls, db, field_names, values):
         instance = super().from_db(db, field_names, values)
-        instance._audit_loaded = dict(zip(field_names, values, strict=True))
+        # kept as loaded; turned into a dict only if the instance is saved (lists stay cheap)
+        instance._audit_loaded_raw = (field_names, values)
         return instance
+
+    def audit_loaded(self) -> dict | None:
+        """The values as loaded from the database (or as last saved), None if unknown."""
+        loaded = getattr(self, "_audit_loaded", None)
+        if loaded is None and (raw := getattr(self, "_audit_loaded_raw", None)) is not None:
+            names, values = raw
+            loaded = {n: v for n, v in zip(names, values, strict=True) if v is not DEFERRED}
+            self._audit_loaded = loaded
+        return loaded
 
     def audit_fields(self):
         return [
@@ -238,11 +249,12 @@ def on_post_save(sender, instance, created, raw=False, **kwargs):
         changes = {k: [None, v] for k, v in after.items() if v not in (None, "", [])}
         record(instance, "create", changes)
     else:
-        loaded = getattr(instance, "_audit_loaded", None)
+        loaded = instance.audit_loaded()
         if loaded is None:  # saved without being loaded from the DB: compare to nothing known
             changes = {k: [None, v] for k, v in after.items()}
         else:
-            before = {k: _jsonable(loaded.get(k)) for k in after}
+            before = {k: _jsonable(loaded[k]) for k in after if k in loaded}
+            after = {k: v for k, v in after.items() if k in loaded}
             changes = {k: [before[k], v] for k, v in after.items() if before[k] != v}
         if changes:
             record(instance, "update", changes)

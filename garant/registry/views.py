@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from garant.core import permissions
-from garant.core.models import AuditEvent
+from garant.core.models import AuditEvent, Establishment
 from garant.core.referentials import vocabulary
 from garant.registry.filtersets import SORTABLE, filtered_systems
 from garant.registry.forms import SECTIONS, AISystemForm, VendorForm, VersionForm
@@ -44,9 +44,35 @@ def get_scoped(request, model_or_queryset, pk, permission="view"):
     return obj
 
 
+def limit_unit_choices(filterset) -> None:
+    """Offer the services and vendors of the chosen establishment only.
+
+    A group user may see hundreds of services and vendors: listing them all makes the page
+    slow and the menus unusable. Validation still accepts any service or vendor in scope, so
+    links such as ?service=12 keep working; only what the menus offer is reduced.
+    """
+    form = filterset.form
+    establishment = form.cleaned_data.get("establishment") if form.is_valid() else None
+    single = Establishment.objects.for_user(filterset.request.user).count() == 1
+    for name in ("service", "vendor"):
+        field = form.fields[name]
+        selected = form.data.get(name)
+        if establishment is not None:
+            options = field.queryset.filter(establishment=establishment)
+        elif single:
+            options = field.queryset
+        else:
+            options = field.queryset.filter(pk=selected) if str(selected).isdigit() else []
+            field.help_text = _("Choisissez d'abord un établissement.")
+        field.widget.choices = [("", "---------")] + [
+            (obj.pk, field.label_from_instance(obj)) for obj in options
+        ]
+
+
 @login_required
 def system_list(request):
     filterset, systems = filtered_systems(request)
+    limit_unit_choices(filterset)
     paginator = Paginator(systems, page_size(request))
     page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
