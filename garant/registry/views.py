@@ -237,6 +237,7 @@ def vendor_list(request):
         Vendor.objects.for_user(request.user)
         .select_related("establishment")
         .annotate(n_systems=Count("ai_systems"))
+        .order_by("name", "pk")  # Meta.ordering is not applied to GROUP BY queries
     )
     page = Paginator(vendors, 50).get_page(request.GET.get("page"))
     return render(request, "registry/vendor_list.html", {"page": page})
