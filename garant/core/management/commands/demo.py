@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from garant.core.models import Establishment
-from garant.demo.load import DEFAULT_PASSWORD, DemoError, Summary, load_demo
+from garant.core.models import Establishment, User
+from garant.demo.load import DEFAULT_PASSWORD, DemoError, Summary, load_demo, read
 
 
 class Command(BaseCommand):
@@ -26,14 +26,27 @@ class Command(BaseCommand):
 
     def handle(self, *args, if_empty, password, **options):
         if if_empty and Establishment.objects.exists():
-            if options["verbosity"] >= 2:
-                self.stdout.write("Des établissements existent déjà : démonstration non chargée.")
+            self.remind_logins()
             return
         try:
             summary = load_demo(password=password)
         except DemoError as exc:
             raise CommandError(str(exc)) from None
         self.report(summary, password)
+
+    def remind_logins(self) -> None:
+        """On a later start, say again which demo accounts exist (their passwords may differ)."""
+        data = read()
+        names = [data["superuser"]["username"], *(u["username"] for u in data["users"])]
+        present = set(User.objects.filter(username__in=names).values_list("username", flat=True))
+        if not present:
+            self.stdout.write("Des établissements existent déjà : démonstration non chargée.")
+            return
+        self.stdout.write("Démonstration déjà chargée. Comptes de démonstration :")
+        self.stdout.write("  " + ", ".join(n for n in names if n in present))
+        self.stdout.write(
+            f"Mot de passe initial : {DEFAULT_PASSWORD} (sauf s'il a été changé depuis)."
+        )
 
     def report(self, summary: Summary, password: str) -> None:
         out = self.stdout
