@@ -22,7 +22,9 @@ def test_admin_adds_a_service_and_it_is_audited(world, client_for):
     event = AuditEvent.objects.get(object_type="core.service", object_id=str(service.pk))
     assert event.actor_name == "admin-a" and event.establishment_id == est.pk
     duplicate = client_for(world["users"]["a"]["admin"]).post(url, {"name": "maternité"})
-    assert duplicate.context["form"].errors["name"] == ["Un service de ce nom existe déjà."]
+    assert duplicate.context["form"].errors["name"] == [
+        "Un service de ce nom existe déjà dans cet établissement."
+    ]
 
 
 def test_non_admins_cannot_add_and_other_establishments_are_hidden(world, client_for):

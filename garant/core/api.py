@@ -27,6 +27,7 @@ from ninja.pagination import PageNumberPagination, paginate
 from pydantic import AfterValidator, StringConstraints
 
 from garant.core import permissions
+from garant.core.forms import ServiceForm
 from garant.core.models import Establishment, EstablishmentGroup, Service
 
 # --- shared types and helpers --------------------------------------------------------------
@@ -287,29 +288,6 @@ def delete_establishment(request, establishment_id: Id):
 # --- services -------------------------------------------------------------------------------
 
 services = Router(tags=["Services"])
-
-
-class ServiceForm(forms.ModelForm):
-    class Meta:
-        model = Service
-        fields = ["establishment", "name", "pole"]
-
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["establishment"].queryset = Establishment.objects.for_user(user, "manage")
-        if self.instance.pk:
-            self.fields["establishment"].disabled = True
-
-    def clean(self):
-        data = super().clean()
-        establishment, name = data.get("establishment"), (data.get("name") or "").strip()
-        if establishment and name:
-            clash = Service.objects.filter(establishment=establishment, name__iexact=name)
-            if clash.exclude(pk=self.instance.pk).exists():
-                self.add_error(
-                    "name", _("Un service de ce nom existe déjà dans cet établissement.")
-                )
-        return data
 
 
 class ServiceIn(Schema):

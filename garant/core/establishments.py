@@ -7,28 +7,11 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from garant.core import permissions
+from garant.core.forms import ServiceForm
 from garant.core.models import Establishment, Service
-
-
-class ServiceForm(forms.ModelForm):
-    class Meta:
-        model = Service
-        fields = ["pole", "name"]
-
-    def __init__(self, *args, establishment, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.instance.establishment = establishment
-
-    def clean_name(self):
-        name = self.cleaned_data["name"].strip()
-        clash = Service.objects.filter(establishment=self.instance.establishment, name__iexact=name)
-        if clash.exclude(pk=self.instance.pk).exists():
-            raise forms.ValidationError(gettext_lazy("Un service de ce nom existe déjà."))
-        return name
 
 
 @login_required
@@ -52,7 +35,9 @@ def establishment_detail(request, pk):
     can_manage = permissions.can(request.user, "manage", establishment.pk)
     form = None
     if can_manage:
-        form = ServiceForm(request.POST or None, establishment=establishment)
+        data = {**request.POST.dict(), "establishment": establishment.pk} if request.POST else None
+        form = ServiceForm(data, user=request.user, initial={"establishment": establishment.pk})
+        form.fields["establishment"].widget = forms.HiddenInput()
         if request.method == "POST" and form.is_valid():
             service = form.save()
             messages.success(request, _("Service « %(name)s » ajouté.") % {"name": service.name})

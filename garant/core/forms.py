@@ -13,7 +13,7 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from garant.core.models import Establishment, Membership, Role, User
+from garant.core.models import Establishment, Membership, Role, Service, User
 
 # No 0/O, 1/l/I: read aloud over the phone or copied from a screen without mistakes.
 _ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -219,3 +219,28 @@ class UserFilterForm(forms.Form):
         elif state == "must_change":
             users = users.filter(must_change_password=True)
         return users
+
+
+class ServiceForm(forms.ModelForm):
+    """A pole or service of an establishment the user administers (pages and API)."""
+
+    class Meta:
+        model = Service
+        fields = ["establishment", "name", "pole"]
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["establishment"].queryset = Establishment.objects.for_user(user, "manage")
+        if self.instance.pk:
+            self.fields["establishment"].disabled = True
+
+    def clean(self):
+        data = super().clean()
+        establishment, name = data.get("establishment"), (data.get("name") or "").strip()
+        if establishment and name:
+            clash = Service.objects.filter(establishment=establishment, name__iexact=name)
+            if clash.exclude(pk=self.instance.pk).exists():
+                self.add_error(
+                    "name", _("Un service de ce nom existe déjà dans cet établissement.")
+                )
+        return data

@@ -33,6 +33,7 @@ from garant.core.models import (
     Service,
     User,
 )
+from garant.registry.forms import SYSTEM_FIELDS
 from garant.registry.models import AISystem, AISystemVersion, Vendor
 
 DEMO_FILE = Path(__file__).with_name("demo.yaml")
@@ -40,33 +41,12 @@ DEFAULT_PASSWORD = "garant-demo-2026"
 
 _RELATIVE = re.compile(r"^([+-])(\d+)([dwmy])$")
 
-# Plain fields copied from the YAML to the model as they are.
-_SYSTEM_FIELDS = (
-    "name",
-    "product",
-    "intended_purpose",
-    "use_case",
-    "medical_referent",
-    "technical_referent",
-    "solution_type",
-    "domain",
-    "modality",
-    "phase",
-    "hosting",
-    "hds_certified",
-    "data_categories",
-    "data_sources",
-    "data_sources_other",
-    "workflow_integration",
-    "device_status",
-    "ce_certificate",
-    "notified_body",
-    "gpai_based",
-    "gpai_model",
-    "users_count",
-    "patients_per_year",
-)
+# Plain fields copied from the YAML to the model as they are: the form's fields less the
+# relations and dates, which the loader resolves itself.
 _SYSTEM_DATES = ("ce_expiry", "go_live")
+_SYSTEM_FIELDS = tuple(
+    f for f in SYSTEM_FIELDS if f not in {"establishment", "vendor", "services", *_SYSTEM_DATES}
+)
 _VENDOR_FIELDS = ("contact_name", "contact_email", "contact_phone", "contract_reference", "notes")
 
 
