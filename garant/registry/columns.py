@@ -27,7 +27,7 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from garant.core.referentials import vocabulary
+from garant.core.referentials import localized, vocabulary
 from garant.registry.models import AISystem
 
 LIST_SEPARATOR = "|"
@@ -188,7 +188,7 @@ class DateColumn(Column):
 
 def _codes_help(name: str) -> str:
     vocab = vocabulary(name)
-    return ", ".join(f"{code} ({item['fr']})" for code, item in vocab.items.items())
+    return ", ".join(f"{code} ({localized(item)})" for code, item in vocab.items.items())
 
 
 class CodeColumn(Column):

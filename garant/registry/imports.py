@@ -152,16 +152,21 @@ def _match_headers(values) -> dict[int, Column]:
     if missing:
         problems.append(
             _("Colonnes obligatoires absentes : %(headers)s.")
-            % {"headers": ", ".join(f"« {h} »" for h in missing)}
+            % {"headers": ", ".join(_quoted(h) for h in missing)}
         )
     if problems:
         problems = problems[:20]
         problems.append(
             _("En-têtes attendus (ligne 1) : %(headers)s.")
-            % {"headers": ", ".join(f"« {c.header} »" for c in COLUMNS)}
+            % {"headers": ", ".join(_quoted(c.header) for c in COLUMNS)}
         )
         raise FileProblem(*problems)
     return positions
+
+
+def _quoted(header: str) -> str:
+    # Translators: a column header quoted in a list of headers
+    return _("« %(header)s »") % {"header": header}
 
 
 def _records(filename: str, content: bytes):
