@@ -580,3 +580,24 @@ def test_the_import_page_explains_the_columns(world, admin_a, client_for):
     assert "Type de solution (S1–S6)" in html and "S1 (Acquisition" in html
     assert 'type="file"' in html
     assert "Établissement par défaut" not in html  # a single establishment: no choice to make
+
+
+def test_names_already_in_the_register_or_repeated_are_flagged(
+    world, admin_a, client_for, tmp_path
+):
+    # "Triage A" exists in A's register (fixture); "Doublon" appears twice in the file
+    path = write_csv(
+        tmp_path / "d.csv",
+        [row(Nom="triage a"), row(Nom="Doublon"), row(Nom="Unique"), row(Nom="Doublon")],
+    )
+    client = client_for(admin_a)
+    preview = upload(client, path)
+    duplicates = preview.context["preview"].possible_duplicates()
+    assert [(d["row"], d["name"], d["first_row"]) for d in duplicates] == [
+        (2, "triage a", None),
+        (5, "Doublon", 3),
+    ]
+    body = preview.content.decode()
+    assert "déjà dans la cartographie" in body and "déjà à la ligne 3 du fichier" in body
+    confirm(client, preview)  # a warning, not an error: the rows are still importable
+    assert AISystem.objects.filter(name="Doublon").count() == 2

@@ -375,6 +375,36 @@ class Preview:
             key=lambda item: (item[0].name, item[1].casefold()),
         )
 
+    def possible_duplicates(self) -> list[dict]:
+        """Rows whose name is already in the establishment's register or earlier in the file.
+
+        A warning, not an error: two systems may share a name, but an inventory imported
+        twice (or an export imported back) is the usual cause, and the import only creates.
+        """
+        planned = [(p.row, p.form.cleaned_data) for p in self.systems]
+        establishments = {data["establishment"] for _row, data in planned}
+        existing = {
+            (est_id, name.casefold())
+            for est_id, name in AISystem.objects.filter(
+                establishment__in=establishments
+            ).values_list("establishment_id", "name")
+        }
+        seen: dict[tuple[int, str], int] = {}
+        duplicates = []
+        for row, data in planned:
+            key = (data["establishment"].pk, data["name"].casefold())
+            if key in existing or key in seen:
+                duplicates.append(
+                    {
+                        "row": row,
+                        "name": data["name"],
+                        "establishment": data["establishment"],
+                        "first_row": seen.get(key),
+                    }
+                )
+            seen.setdefault(key, row)
+        return duplicates
+
     def sample(self) -> list[dict]:
         """The first systems as the preview table shows them."""
         rows = []
