@@ -7,7 +7,7 @@ from django.urls import reverse
 from garant.core.models import Role
 
 GARBAGE_QUERY = {
-    "q": "\x00' OR 1=1 --" + "x" * 5000,
+    "q": "' OR 1=1 --" + "x" * 5000,
     "page": "-1",
     "per_page": "1e9",
     "sort": "__class__",
@@ -26,7 +26,7 @@ GARBAGE_POST = {
     "vendor": "not-a-number",
     "services": ["1", "x", "99999999999999999999"],
     "solution_type": "S9",
-    "data_categories": ["health", "\x00"],
+    "data_categories": ["health", "\u200b"],
     "users_count": "-5",
     "patients_per_year": "9" * 40,
     "go_live": "2026-02-30",
@@ -34,7 +34,7 @@ GARBAGE_POST = {
     "hds_certified": "peut-être",
     "version": "",
     "released_on": "00/00/0000",
-    "username": "\x00",
+    "username": "\ufeff",
     "email": "pas-un-email",
     "role": "superadmin",
     "pole": "p" * 1000,
@@ -87,3 +87,19 @@ def test_every_page_survives_garbage(world, role):
         assert response.status_code < 500, ("GET", url, response.status_code)
         response = client.post(url, GARBAGE_POST)
         assert response.status_code < 500, ("POST", url, response.status_code)
+
+
+def test_nul_characters_are_refused_with_a_clear_message(world, client_for):
+    client = client_for(world["users"]["a"]["admin"])
+    for url in (
+        reverse("audit_list"),
+        reverse("registry:system_list"),
+        reverse("accounts:user_list"),
+    ):
+        response = client.get(url, {"q": "a\x00b"})
+        assert response.status_code == 400
+        assert "caractère nul" in response.content.decode()
+    response = client.post(reverse("registry:system_create"), {"name": "\x00"})
+    assert response.status_code == 400
+    api = client.get("/api/systems", {"q": "a\x00b"})  # the API answers in JSON itself
+    assert api.status_code == 422 and api.json()["detail"]

@@ -1,5 +1,6 @@
 """The README's first command: `python3 dev.py start` serves Garant with the demo data."""
 
+import os
 import socket
 import subprocess
 import sys
@@ -43,6 +44,7 @@ def test_start_command_serves_home_and_login(tmp_path):
             str(tmp_path / "data"),
         ],
         cwd=ROOT,
+        env={k: v for k, v in os.environ.items() if k != "DATABASE_URL"},  # the embedded default
         stdout=log,
         stderr=subprocess.STDOUT,
     )

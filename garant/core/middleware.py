@@ -1,6 +1,8 @@
 from django.conf import settings
+from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from garant.core.audit import audit_context
 
@@ -18,6 +20,40 @@ class FrenchFirstMiddleware:
     def __call__(self, request):
         request.META["HTTP_ACCEPT_LANGUAGE"] = settings.LANGUAGE_CODE
         return self.get_response(request)
+
+
+class RejectNulMiddleware:
+    """Refuse (400) query strings and form fields holding NUL characters.
+
+    No legitimate input contains one, and PostgreSQL cannot store or even compare text with
+    NUL bytes: rejected here once, no page can turn one into a server error. The API answers
+    such input itself, in JSON (422).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path.startswith("/api/"):
+            return self.get_response(request)
+        fields = [request.GET]
+        if request.method == "POST" and request.content_type in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ):
+            fields.append(request.POST)
+        for query in fields:
+            for name, values in query.lists():
+                if "\x00" in name or any("\x00" in value for value in values):
+                    return self.refuse()
+        return self.get_response(request)
+
+    @staticmethod
+    def refuse():
+        return HttpResponseBadRequest(
+            _("Requête refusée : elle contient un caractère nul (U+0000)."),
+            content_type="text/plain; charset=utf-8",
+        )
 
 
 class AuditContextMiddleware:
