@@ -39,7 +39,9 @@ def _services(request):
 
 
 def _vendors(request):
-    return Vendor.objects.for_user(request.user) if request else Vendor.objects.none()
+    if not request:
+        return Vendor.objects.none()
+    return Vendor.objects.for_user(request.user).select_related("establishment")
 
 
 def vocab_filter(name: str, label, field: str | None = None, code_set: bool = False):

@@ -44,28 +44,36 @@ def get_scoped(request, model_or_queryset, pk, permission="view"):
     return obj
 
 
-def limit_unit_choices(filterset) -> None:
-    """Offer the services and vendors of the chosen establishment only.
+MAX_MENU_OPTIONS = 150
 
-    A group user may see hundreds of services and vendors: listing them all makes the page
-    slow and the menus unusable. Validation still accepts any service or vendor in scope, so
-    links such as ?service=12 keep working; only what the menus offer is reduced.
+
+def limit_unit_choices(filterset) -> None:
+    """Keep the service and vendor menus short enough to render fast and to be usable.
+
+    A group user may see hundreds of services and vendors. Up to MAX_MENU_OPTIONS they are
+    all offered (with the establishment's code when there are several establishments);
+    beyond, only those of the chosen establishment. Validation still accepts any service or
+    vendor in scope, so links such as ?service=12 keep working: only the menus shrink.
     """
     form = filterset.form
     establishment = form.cleaned_data.get("establishment") if form.is_valid() else None
-    single = Establishment.objects.for_user(filterset.request.user).count() == 1
+    several = Establishment.objects.for_user(filterset.request.user).count() > 1
     for name in ("service", "vendor"):
         field = form.fields[name]
-        selected = form.data.get(name)
+        options = field.queryset
         if establishment is not None:
-            options = field.queryset.filter(establishment=establishment)
-        elif single:
-            options = field.queryset
-        else:
-            options = field.queryset.filter(pk=selected) if str(selected).isdigit() else []
-            field.help_text = _("Choisissez d'abord un établissement.")
+            options = options.filter(establishment=establishment)
+        options = list(options[: MAX_MENU_OPTIONS + 1])
+        if len(options) > MAX_MENU_OPTIONS:
+            selected = form.data.get(name)
+            options = [o for o in options if str(o.pk) == selected]
+            if not options and str(selected).isdigit():
+                options = list(field.queryset.filter(pk=selected))
+            form[name].help_text = _("Choisissez d'abord un établissement.")
+
+        prefix = several and establishment is None
         field.widget.choices = [("", "---------")] + [
-            (obj.pk, field.label_from_instance(obj)) for obj in options
+            (o.pk, f"{o.establishment.code} — {o}" if prefix else str(o)) for o in options
         ]
 
 
