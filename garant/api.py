@@ -12,7 +12,7 @@ Every error is JSON: {"detail": "message"}, or for refused input (422)
 
 from __future__ import annotations
 
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.db import IntegrityError
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -171,6 +171,11 @@ def not_authenticated(request, exc):
 def http_error(request, exc: HttpError):
     message = NINJA_MESSAGES.get(exc.message, exc.message)
     return api.create_response(request, {"detail": str(message)}, status=exc.status_code)
+
+
+@api.exception_handler(PermissionDenied)
+def permission_denied(request, exc: PermissionDenied):
+    return api.create_response(request, {"detail": str(exc)}, status=403)
 
 
 @api.exception_handler(Http404)

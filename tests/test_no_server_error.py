@@ -74,6 +74,7 @@ def pages(world) -> list[str]:
         reverse("registry:system_export", args=[fmt]) for fmt in ("csv", "xlsx", "json", "exe")
     ]
     urls += ["/api/openapi.json", "/api/docs", "/n-existe-pas/", "/systemes/999999999/"]
+    urls += ["/systemes/99999999999999999999/", "/api/systems/99999999999999999999"]
     return urls
 
 

@@ -17,7 +17,6 @@ from django import forms
 from django.core.validators import RegexValidator
 from django.db import transaction
 from django.db.models import Model, ProtectedError, QuerySet, RestrictedError
-from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from ninja import Field, FilterLookup, FilterSchema, PatchDict, Query, Router, Schema, Status
@@ -94,13 +93,8 @@ def forbidden(message: str | None = None) -> HttpError:
 
 
 def get_scoped(request, queryset: QuerySet, pk: int, permission: str = "view"):
-    """The record if the user may read it (404 otherwise), then `permission` on it (403)."""
-    obj = permissions.scope(queryset, request.user).filter(pk=pk).first()
-    if obj is None:
-        raise Http404
-    if permission != "view" and not permissions.object_permission(request.user, obj, permission):
-        raise forbidden()
-    return obj
+    """`permissions.get_scoped` for the request's user: 404, then 403 (JSON via garant.api)."""
+    return permissions.get_scoped(request.user, queryset, pk, permission)
 
 
 def require_permission(request, permission: str, establishment_id: int | None, message: str):

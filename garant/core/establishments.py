@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -29,8 +29,8 @@ def establishment_list(request):
 
 @login_required
 def establishment_detail(request, pk):
-    establishment = get_object_or_404(
-        Establishment.objects.for_user(request.user).select_related("group"), pk=pk
+    establishment = permissions.get_scoped(
+        request.user, Establishment.objects.select_related("group"), pk
     )
     can_manage = permissions.can(request.user, "manage", establishment.pk)
     form = None
@@ -60,9 +60,7 @@ def establishment_detail(request, pk):
 @login_required
 @require_POST
 def service_delete(request, pk):
-    service = get_object_or_404(Service.objects.for_user(request.user), pk=pk)
-    if not permissions.object_permission(request.user, service, "manage"):
-        raise PermissionDenied(_("Seul un administrateur de l'établissement gère ses services."))
+    service = permissions.get_scoped(request.user, Service, pk, "manage")
     if service.ai_systems.exists():
         messages.error(request, _("Ce service est encore rattaché à des systèmes d'IA."))
     else:

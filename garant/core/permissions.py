@@ -9,7 +9,10 @@ establishment's records. Platform superusers (the installer) are not restricted.
 
 from __future__ import annotations
 
-from django.db.models import Q
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils.translation import gettext as _
 
 from garant.core.models import Role
 
@@ -86,3 +89,19 @@ def tenant_filter(model, ids) -> Q:
 def object_permission(user, obj, permission: str) -> bool:
     """`permission` on one object, by the establishment it belongs to."""
     return can(user, permission, obj.audit_establishment_id())
+
+
+def get_scoped(user, model_or_queryset, pk, permission: str = "view"):
+    """The record `pk` if `user` may read it (Http404 otherwise: a record of another
+    establishment is never revealed), then `permission` on it (PermissionDenied, 403)."""
+    queryset = (
+        model_or_queryset
+        if isinstance(model_or_queryset, QuerySet)
+        else model_or_queryset.objects.all()
+    )
+    obj = scope(queryset, user).filter(pk=pk).first()
+    if obj is None:
+        raise Http404
+    if permission != "view" and not object_permission(user, obj, permission):
+        raise PermissionDenied(_("Votre rôle ne permet pas cette action dans cet établissement."))
+    return obj

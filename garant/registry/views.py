@@ -7,8 +7,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Count, QuerySet
-from django.shortcuts import get_object_or_404, redirect, render
+from django.db.models import Count
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -32,16 +32,7 @@ def page_size(request) -> int:
 
 
 def get_scoped(request, model_or_queryset, pk, permission="view"):
-    """The object if the user may read it (404 otherwise), then `permission` on it (403)."""
-    queryset = (
-        model_or_queryset
-        if isinstance(model_or_queryset, QuerySet)
-        else model_or_queryset.objects.all()
-    )
-    obj = get_object_or_404(permissions.scope(queryset, request.user), pk=pk)
-    if permission != "view" and not permissions.object_permission(request.user, obj, permission):
-        raise PermissionDenied(_("Votre rôle ne permet pas cette action dans cet établissement."))
-    return obj
+    return permissions.get_scoped(request.user, model_or_queryset, pk, permission)
 
 
 MAX_MENU_OPTIONS = 150
