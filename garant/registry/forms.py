@@ -100,6 +100,9 @@ class AISystemForm(forms.ModelForm):
             "establishment"
         )
         self.fields["services"].required = False
+        self.fields["services"].help_text = _(
+            "Maintenir Ctrl (ou Cmd sur Mac) pour en choisir plusieurs."
+        )
         if self.instance.pk and self.instance.hds_certified is not None:
             self.initial["hds_certified"] = "true" if self.instance.hds_certified else "false"
 
