@@ -261,3 +261,196 @@ def test_bad_labels_and_scores_are_rejected():
     bad = table.set_column(1, "score", pa.array(np.full(50, 1.5)))
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         engine.aggregate(bad, SPEC)
+
+
+# --- Drift -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shifted():
+    """A current window whose score, feature and category distributions moved."""
+    return make_table(n=3000, seed=8, prevalence=0.3)
+
+
+def column(table: pa.Table, name: str) -> np.ndarray:
+    values = table[name].to_numpy(zero_copy_only=False)
+    return values if values.dtype == object else values[~np.isnan(values.astype(float))]
+
+
+def reference_bin_counts(ref: np.ndarray, cur: np.ndarray, n_bins: int = 10):
+    """Independent per-row computation of the reference-decile bins."""
+    levels = np.arange(1, n_bins) / n_bins
+    edges = np.unique(np.quantile(ref, levels, method="inverted_cdf"))
+    count = len(edges) + 1
+
+    def bins(x):
+        return np.bincount(np.searchsorted(edges, x, side="left"), minlength=count)
+
+    return bins(ref), bins(cur)
+
+
+@pytest.mark.parametrize("name", ["score", "creatinine", "age"])
+def test_numeric_drift_matches_scipy(table, shifted, counts, name):
+    from scipy.spatial.distance import jensenshannon
+    from scipy.stats import ks_2samp, wasserstein_distance
+
+    current_counts = engine.aggregate(shifted, SPEC)
+    report = {d.name: d for d in engine.drift_report(counts, current_counts)}
+    d = report[name]
+    ref, cur = column(table, name), column(shifted, name)
+    assert (d.n_reference, d.n_current) == (len(ref), len(cur))
+    # Same cumulative counts divided by the same totals: identical to the last digit.
+    assert d.ks.value == ks_2samp(ref, cur).statistic
+    # Same integral, summed over distinct values (engine) vs over all rows (SciPy).
+    assert close(d.wasserstein.value, wasserstein_distance(ref, cur))
+    ref_bins, cur_bins = reference_bin_counts(ref, cur)
+    assert [b.reference for b in d.bins] == ref_bins.tolist()
+    assert [b.current for b in d.bins] == cur_bins.tolist()
+    assert close(d.js_distance.value, jensenshannon(ref_bins, cur_bins))
+    p = np.maximum(ref_bins / ref_bins.sum(), 1e-4)
+    q = np.maximum(cur_bins / cur_bins.sum(), 1e-4)
+    assert close(d.psi.value, float(np.sum((q - p) * np.log(q / p))))
+    assert d.psi.value > 0
+
+
+def test_missing_rates(table, shifted, counts):
+    d = next(
+        d for d in engine.drift_report(counts, engine.aggregate(shifted, SPEC)) if d.name == "age"
+    )
+    missing = np.isnan(table["age"].to_numpy(zero_copy_only=False)).sum()
+    assert d.missing_reference.value == missing / table.num_rows
+    assert d.missing_reference.numerator == missing
+
+
+def test_categorical_drift_matches_scipy(table, counts):
+    from scipy.stats import chi2_contingency
+
+    current_table = make_table(n=2000, seed=9)
+    services = current_table["service"].to_numpy(zero_copy_only=False)
+    services[: len(services) // 3] = "urgences"  # the case mix moved towards emergencies
+    current_table = current_table.set_column(5, "service", pa.array(services))
+    report = engine.drift_report(counts, engine.aggregate(current_table, SPEC))
+    d = next(d for d in report if d.name == "service")
+    categories = sorted(set(column(table, "service")))
+    observed = np.array(
+        [[np.sum(column(t, "service") == c) for c in categories] for t in (table, current_table)]
+    )
+    statistic, pvalue, dof, _ = chi2_contingency(observed, correction=False)
+    assert [b.label for b in d.bins] == categories
+    assert close(d.chi2.value, statistic) and d.chi2_dof == dof
+    assert math.isclose(d.chi2_pvalue.value, pvalue, rel_tol=1e-9)  # series vs SciPy's igamc
+    p, q = observed[0] / observed[0].sum(), observed[1] / observed[1].sum()
+    assert close(d.psi.value, float(np.sum((q - p) * np.log(q / p))))
+
+
+@pytest.mark.parametrize("dof", [1, 2, 3, 7, 30, 101])
+def test_chi2_survival_function_matches_scipy(dof):
+    from scipy.stats import chi2
+
+    from garant.monitoring.engine.drift import chi2_sf
+
+    for statistic in [0.0, 0.01, 0.5, 1.0, dof / 2, dof, dof + 3.7, 2 * dof + 10, 60.0, 250.0]:
+        expected = chi2.sf(statistic, dof)
+        assert math.isclose(chi2_sf(statistic, dof), expected, rel_tol=1e-9, abs_tol=1e-300)
+
+
+def test_drift_of_an_empty_window_is_undefined(counts):
+    empty = counts.window(dt.date(2030, 1, 1))
+    for d in engine.drift_report(counts, empty):
+        assert d.psi.value is None and d.psi.reason == r.EMPTY_WINDOW
+        assert d.js_distance.value is None
+    for d in engine.drift_report(empty, counts):
+        assert d.psi.reason == r.EMPTY_REFERENCE
+
+
+def test_one_category_has_no_chi2(counts):
+    one = make_table(n=50, seed=6)
+    one = one.set_column(5, "service", pa.array(["urgences"] * 50))
+    only = engine.aggregate(one, SPEC)
+    d = next(d for d in engine.drift_report(only, only) if d.name == "service")
+    assert d.chi2.value is None and d.chi2.reason == r.ONE_CATEGORY
+    assert d.psi.value == 0.0 and d.js_distance.value == 0.0
+
+
+# --- Volume ------------------------------------------------------------------------------
+
+
+def volume_table(per_day: list[int]) -> pa.Table:
+    base = dt.datetime(2024, 3, 4, 12)
+    stamps = [base + dt.timedelta(days=d) for d, n in enumerate(per_day) for _ in range(n)]
+    n = len(stamps)
+    return pa.table(
+        {"timestamp": stamps, "score": np.full(n, 0.5), "label": pa.nulls(n, pa.int8())}
+    )
+
+
+def test_volume_per_day_with_gaps_and_anomalies():
+    counts = engine.aggregate(volume_table([100, 110, 0, 90, 40, 400]), engine.ColumnSpec())
+    points = engine.volume_report(counts, "day")
+    assert [p.count for p in points] == [100, 110, 0, 90, 40, 400]
+    assert points[0].anomaly is None and points[0].reason == r.NO_PREVIOUS_PERIOD
+    assert [p.anomaly for p in points[1:]] == [False, True, False, True, True]
+    assert points[4].baseline_median == 95.0  # median of 100, 110, 0, 90
+    weeks = engine.volume_report(counts, "week")
+    assert [(p.period_start, p.count) for p in weeks] == [(dt.date(2024, 3, 4), 740)]
+    months = counts.volume("month")
+    assert months == [(dt.date(2024, 3, 1), 740)]
+
+
+def test_volume_of_nothing_is_empty():
+    counts = engine.aggregate(volume_table([]), engine.ColumnSpec())
+    assert engine.volume_report(counts) == []
+
+
+# --- Subgroups ---------------------------------------------------------------------------
+
+
+def test_subgroups_ratios_to_the_largest_group_and_censoring(table, counts):
+    report = engine.subgroup_report(counts, ("site",), threshold=0.4, min_count=25)
+    rows = {row.key["site"]: row for row in report.rows}
+    sites = column(table, "site")
+    assert report.reference_key == {"site": "A"}
+    assert {k: row.n_predictions for k, row in rows.items()} == {
+        k: int(np.sum(sites == k)) for k in "ABCD"
+    }
+    assert rows["D"].censored and rows["D"].n_predictions < 25 and rows["D"].metrics == {}
+    reference = rows["A"].metrics
+    for site in "ABC":
+        row = rows[site]
+        expected = engine.performance(counts.where(site=site).score_histogram(), threshold=0.4)
+        assert row.metrics["sensitivity"] == expected.operating.sensitivity
+        assert row.metrics["auc"].value == expected.auc.value
+        for name, metric in row.metrics.items():
+            assert row.ratios[name].value == metric.value / reference[name].value
+            assert row.gaps[name].value == metric.value - reference[name].value
+            assert row.flags[name] == (not 0.8 <= row.ratios[name].value <= 1.25)
+    assert all(ratio.value == 1.0 for ratio in rows["A"].ratios.values())
+
+
+def test_subgroup_flags_a_disparity_and_undefined_ratios():
+    n = 200
+    site = np.array(["A"] * 120 + ["B"] * 80)
+    label = np.tile([0, 1], n // 2).astype(np.int8)
+    score = np.where(site == "A", np.where(label == 1, 0.9, 0.1), 0.9)  # B: everyone flagged
+    data = pa.table(
+        {
+            "timestamp": [dt.datetime(2024, 1, 1)] * n,
+            "score": score,
+            "label": label,
+            "site": site,
+        }
+    )
+    counts = engine.aggregate(data, engine.ColumnSpec(groups=("site",)))
+    report = engine.subgroup_report(counts, ("site",), threshold=0.5)
+    b = next(row for row in report.rows if row.key == {"site": "B"})
+    assert b.metrics["flag_rate"].value == 1.0 and b.ratios["flag_rate"].value == 2.0
+    assert b.flags["flag_rate"] is True and b.flags["sensitivity"] is False
+    assert b.ratios["fpr"].value is None and b.ratios["fpr"].reason == r.REFERENCE_UNDEFINED
+    assert b.flags["fpr"] is None
+
+
+def test_subgroups_by_default_censor_below_ten(counts):
+    report = engine.subgroup_report(counts, ("site", "sex"), threshold=0.4)
+    assert report.min_count == 10 and report.tolerance == (0.8, 1.25)
+    for row in report.rows:
+        assert row.censored == (row.n_predictions < 10)

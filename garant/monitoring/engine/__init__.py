@@ -23,15 +23,23 @@ from .counts import (
     ValueHistogram,
     aggregate,
 )
+from .drift import categorical_drift, drift_report, numeric_drift
+from .fairness import subgroup_report
 from .metrics import brier, calibration, confusion, performance, prevalence, roc_auc
 from .results import (
     AUC,
     Calibration,
     CalibrationBin,
     Confusion,
+    Drift,
+    DriftBin,
     Metric,
     Performance,
+    SubgroupReport,
+    SubgroupRow,
+    VolumePoint,
 )
+from .volume import volume_report
 
 __all__ = [
     "AUC",
@@ -41,15 +49,25 @@ __all__ = [
     "ColumnSpec",
     "Confusion",
     "Counts",
+    "Drift",
+    "DriftBin",
     "Metric",
     "Performance",
     "ScoreHistogram",
+    "SubgroupReport",
+    "SubgroupRow",
     "ValueHistogram",
+    "VolumePoint",
     "aggregate",
     "brier",
     "calibration",
+    "categorical_drift",
     "confusion",
+    "drift_report",
+    "numeric_drift",
     "performance",
     "prevalence",
     "roc_auc",
+    "subgroup_report",
+    "volume_report",
 ]

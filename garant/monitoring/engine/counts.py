@@ -3,9 +3,9 @@
 One pass of DuckDB over the input (no Python loop over rows) produces, per day and per
 subgroup:
 
-* score counts: ``(window, groups…, q, label) -> n`` where ``q = round(score / quantum)`` is
+* score counts: ``(day, groups…, q, label) -> n`` where ``q = round(score / quantum)`` is
   the score quantised to an integer and ``label`` is 0, 1 or null (outcome not yet known);
-* feature counts, one table per feature: ``(window, groups…, value) -> n``, ``value`` null
+* feature counts, one table per feature: ``(day, groups…, value) -> n``, ``value`` null
   for a missing value.
 
 Every metric of the engine is derived from these counts, and counts of two windows or two
@@ -51,6 +51,12 @@ class ColumnSpec:
 
 def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def _as_double(column: str) -> str:
+    """The column as DOUBLE, NaN turned into null (a missing value)."""
+    value = f"CAST({_ident(column)} AS DOUBLE)"
+    return f"CASE WHEN isnan({value}) THEN NULL ELSE {value} END"
 
 
 def _connect(timezone: str = "UTC") -> duckdb.DuckDBPyConnection:
@@ -113,8 +119,8 @@ def aggregate(
         groups = "".join(f", {_ident(g)}" for g in spec.groups)
         scores = con.sql(
             f"""
-            SELECT CAST({_ident(spec.timestamp)} AS DATE) AS window{groups},
-                   CAST(round({_ident(spec.score)} / {quantum!r}) AS BIGINT) AS q,
+            SELECT CAST({_ident(spec.timestamp)} AS DATE) AS day{groups},
+                   CAST(round({_as_double(spec.score)} / {quantum!r}) AS BIGINT) AS q,
                    CAST({_ident(spec.label)} AS TINYINT) AS label,
                    count(*) AS n
             FROM {src} WHERE {where}
@@ -123,11 +129,12 @@ def aggregate(
         ).to_arrow_table()
         features = {}
         for name in spec.numeric_features + spec.categorical_features:
-            cast = "DOUBLE" if name in spec.numeric_features else "VARCHAR"
+            numeric = name in spec.numeric_features
+            value = _as_double(name) if numeric else f"CAST({_ident(name)} AS VARCHAR)"
             features[name] = con.sql(
                 f"""
-                SELECT CAST({_ident(spec.timestamp)} AS DATE) AS window{groups},
-                       CAST({_ident(name)} AS {cast}) AS value, count(*) AS n
+                SELECT CAST({_ident(spec.timestamp)} AS DATE) AS day{groups},
+                       {value} AS value, count(*) AS n
                 FROM {src} WHERE {where}
                 GROUP BY ALL
                 """
@@ -193,6 +200,11 @@ class ValueHistogram:
         return int(self.counts.sum())
 
 
+def _empty_histogram(quantum: float) -> ScoreHistogram:
+    empty = np.zeros(0, dtype=np.int64)
+    return ScoreHistogram(quantum, empty, empty, empty, empty)
+
+
 def _sum_by(table: pa.Table, keys: Iterable[str]) -> pa.Table:
     keys = list(keys)
     if not keys:
@@ -209,8 +221,8 @@ def _filter(table: pa.Table, mask) -> pa.Table:
 class Counts:
     """Sufficient statistics of a prediction table, per day and subgroup.
 
-    ``scores`` has columns ``window, <groups…>, q, label, n``; each table of ``features`` has
-    ``window, <groups…>, value, n``. Counts merge by addition and filter by window or group.
+    ``scores`` has columns ``day, <groups…>, q, label, n``; each table of ``features`` has
+    ``day, <groups…>, value, n``. Counts merge by addition and filter by window or group.
     """
 
     quantum: float
@@ -225,7 +237,7 @@ class Counts:
             raise ValueError("counts with different quantum or subgroup columns cannot merge")
         if set(other.features) != set(self.features):
             raise ValueError("counts with different features cannot merge")
-        keys = ["window", *self.groups]
+        keys = ["day", *self.groups]
 
         def merge(a: pa.Table, b: pa.Table, last: list[str]) -> pa.Table:
             both = pa.concat_tables([a, b.cast(a.schema)])
@@ -256,9 +268,9 @@ class Counts:
         def mask(table: pa.Table):
             conditions = []
             if start is not None:
-                conditions.append(pc.greater_equal(table["window"], pa.scalar(start)))
+                conditions.append(pc.greater_equal(table["day"], pa.scalar(start)))
             if end is not None:
-                conditions.append(pc.less(table["window"], pa.scalar(end)))
+                conditions.append(pc.less(table["day"], pa.scalar(end)))
             if not conditions:
                 return None
             return conditions[0] if len(conditions) == 1 else pc.and_(*conditions)
@@ -291,34 +303,54 @@ class Counts:
 
     def score_histogram(self) -> ScoreHistogram:
         """Sum the score counts over windows and subgroups into one :class:`ScoreHistogram`."""
+        histograms = self.score_histograms_by(())
+        return histograms.get((), _empty_histogram(self.quantum))
+
+    def score_histograms_by(self, columns: Iterable[str]) -> dict[tuple, ScoreHistogram]:
+        """One :class:`ScoreHistogram` per distinct value of the subgroup ``columns``.
+
+        Keys are tuples of the columns' values (``()`` when ``columns`` is empty), sorted.
+        """
+        columns = list(columns)
+        keys = "".join(f"{_ident(c)}, " for c in columns)
+        order = ", ".join(_ident(c) for c in columns) or "1"
         table = sql(
-            """
-            SELECT q,
-                   coalesce(sum(n) FILTER (WHERE label = 1), 0)::BIGINT AS pos,
-                   coalesce(sum(n) FILTER (WHERE label = 0), 0)::BIGINT AS neg,
-                   coalesce(sum(n) FILTER (WHERE label IS NULL), 0)::BIGINT AS unl
-            FROM t GROUP BY q ORDER BY q NULLS LAST
+            f"""
+            SELECT dense_rank() OVER (ORDER BY {order}) - 1 AS gid, * FROM (
+                SELECT {keys} q,
+                       coalesce(sum(n) FILTER (WHERE label = 1), 0)::BIGINT AS pos,
+                       coalesce(sum(n) FILTER (WHERE label = 0), 0)::BIGINT AS neg,
+                       coalesce(sum(n) FILTER (WHERE label IS NULL), 0)::BIGINT AS unl
+                FROM t GROUP BY ALL
+            ) ORDER BY gid, q NULLS LAST
             """,
             t=self.scores,
         )
-        q = table["q"].to_numpy(zero_copy_only=False)
-        missing = 0
-        if len(q) and table["q"].null_count:
-            last = table.slice(len(q) - 1).to_pylist()[0]
-            missing = last["pos"] + last["neg"] + last["unl"]
-            table = table.slice(0, len(q) - 1)
-
-        def column(name: str) -> np.ndarray:
-            return table[name].to_numpy().astype(np.int64)
-
-        return ScoreHistogram(
-            quantum=self.quantum,
-            q=column("q"),
-            positives=column("pos"),
-            negatives=column("neg"),
-            unlabeled=column("unl"),
-            missing_score=int(missing),
-        )
+        if table.num_rows == 0:
+            return {}
+        arrays = {
+            name: table[name].fill_null(-1).to_numpy().astype(np.int64)
+            for name in ("gid", "q", "pos", "neg", "unl")
+        }
+        is_missing = table["q"].is_null().to_numpy(zero_copy_only=False)
+        starts = np.flatnonzero(np.diff(arrays["gid"], prepend=-1))
+        bounds = zip(starts, [*starts[1:], table.num_rows], strict=True)
+        key_columns = [table[c] for c in columns]
+        result = {}
+        for start, end in bounds:
+            key = tuple(column[int(start)].as_py() for column in key_columns)
+            present = slice(start, end)
+            keep = ~is_missing[present]
+            missing = (arrays["pos"] + arrays["neg"] + arrays["unl"])[present][~keep].sum()
+            result[key] = ScoreHistogram(
+                quantum=self.quantum,
+                q=arrays["q"][present][keep],
+                positives=arrays["pos"][present][keep],
+                negatives=arrays["neg"][present][keep],
+                unlabeled=arrays["unl"][present][keep],
+                missing_score=int(missing),
+            )
+        return result
 
     def value_histogram(self, name: str) -> ValueHistogram:
         """Sum the counts of one feature over windows and subgroups."""
@@ -352,7 +384,7 @@ class Counts:
         if period not in PERIODS:
             raise ValueError(f"period must be one of {PERIODS}")
         table = sql(
-            f"SELECT CAST(date_trunc('{period}', window) AS DATE) AS p, sum(n)::BIGINT AS n "
+            f"SELECT CAST(date_trunc('{period}', day) AS DATE) AS p, sum(n)::BIGINT AS n "
             "FROM t GROUP BY p ORDER BY p",
             t=self.scores,
         )
