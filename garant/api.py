@@ -26,6 +26,7 @@ from ninja.utils import check_csrf
 
 from garant.core.api import FormErrors, establishments, services
 from garant.core.models import ApiToken
+from garant.monitoring.api import feeds
 from garant.registry.api import systems, vendors, versions
 
 
@@ -86,6 +87,7 @@ api.add_router("/versions", versions)
 api.add_router("/vendors", vendors)
 api.add_router("/establishments", establishments)
 api.add_router("/services", services)
+api.add_router("/feeds", feeds)
 
 
 # --- errors: JSON, in French, never a 5xx for what a client sent -----------------------------

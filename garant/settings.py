@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "axes",
     "garant.core",
     "garant.registry",
+    "garant.monitoring",
 ]
 
 MIDDLEWARE = [
@@ -182,6 +183,11 @@ MEDIA_ROOT = DATA_DIR / "files"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
+
+# Delta Lake tables of the monitoring feeds (one folder per feed)
+GARANT_MONITORING_DIR = Path(
+    os.environ.get("GARANT_MONITORING_DIR", DATA_DIR / "monitoring")
+).resolve()
 
 NINJA_PAGINATION_PER_PAGE = 50
 NINJA_MAX_PER_PAGE_SIZE = 500  # ninja reads this name for PAGINATION_MAX_PER_PAGE_SIZE

@@ -5,6 +5,7 @@ from garant.api import api
 urlpatterns = [
     path("", include("garant.core.urls")),
     path("systemes/", include("garant.registry.urls")),
+    path("suivi/", include("garant.monitoring.urls")),
     path("utilisateurs/", include("garant.core.users_urls")),
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -1,0 +1,436 @@
+"""Ingestion of prediction and outcome batches: read, validate everything, then store.
+
+A batch (a Parquet or CSV file, or a list of JSON records) goes through, in order:
+
+1. reading into an Arrow table (`read_file`, `read_records`), CSV columns read as text;
+2. validation of the whole batch before anything is written (`normalise`): required columns,
+   direct identifiers refused (`identifiers.py`), types, ranges and time zones, unique ids.
+   Errors name the row (1 = first data row), the column and the reason, in French; at most
+   `MAX_ERRORS` are listed, with the total count;
+3. idempotence: the SHA-256 of the normalised content identifies the batch; the same content
+   sent again stores nothing (`AlreadyReceived`);
+4. storage (`ingest`), atomic: the `IngestBatch` row is created inside a database
+   transaction and the Delta append is the last statement of that transaction, so a failed
+   append rolls the row back; if the commit itself fails after the append, the appended rows
+   (tagged with the batch id) are deleted again. Either both exist or neither.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from garant.monitoring import storage
+from garant.monitoring.identifiers import find_identifiers
+from garant.monitoring.models import Feed, IngestBatch
+
+MAX_ERRORS = 200
+READ_BATCH_ROWS = 65_536
+CSV_BLOCK_BYTES = 1 << 20
+
+Progress = Callable[[float], None]
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int | None  # 1-based data row; None for the whole column
+    column: str | None
+    reason: str
+
+    def __str__(self):
+        where = []
+        if self.row is not None:
+            where.append(f"ligne {self.row}")
+        if self.column:
+            where.append(f"colonne « {self.column} »")
+        return f"{', '.join(where)} : {self.reason}" if where else self.reason
+
+
+@dataclass
+class Errors:
+    listed: list[RowError] = field(default_factory=list)
+    total: int = 0
+
+    def add(self, row, column, reason) -> None:
+        self.total += 1
+        if len(self.listed) < MAX_ERRORS:
+            self.listed.append(RowError(row, column, reason))
+
+    def add_rows(self, mask, column: str, reason: str) -> None:
+        """One error per row where `mask` is true (vectorised; only the listed rows are read)."""
+        indices = pc.indices_nonzero(pc.fill_null(mask, False))
+        count = len(indices)
+        room = max(0, MAX_ERRORS - len(self.listed))
+        for index in indices.slice(0, room).to_pylist():
+            self.listed.append(RowError(index + 1, column, reason))
+        self.total += count
+
+
+class BatchRefused(Exception):
+    """Nothing of the batch was stored: `errors` (at most MAX_ERRORS) out of `total`."""
+
+    def __init__(self, errors: Errors):
+        super().__init__(f"{errors.total} erreur(s)")
+        self.errors = errors.listed
+        self.total = errors.total
+
+
+class AlreadyReceived(Exception):
+    """The same content was stored before, in `batch`: nothing stored this time."""
+
+    def __init__(self, batch: IngestBatch):
+        super().__init__(
+            _("Lot déjà reçu le %(date)s : rien n'a été enregistré.")
+            % {"date": f"{timezone.localtime(batch.created_at):%d/%m/%Y}"}
+        )
+        self.batch = batch
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def read_file(source, fmt: str | None = None, progress: Progress | None = None) -> pa.Table:
+    """A Parquet or CSV file (path or binary file object) as an Arrow table.
+
+    `fmt` ("parquet" or "csv") defaults to the file's extension, then to its magic bytes.
+    `progress(fraction)` is called after each batch read.
+    """
+    fmt = fmt or _guess_format(source)
+    if fmt == "parquet":
+        return _read_parquet(source, progress)
+    if fmt == "csv":
+        return _read_csv(source, progress)
+    raise BatchRefused(_single(None, None, "format de fichier inconnu : Parquet ou CSV attendu"))
+
+
+def _single(row, column, reason) -> Errors:
+    errors = Errors()
+    errors.add(row, column, reason)
+    return errors
+
+
+def _guess_format(source) -> str | None:
+    name = str(source if isinstance(source, str | Path) else getattr(source, "name", "") or "")
+    suffix = Path(name).suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
+    if suffix in (".csv", ".txt"):
+        return "csv"
+    head = _peek(source, 4)
+    return "parquet" if head == b"PAR1" else "csv"
+
+
+def _peek(source, size: int) -> bytes:
+    if isinstance(source, str | Path):
+        with open(source, "rb") as f:
+            return f.read(size)
+    position = source.tell()
+    data = source.read(size)
+    source.seek(position)
+    return data
+
+
+def _read_parquet(source, progress: Progress | None) -> pa.Table:
+    try:
+        parquet = pq.ParquetFile(source)
+        total = parquet.metadata.num_rows
+        batches, done = [], 0
+        for batch in parquet.iter_batches(batch_size=READ_BATCH_ROWS):
+            batches.append(batch)
+            done += batch.num_rows
+            if progress and total:
+                progress(done / total)
+        return pa.Table.from_batches(batches, schema=parquet.schema_arrow)
+    except (pa.ArrowException, OSError) as exc:
+        raise BatchRefused(_single(None, None, f"fichier Parquet illisible ({exc})")) from exc
+
+
+def _read_csv(source, progress: Progress | None) -> pa.Table:
+    """Every column as text (types are checked by `normalise`); `;` or `,` separator."""
+    head = _peek(source, 64 * 1024).decode("utf-8-sig", errors="replace")
+    first_line = head.splitlines()[0] if head else ""
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    names = next(csv.reader([first_line], delimiter=delimiter), [])
+    size = Path(source).stat().st_size if isinstance(source, str | Path) else _size(source)
+    try:
+        reader = pacsv.open_csv(
+            source,
+            read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in names}, strings_can_be_null=True
+            ),
+        )
+        batches = []
+        for batch in reader:
+            batches.append(batch)
+            if progress and size:
+                progress(min(1.0, len(batches) * CSV_BLOCK_BYTES / size))
+        table = pa.Table.from_batches(batches, schema=reader.schema)
+    except (pa.ArrowException, OSError) as exc:
+        raise BatchRefused(_single(None, None, f"fichier CSV illisible ({exc})")) from exc
+    if progress:
+        progress(1.0)
+    return table
+
+
+def _size(stream) -> int:
+    position = stream.tell()
+    size = stream.seek(0, io.SEEK_END)
+    stream.seek(position)
+    return size
+
+
+def read_records(records: list) -> pa.Table:
+    """JSON records (objects) as an Arrow table, values as text (types checked later)."""
+    errors = Errors()
+    columns: dict[str, list] = {}
+    for index, record in enumerate(records):
+        if not isinstance(record, dict):
+            errors.add(index + 1, None, "un objet JSON est attendu")
+            continue
+        for name in record:
+            columns.setdefault(name, [None] * index)
+        for name, values in columns.items():
+            value = record.get(name)
+            values.append(None if value is None else _text(value))
+    if errors.total:
+        raise BatchRefused(errors)
+    return pa.table({name: pa.array(values, pa.string()) for name, values in columns.items()})
+
+
+def _text(value) -> str:
+    if isinstance(value, bool):
+        return str(int(value))
+    return str(value)
+
+
+# --- validation ------------------------------------------------------------------------------
+
+
+def _required(feed: Feed, kind: str) -> dict[str, str]:
+    """{canonical name: the feed's column name} of the columns a batch must carry."""
+    if kind == "predictions":
+        columns = {
+            "prediction_id": feed.prediction_id_column,
+            "timestamp": feed.timestamp_column,
+            "patient_id": feed.patient_id_column,
+            "score": feed.score_column,
+        }
+        if feed.model_version_column:
+            columns["model_version"] = feed.model_version_column
+        for name in (*feed.feature_columns, *feed.categorical_columns, *feed.subgroup_columns):
+            columns[name] = name
+        return columns
+    return {
+        "prediction_id": feed.outcome_id_column,
+        "outcome": feed.outcome_column,
+        "outcome_time": feed.outcome_time_column,
+    }
+
+
+def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    return column if pa.types.is_string(column.type) else column.cast(pa.string())
+
+
+def _as_float(column: pa.ChunkedArray, name: str, errors: Errors) -> pa.ChunkedArray | None:
+    if pa.types.is_floating(column.type) or pa.types.is_integer(column.type):
+        return column.cast(pa.float64())
+    if pa.types.is_boolean(column.type):
+        return column.cast(pa.float64())
+    try:
+        return _as_text(column).cast(pa.float64())
+    except pa.ArrowInvalid:
+        pass
+    for index, value in enumerate(_as_text(column).to_pylist()):
+        try:
+            if value is not None:
+                float(value)
+        except ValueError:
+            errors.add(index + 1, name, "nombre attendu")
+    return None
+
+
+def _as_utc(column: pa.ChunkedArray, name: str, errors: Errors) -> pa.ChunkedArray | None:
+    """ISO 8601 text with a time zone (or a time-zoned timestamp) converted to UTC."""
+    if pa.types.is_timestamp(column.type):
+        if column.type.tz is None:
+            errors.add(None, name, "horodatage sans fuseau horaire (ex. 2024-03-01T08:00:00+01:00)")
+            return None
+        return column.cast(storage.UTC)
+    text = _as_text(column)
+    try:
+        return text.cast(storage.UTC)
+    except pa.ArrowInvalid:
+        pass
+    parsed, failed = [], False
+    for index, value in enumerate(text.to_pylist()):
+        if value is None:
+            parsed.append(None)
+            continue
+        try:
+            moment = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            errors.add(index + 1, name, "date et heure ISO 8601 attendues")
+            failed = True
+            continue
+        if moment.tzinfo is None:
+            errors.add(index + 1, name, "fuseau horaire manquant (ex. +01:00 ou Z)")
+            failed = True
+            continue
+        parsed.append(moment.astimezone(dt.UTC))
+    return None if failed else pa.chunked_array([pa.array(parsed, storage.UTC)])
+
+
+def _check_missing(column, name: str, errors: Errors) -> None:
+    if column.null_count:
+        errors.add_rows(column.is_null(), name, "valeur manquante")
+
+
+def normalise(feed: Feed, kind: str, raw: pa.Table) -> pa.Table:
+    """The batch in canonical columns and types (see `storage.schema`), or `BatchRefused`."""
+    errors = Errors()
+    required = _required(feed, kind)
+    missing = [source for source in required.values() if source not in raw.column_names]
+    for source in missing:
+        errors.add(None, source, "colonne obligatoire absente")
+    # direct identifiers: every column by name, text columns (not numbers or times) by value
+    parsed = {feed.score_column, *feed.feature_columns}
+    parsed |= {feed.timestamp_column} if kind == "predictions" else set()
+    parsed |= {feed.outcome_column, feed.outcome_time_column} if kind == "outcomes" else set()
+    text_columns = [name for name in raw.column_names if name not in parsed]
+    for finding in find_identifiers(raw, text_columns):
+        errors.add(finding.row, finding.column, finding.reason)
+    if errors.total or raw.num_rows == 0:
+        if raw.num_rows == 0 and not errors.total:
+            errors.add(None, None, "lot vide")
+        raise BatchRefused(errors)
+
+    out: dict[str, pa.ChunkedArray | None] = {}
+    source = required["prediction_id"]
+    ids = _as_text(raw[source])
+    errors.add_rows(
+        pc.or_kleene(ids.is_null(), pc.equal(pc.utf8_trim_whitespace(ids), "")),
+        source,
+        "identifiant vide",
+    )
+    counts = pc.value_counts(ids.combine_chunks())
+    doubles = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
+    if len(doubles):
+        errors.add_rows(pc.is_in(ids, doubles), source, "identifiant en double dans le lot")
+    out["prediction_id"] = ids
+
+    if kind == "predictions":
+        out["timestamp"] = _as_utc(raw[feed.timestamp_column], feed.timestamp_column, errors)
+        out["patient_id"] = _as_text(raw[feed.patient_id_column])
+        _check_missing(out["patient_id"], feed.patient_id_column, errors)
+        score = _as_float(raw[feed.score_column], feed.score_column, errors)
+        if score is not None:
+            out_of_range = pc.or_(pc.or_(pc.less(score, 0), pc.greater(score, 1)), pc.is_nan(score))
+            errors.add_rows(out_of_range, feed.score_column, "score attendu entre 0 et 1")
+            _check_missing(score, feed.score_column, errors)
+        out["score"] = score
+        version = feed.model_version_column
+        out["model_version"] = (
+            _as_text(raw[version]) if version else pa.nulls(raw.num_rows, pa.string())
+        )
+        for name in feed.feature_columns:
+            out[name] = _as_float(raw[name], name, errors)
+        for name in (*feed.categorical_columns, *feed.subgroup_columns):
+            out[name] = _as_text(raw[name])
+        time_column, source_time = "timestamp", feed.timestamp_column
+    else:
+        outcome = _as_float(raw[feed.outcome_column], feed.outcome_column, errors)
+        if outcome is not None:
+            errors.add_rows(
+                pc.invert(pc.is_in(outcome, pa.array([0.0, 1.0]))),
+                feed.outcome_column,
+                "issue attendue : 0 ou 1",
+            )
+            outcome = outcome.cast(pa.int8(), safe=False)
+        out["outcome"] = outcome
+        out["outcome_time"] = _as_utc(
+            raw[feed.outcome_time_column], feed.outcome_time_column, errors
+        )
+        patient = feed.patient_id_column
+        out["patient_id"] = (
+            _as_text(raw[patient])
+            if patient in raw.column_names
+            else pa.nulls(raw.num_rows, pa.string())
+        )
+        time_column, source_time = "outcome_time", feed.outcome_time_column
+    if out[time_column] is not None:
+        _check_missing(out[time_column], source_time, errors)
+    if errors.total:
+        raise BatchRefused(errors)
+    names = [n for n in storage.schema(feed, kind).names if n not in ("batch_id", "month")]
+    return pa.table({name: out[name] for name in names}).cast(
+        pa.schema([storage.schema(feed, kind).field(n) for n in names])
+    )
+
+
+def content_hash(table: pa.Table) -> str:
+    """SHA-256 of the normalised batch as canonical CSV, rows sorted: order does not matter."""
+    keys = [(name, "ascending") for name in table.column_names]
+    buffer = io.BytesIO()
+    pacsv.write_csv(table.sort_by(keys), buffer)
+    return hashlib.sha256(buffer.getvalue()).hexdigest()
+
+
+# --- storing ---------------------------------------------------------------------------------
+
+
+def ingest(feed: Feed, kind: str, raw: pa.Table, source: str, user=None) -> IngestBatch:
+    """Validate `raw` entirely, then store it atomically; `BatchRefused` or `AlreadyReceived`
+    when nothing is stored. The caller sets the `audit_context`."""
+    table = normalise(feed, kind, raw)
+    digest = content_hash(table)
+    previous = IngestBatch.objects.filter(feed=feed, kind=kind, sha256=digest).first()
+    if previous is not None:
+        raise AlreadyReceived(previous)
+    if kind == "predictions":
+        known = storage.known_ids(feed, kind, table["prediction_id"].combine_chunks())
+        if len(known):
+            errors = Errors()
+            errors.add_rows(
+                pc.is_in(table["prediction_id"], known),
+                feed.prediction_id_column,
+                "identifiant déjà reçu dans un lot précédent",
+            )
+            raise BatchRefused(errors)
+    appended = None
+    try:
+        with transaction.atomic():
+            batch = IngestBatch.objects.create(
+                feed=feed,
+                kind=kind,
+                sha256=digest,
+                rows=table.num_rows,
+                source=source,
+                created_by=user if getattr(user, "is_authenticated", False) else None,
+            )
+            batch_ids = pa.repeat(pa.scalar(batch.pk, pa.int64()), table.num_rows)
+            storage.append(feed, kind, table.append_column("batch_id", batch_ids))
+            appended = batch.pk  # last statement: an exception above rolls the row back
+    except Exception as exc:
+        if appended is not None:  # the commit failed after the append: take the rows back
+            storage.remove_batch(feed, kind, appended)
+        if isinstance(exc, IntegrityError):  # the same batch, stored meanwhile by another
+            raise AlreadyReceived(
+                IngestBatch.objects.get(feed=feed, kind=kind, sha256=digest)
+            ) from None
+        raise
+    return batch

@@ -1,0 +1,83 @@
+"""`garant monitor ingest --feed SYSTEM/SLUG --kind predictions|outcomes FILE [--user NAME]`
+and `garant monitor erase --feed SYSTEM/SLUG --patient ID` (consent withdrawn)."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from garant.core.audit import audit_context
+from garant.core.models import User
+from garant.monitoring import ingest, storage
+from garant.monitoring.models import Feed, IngestBatch
+
+
+class Command(BaseCommand):
+    help = "Suivi : « ingest » charge un fichier Parquet ou CSV dans un flux, « erase » efface un patient."
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="action", required=True)
+        load = sub.add_parser("ingest", help="charger un fichier de prédictions ou d'issues")
+        load.add_argument("--feed", required=True, help="flux : <id du système>/<slug>")
+        load.add_argument("--kind", required=True, choices=IngestBatch.Kind.values)
+        load.add_argument("--user", default=None, help="utilisateur à qui attribuer le lot")
+        load.add_argument("file", help="fichier .parquet ou .csv")
+        erase = sub.add_parser(
+            "erase", help="effacer les lignes d'un patient (retrait du consentement)"
+        )
+        erase.add_argument("--feed", required=True, help="flux : <id du système>/<slug>")
+        erase.add_argument("--patient", required=True, help="identifiant pseudonyme du patient")
+        erase.add_argument("--user", default=None, help="utilisateur à qui attribuer l'effacement")
+
+    def handle(self, *args, action, user=None, **options):
+        owner = self._user(user)
+        with audit_context(user=owner, source="command"):
+            getattr(self, f"do_{action}")(owner=owner, **options)
+
+    def _user(self, username):
+        if username is None:
+            return None
+        try:
+            return User.objects.get(username=username, is_active=True)
+        except User.DoesNotExist:
+            raise CommandError(f"Utilisateur inconnu ou désactivé : {username!r}") from None
+
+    def _feed(self, reference: str) -> Feed:
+        system_id, _, slug = reference.partition("/")
+        feed = (
+            Feed.objects.filter(ai_system_id=system_id, slug=slug).first()
+            if system_id.isdigit()
+            else None
+        )
+        if feed is None:
+            raise CommandError(f"Flux inconnu : {reference!r} (attendu : <id du système>/<slug>)")
+        return feed
+
+    def do_ingest(self, owner, feed, kind, file, **_):
+        feed = self._feed(feed)
+        shown = [-1]
+
+        def progress(fraction):
+            percent = int(fraction * 100)
+            if percent != shown[0]:
+                shown[0] = percent
+                self.stderr.write(f"\rlecture : {percent} %", ending="")
+
+        try:
+            table = ingest.read_file(file, progress=progress)
+            self.stderr.write("")
+            batch = ingest.ingest(feed, kind, table, IngestBatch.Source.CLI, owner)
+        except FileNotFoundError:
+            raise CommandError(f"Fichier introuvable : {file}") from None
+        except ingest.BatchRefused as refused:
+            for error in refused.errors:
+                self.stderr.write(str(error))
+            raise CommandError(
+                f"Lot refusé ({refused.total} erreur(s)) : rien n'a été enregistré."
+            ) from None
+        except ingest.AlreadyReceived as duplicate:
+            self.stdout.write(str(duplicate))
+            return
+        self.stdout.write(f"{batch.rows} lignes enregistrées dans {feed} (lot n° {batch.pk}).")
+
+    def do_erase(self, owner, feed, patient, **_):
+        feed = self._feed(feed)
+        removed = storage.erase_patient(feed, patient)
+        self.stdout.write(f"{removed} ligne(s) effacée(s) de {feed}.")

@@ -1,0 +1,149 @@
+"""Monitoring feeds: what a system's prediction and outcome tables look like, and the batches
+received. The rows themselves live in Delta Lake tables (see `storage.py`), not in the database.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from garant.core.audit import Audited
+from garant.core.models import User
+from garant.core.tenancy import TenantQuerySet
+from garant.monitoring.engine import DEFAULT_QUANTUM, ColumnSpec
+from garant.registry.models import AISystem
+
+
+class Feed(Audited, models.Model):
+    """The prediction feed of one AI system: the names of its columns in the files sent."""
+
+    ai_system = models.ForeignKey(
+        AISystem, verbose_name=_("système d'IA"), on_delete=models.PROTECT, related_name="feeds"
+    )
+    name = models.CharField(_("nom"), max_length=200)
+    slug = models.SlugField(
+        _("identifiant court"),
+        max_length=50,
+        help_text=_("Lettres, chiffres et tirets ; utilisé par la ligne de commande."),
+    )
+    # prediction table
+    prediction_id_column = models.CharField(
+        _("colonne identifiant de prédiction"), max_length=100, default="prediction_id"
+    )
+    timestamp_column = models.CharField(
+        _("colonne horodatage"), max_length=100, default="timestamp"
+    )
+    patient_id_column = models.CharField(
+        _("colonne identifiant pseudonyme (patient ou séjour)"),
+        max_length=100,
+        default="patient_id",
+    )
+    score_column = models.CharField(_("colonne score"), max_length=100, default="score")
+    model_version_column = models.CharField(
+        _("colonne version du modèle"), max_length=100, blank=True, default="model_version"
+    )
+    feature_columns = models.JSONField(_("variables numériques"), default=list, blank=True)
+    categorical_columns = models.JSONField(_("variables catégorielles"), default=list, blank=True)
+    subgroup_columns = models.JSONField(_("colonnes de sous-groupes"), default=list, blank=True)
+    operating_threshold = models.FloatField(
+        _("seuil de décision"), help_text=_("Un score supérieur ou égal au seuil déclenche.")
+    )
+    quantum = models.FloatField(
+        _("précision des scores"),
+        default=DEFAULT_QUANTUM,
+        help_text=_("Les scores sont arrondis à ce pas (1/k) ; enregistré avec les résultats."),
+    )
+    # outcome table
+    outcome_id_column = models.CharField(
+        _("colonne identifiant de prédiction (issues)"), max_length=100, default="prediction_id"
+    )
+    outcome_column = models.CharField(_("colonne issue (0/1)"), max_length=100, default="outcome")
+    outcome_time_column = models.CharField(
+        _("colonne date de l'issue"), max_length=100, default="outcome_time"
+    )
+    outcome_window_hours = models.PositiveIntegerField(
+        _("fenêtre de l'issue (heures)"),
+        default=48,
+        help_text=_("Une issue compte si elle survient dans ce délai après la prédiction."),
+    )
+    created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+
+    tenant_path = "ai_system__establishment_id"
+    audit_parent = "ai_system"
+    audit_exclude = ("created_at",)
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("flux de suivi")
+        verbose_name_plural = _("flux de suivi")
+        ordering = ["ai_system", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ai_system", "slug"], name="feed_unique_slug_per_system"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.ai_system.name} › {self.name}"
+
+    def get_absolute_url(self):
+        return reverse("monitoring:feed_detail", args=[self.pk])
+
+    @property
+    def reference(self) -> str:
+        """How the command line names the feed: `<system id>/<slug>`."""
+        return f"{self.ai_system_id}/{self.slug}"
+
+    def column_spec(self, timezone: str = "UTC") -> ColumnSpec:
+        """The engine's view of the joined table (canonical names, see `storage.joined`)."""
+        return ColumnSpec(
+            timestamp="timestamp",
+            score="score",
+            label="label",
+            numeric_features=tuple(self.feature_columns),
+            categorical_features=tuple(self.categorical_columns),
+            groups=tuple(self.subgroup_columns),
+            timezone=timezone,
+        )
+
+
+class IngestBatch(Audited, models.Model):
+    """One batch of predictions or outcomes received; its content hash makes re-sending harmless."""
+
+    class Kind(models.TextChoices):
+        PREDICTIONS = "predictions", _("prédictions")
+        OUTCOMES = "outcomes", _("issues")
+
+    class Source(models.TextChoices):
+        UI = "ui", _("interface")
+        CLI = "cli", _("ligne de commande")
+        API = "api", _("API")
+
+    feed = models.ForeignKey(Feed, on_delete=models.CASCADE, related_name="batches")
+    kind = models.CharField(_("nature"), max_length=12, choices=Kind.choices)
+    sha256 = models.CharField(_("empreinte SHA-256"), max_length=64)
+    rows = models.PositiveIntegerField(_("lignes"))
+    source = models.CharField(_("origine"), max_length=4, choices=Source.choices)
+    created_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("reçu le"), auto_now_add=True)
+
+    tenant_path = "feed__ai_system__establishment_id"
+    audit_parent = "feed"
+    audit_exclude = ("created_at",)
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("lot reçu")
+        verbose_name_plural = _("lots reçus")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["feed", "kind", "sha256"], name="ingestbatch_unique_content"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.feed} — {self.get_kind_display()} ({self.rows})"

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from garant.monitoring import views
+
+app_name = "monitoring"
+
+urlpatterns = [
+    path("systemes/<int:pk>/", views.system_feeds, name="system_feeds"),
+    path("flux/<int:pk>/", views.feed_detail, name="feed_detail"),
+]
