@@ -207,3 +207,13 @@ def test_api_writing_needs_change_on_the_system(world, feed):
         content_type=JSON,
     )
     assert response.status_code == 403
+
+
+def test_a_system_with_a_feed_is_not_deleted_but_explained(world, client_for, feed):
+    system = world["a"]["system"]
+    response = client_for(world["users"]["a"]["admin"]).post(
+        reverse("registry:system_delete", args=[system.pk]), follow=True
+    )
+    assert response.status_code == 200
+    assert "ne peut pas être supprimé" in response.content.decode()
+    assert Feed.objects.filter(pk=feed.pk, ai_system=system).exists()

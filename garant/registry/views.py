@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, ProtectedError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -220,8 +220,20 @@ def system_delete(request, pk):
     system = get_scoped(request, AISystem, pk, "delete")
     if request.method == "POST":
         name = system.name
-        with transaction.atomic():
-            system.delete()
+        try:
+            with transaction.atomic():
+                system.delete()
+        except ProtectedError:
+            # monitoring feeds (and, later, decisions) must outlive a careless deletion
+            messages.error(
+                request,
+                _(
+                    "« %(name)s » a des données rattachées (flux de suivi…) : il ne peut pas "
+                    "être supprimé. Passez-le en phase « Retiré »."
+                )
+                % {"name": name},
+            )
+            return redirect(system)
         messages.success(request, _("« %(name)s » a été supprimé.") % {"name": name})
         return redirect("registry:system_list")
     return render(request, "registry/system_confirm_delete.html", {"system": system})
