@@ -83,7 +83,10 @@ class BatchOut(Schema):
 
 
 class RowErrorOut(Schema):
-    row: int | None = Field(description="Ligne (1 = premier enregistrement), null : toutes.")
+    row: int | str | None = Field(
+        description="Ligne (1 = premier enregistrement), « entry[i] » ou « Bundle » pour un "
+        "Bundle FHIR, null : toutes."
+    )
     column: str | None
     message: str
 
@@ -117,10 +120,13 @@ def create_feed(request, payload: FeedIn):
     return Status(201, get_scoped(request, feed_queryset(), feed.pk))
 
 
-def _receive(request, feed_id: int, kind: str, payload: RecordsIn):
+def _receive(request, feed_id: int, kind: str | None, payload: RecordsIn | None):
     feed = get_scoped(request, feed_queryset(), feed_id, "change")
     try:
-        table = ingest.read_records(payload.records)
+        if payload is None:  # a FHIR Bundle: the kind is that of its resources
+            kind, table = ingest.read_fhir(feed, request.body)
+        else:
+            table = ingest.read_records(payload.records)
         batch = ingest.ingest(feed, kind, table, "api", request.user)
     except ingest.BatchRefused as refused:
         detail = [{"row": e.row, "column": e.column, "message": e.reason} for e in refused.errors]
@@ -148,3 +154,22 @@ def post_predictions(request, feed_id: Id, payload: RecordsIn):
 def post_outcomes(request, feed_id: Id, payload: RecordsIn):
     """Issues (0/1) observées, rapprochées des prédictions par identifiant dans la fenêtre."""
     return _receive(request, feed_id, IngestBatch.Kind.OUTCOMES, payload)
+
+
+@feeds.post(
+    "/{feed_id}/fhir",
+    response=BATCH_RESPONSES,
+    summary="Envoyer un Bundle FHIR R4",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/fhir+json": {"schema": {"type": "object"}}},
+        }
+    },
+)
+def post_fhir(request, feed_id: Id):
+    """Le corps est un Bundle FHIR R4 : des RiskAssessment (prédictions), ou des Observation
+    et Condition (issues), la nature étant lue sur la première entrée. Mêmes réponses que
+    les lots JSON ; en 422, `row` vaut « entry[i] » (compté depuis 0) et `column` le chemin
+    FHIRPath."""
+    return _receive(request, feed_id, None, None)

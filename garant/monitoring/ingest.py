@@ -21,6 +21,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +34,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from garant.monitoring import storage
+from garant.monitoring import fhir, storage
 from garant.monitoring.identifiers import find_identifiers
 from garant.monitoring.models import Feed, IngestBatch
 
@@ -46,13 +47,15 @@ Progress = Callable[[float], None]
 
 @dataclass(frozen=True)
 class RowError:
-    row: int | None  # 1-based data row; None for the whole column
+    row: int | str | None  # 1-based data row; "entry[i]" in a FHIR Bundle; None: all rows
     column: str | None
     reason: str
 
     def __str__(self):
         where = []
-        if self.row is not None:
+        if isinstance(self.row, str):
+            where.append(self.row)
+        elif self.row is not None:
             where.append(f"ligne {self.row}")
         if self.column:
             where.append(f"colonne « {self.column} »")
@@ -216,6 +219,74 @@ def _text(value) -> str:
     if isinstance(value, bool):
         return str(int(value))
     return str(value)
+
+
+FHIR_OUTCOME_TYPES = ("Observation", "Condition")
+
+
+def fhir_kind(data) -> str:
+    """The kind of a FHIR Bundle, by its first entry's resource: ``RiskAssessment`` gives
+    predictions, ``Observation`` or ``Condition`` outcomes (predictions when unknown: the
+    reader then names what is wrong)."""
+    bundle = data
+    if isinstance(data, bytes | bytearray | str):
+        try:
+            bundle = json.loads(data.decode("utf-8-sig") if not isinstance(data, str) else data)
+        except (ValueError, RecursionError):
+            return IngestBatch.Kind.PREDICTIONS
+    entries = bundle.get("entry") if isinstance(bundle, dict) else None
+    first = entries[0] if isinstance(entries, list) and entries else None
+    resource = first.get("resource") if isinstance(first, dict) else None
+    resource_type = resource.get("resourceType") if isinstance(resource, dict) else None
+    if resource_type in FHIR_OUTCOME_TYPES:
+        return IngestBatch.Kind.OUTCOMES
+    return IngestBatch.Kind.PREDICTIONS
+
+
+def read_fhir(feed: Feed, data) -> tuple[str, pa.Table]:
+    """A FHIR R4 Bundle (bytes, text, dict, or a path or binary file) as ``(kind, table)``,
+    its columns renamed to the feed's declared names, so that `normalise` validates it like
+    any other batch. A refused bundle raises `BatchRefused`, one error per FHIR problem:
+    row = ``"entry[i]"`` (0-based, as in FHIRPath) or ``"Bundle"``, column = FHIRPath."""
+    if isinstance(data, str | Path) and not str(data).lstrip().startswith("{"):
+        data = Path(data).read_bytes()
+    elif hasattr(data, "read"):
+        data = data.read()
+    kind = fhir_kind(data)
+    try:
+        if kind == IngestBatch.Kind.OUTCOMES:
+            table = fhir.outcomes_from_bundle(data)
+        else:
+            table = fhir.predictions_from_bundle(data)
+    except fhir.FhirBatchError as refused:
+        errors = Errors()
+        for problem in refused.problems:
+            errors.add(problem.entry, problem.path, problem.reason)
+        raise BatchRefused(errors) from None
+    if kind == IngestBatch.Kind.OUTCOMES:
+        names = {
+            "prediction_id": feed.outcome_id_column,
+            "outcome": feed.outcome_column,
+            "outcome_time": feed.outcome_time_column,
+        }
+    else:
+        names = {
+            "prediction_id": feed.prediction_id_column,
+            "timestamp": feed.timestamp_column,
+            "patient_id": feed.patient_id_column,
+            "score": feed.score_column,
+            "model_version": feed.model_version_column,
+        }
+    kept = [name for name in table.column_names if names.get(name)]
+    return kind, table.select(kept).rename_columns([names[name] for name in kept])
+
+
+def is_fhir(source, fmt: str | None = None) -> bool:
+    """A FHIR Bundle is a ``.json`` file (or `fmt` "fhir")."""
+    if fmt:
+        return fmt == "fhir"
+    name = str(source if isinstance(source, str | Path) else getattr(source, "name", "") or "")
+    return Path(name).suffix.lower() == ".json"
 
 
 # --- validation ------------------------------------------------------------------------------

@@ -61,7 +61,10 @@ def _upload(request, feed, form) -> dict | None:
     upload = form.cleaned_data["file"]
     kind = form.cleaned_data["kind"]
     try:
-        table = ingest.read_file(upload)
+        if ingest.is_fhir(upload):  # a FHIR Bundle (.json): its resources give the kind
+            kind, table = ingest.read_fhir(feed, upload)
+        else:
+            table = ingest.read_file(upload)
         batch = ingest.ingest(feed, kind, table, "ui", request.user)
     except ingest.BatchRefused as refused:
         return {"listed": refused.errors, "total": refused.total}

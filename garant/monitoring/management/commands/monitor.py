@@ -1,5 +1,8 @@
 """`garant monitor ingest --feed SYSTEM/SLUG --kind predictions|outcomes FILE [--user NAME]`
+(`--format fhir FILE.json`: a FHIR R4 Bundle, kind deduced),
 and `garant monitor erase --feed SYSTEM/SLUG --patient ID` (consent withdrawn)."""
+
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -16,9 +19,20 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="action", required=True)
         load = sub.add_parser("ingest", help="charger un fichier de prédictions ou d'issues")
         load.add_argument("--feed", required=True, help="flux : <id du système>/<slug>")
-        load.add_argument("--kind", required=True, choices=IngestBatch.Kind.values)
+        load.add_argument(
+            "--kind",
+            choices=IngestBatch.Kind.values,
+            help="obligatoire sauf en FHIR (déduite des ressources du Bundle)",
+        )
+        load.add_argument(
+            "--format",
+            dest="fmt",
+            choices=["parquet", "csv", "fhir"],
+            default=None,
+            help="par défaut : l'extension du fichier (.json = Bundle FHIR R4)",
+        )
         load.add_argument("--user", default=None, help="utilisateur à qui attribuer le lot")
-        load.add_argument("file", help="fichier .parquet ou .csv")
+        load.add_argument("file", help="fichier .parquet, .csv ou Bundle FHIR .json")
         erase = sub.add_parser(
             "erase", help="effacer les lignes d'un patient (retrait du consentement)"
         )
@@ -50,8 +64,11 @@ class Command(BaseCommand):
             raise CommandError(f"Flux inconnu : {reference!r} (attendu : <id du système>/<slug>)")
         return feed
 
-    def do_ingest(self, owner, feed, kind, file, **_):
+    def do_ingest(self, owner, feed, kind, file, fmt=None, **_):
         feed = self._feed(feed)
+        fhir = ingest.is_fhir(file, fmt)
+        if not fhir and kind is None:
+            raise CommandError("--kind predictions|outcomes est obligatoire (sauf --format fhir)")
         shown = [-1]
 
         def progress(fraction):
@@ -61,8 +78,11 @@ class Command(BaseCommand):
                 self.stderr.write(f"\rlecture : {percent} %", ending="")
 
         try:
-            table = ingest.read_file(file, progress=progress)
-            self.stderr.write("")
+            if fhir:
+                kind, table = ingest.read_fhir(feed, Path(file))
+            else:
+                table = ingest.read_file(file, fmt, progress=progress)
+                self.stderr.write("")
             batch = ingest.ingest(feed, kind, table, IngestBatch.Source.CLI, owner)
         except FileNotFoundError:
             raise CommandError(f"Fichier introuvable : {file}") from None
