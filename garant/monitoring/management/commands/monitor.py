@@ -2,13 +2,16 @@
 (`--format fhir FILE.json`: a FHIR R4 Bundle, kind deduced),
 and `garant monitor erase --feed SYSTEM/SLUG --patient ID` (consent withdrawn)."""
 
+import datetime as dt
+import json
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from garant.core.audit import audit_context
 from garant.core.models import User
-from garant.monitoring import ingest, storage
+from garant.monitoring import dashboard, ingest, report, storage
 from garant.monitoring.models import Feed, IngestBatch
 
 
@@ -39,6 +42,21 @@ class Command(BaseCommand):
         erase.add_argument("--feed", required=True, help="flux : <id du système>/<slug>")
         erase.add_argument("--patient", required=True, help="identifiant pseudonyme du patient")
         erase.add_argument("--user", default=None, help="utilisateur à qui attribuer l'effacement")
+        summary = sub.add_parser(
+            "report", help="rapport de suivi d'une période (JSON, ou HTML autonome comme preuve)"
+        )
+        summary.add_argument("--feed", required=True, help="flux : <id du système>/<slug>")
+        summary.add_argument("--from", dest="start", required=True, help="premier jour, AAAA-MM-JJ")
+        summary.add_argument(
+            "--to", dest="end", required=True, help="dernier jour (inclus), AAAA-MM-JJ"
+        )
+        summary.add_argument(
+            "--format", dest="report_format", choices=["json", "html"], default="json"
+        )
+        summary.add_argument(
+            "--by", choices=["day", "week", "month"], default="week", help="granularité des séries"
+        )
+        summary.add_argument("--output", default=None, help="fichier à écrire (sinon la sortie)")
 
     def handle(self, *args, action, user=None, **options):
         owner = self._user(user)
@@ -101,3 +119,30 @@ class Command(BaseCommand):
         feed = self._feed(feed)
         removed = storage.erase_patient(feed, patient)
         self.stdout.write(f"{removed} ligne(s) effacée(s) de {feed}.")
+
+    def do_report(self, owner, feed, start, end, report_format, by="week", output=None, **options):
+        feed = self._feed(feed)
+        days = []
+        for option, value in (("--from", start), ("--to", end)):
+            try:
+                days.append(dt.date.fromisoformat(value))
+            except ValueError:
+                raise CommandError(
+                    _("Date invalide pour %(option)s : %(value)r (attendu : AAAA-MM-JJ).")
+                    % {"option": option, "value": value}
+                ) from None
+        if days[1] < days[0]:
+            raise CommandError(
+                _("La date de fin (--to) est antérieure à la date de début (--from).")
+            )
+        data = report.build_report(feed, days[0], days[1], by=by)
+        if report_format == "json":
+            text = json.dumps(data, ensure_ascii=False, indent=2)
+        else:
+            text = dashboard.render_standalone(data)
+        if output is None:
+            self.stdout.write(text)
+            return
+        with open(output, "w", encoding="utf-8") as target:
+            target.write(text + "\n")
+        self.stdout.write(_("Rapport écrit dans %(path)s.") % {"path": output})
