@@ -10,13 +10,23 @@ from typing import Annotated, Any
 
 from django.utils.translation import gettext as _
 from ninja import Field, FilterLookup, FilterSchema, Query, Router, Schema, Status
+from ninja.errors import HttpError
 from ninja.pagination import paginate
 
 from garant.core import permissions
-from garant.core.api import READ_ERRORS, WRITE_ERRORS, Id, Pagination, get_scoped, save_form
-from garant.monitoring import ingest
+from garant.core.api import (
+    READ_ERRORS,
+    WRITE_ERRORS,
+    FormErrors,
+    Id,
+    Pagination,
+    get_scoped,
+    save_form,
+)
+from garant.monitoring import alerts, ingest
+from garant.monitoring.alert_forms import AcknowledgeForm, AlertRuleForm
 from garant.monitoring.forms import FeedForm
-from garant.monitoring.models import Feed, IngestBatch
+from garant.monitoring.models import Alert, Feed, IngestBatch
 from garant.registry.models import AISystem
 
 feeds = Router(tags=["Suivi : flux de prédictions"])
@@ -173,3 +183,105 @@ def post_fhir(request, feed_id: Id):
     les lots JSON ; en 422, `row` vaut « entry[i] » (compté depuis 0) et `column` le chemin
     FHIRPath."""
     return _receive(request, feed_id, None, None)
+
+
+# --- alerts ----------------------------------------------------------------------------------
+
+alerts_router = Router(tags=["Suivi : alertes"])
+
+
+class AlertRuleIn(Schema):
+    kind: str = Field(
+        description="auc_below, psi_above, subgroup_ratio_outside, volume_drop, outcomes_late."
+    )
+    threshold: float = Field(
+        description="AUC : plancher ; PSI : maximum ; sous-groupes : rapport minimal r "
+        "(tolérance [r ; 1/r]) ; volume : baisse maximale (0.5 = 50 %) ; issues : part maximale "
+        "de prédictions échues sans issue."
+    )
+    window_days: int = Field(30, description="Fenêtre en jours (volume : 7 j contre 28 j).")
+    subgroup_column: str = Field("", description="Pour subgroup_ratio_outside.")
+    active: bool = True
+
+
+class AlertRuleOut(Schema):
+    id: int
+    feed: int = Field(alias="feed_id")
+    kind: str
+    threshold: float
+    window_days: int
+    subgroup_column: str
+    active: bool
+    created_at: datetime
+    last_evaluated_at: datetime | None
+    last_value: float | None = Field(description="Dernière valeur ; null : indéfinie.")
+    last_status: str = Field(description="Dernier état, en français (raison si indéfinie).")
+
+
+class AlertOut(Schema):
+    id: int
+    feed: int
+    rule: int
+    kind: str
+    state: str = Field(description="open, acknowledged ou resolved.")
+    opened_at: datetime
+    value: float | None
+    message: str
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+    comment: str
+    resolved_at: datetime | None
+
+
+class AlertFilters(Schema):
+    state: str | None = Field(None, description="open, acknowledged ou resolved.")
+
+
+class AcknowledgeIn(Schema):
+    comment: str = Field(description="Obligatoire : ce qui a été vu ou décidé.")
+
+
+@feeds.get("/{feed_id}/rules", response={200: list[AlertRuleOut], **READ_ERRORS}, summary="Règles")
+def list_rules(request, feed_id: Id):
+    feed = get_scoped(request, feed_queryset(), feed_id)
+    return list(feed.alert_rules.all())
+
+
+@feeds.post(
+    "/{feed_id}/rules",
+    response={201: AlertRuleOut, **WRITE_ERRORS},
+    summary="Créer une règle d'alerte",
+)
+def create_rule(request, feed_id: Id, payload: AlertRuleIn):
+    """Il faut le droit de modifier le système suivi."""
+    feed = get_scoped(request, feed_queryset(), feed_id, "change")
+    return Status(201, save_form(AlertRuleForm(payload.model_dump(), feed=feed)))
+
+
+@feeds.get("/{feed_id}/alerts", response={200: list[AlertOut], **READ_ERRORS}, summary="Alertes")
+def list_alerts(request, feed_id: Id, filters: Query[AlertFilters]):
+    """Les alertes du flux, les plus récentes d'abord (filtre `state` facultatif)."""
+    feed = get_scoped(request, feed_queryset(), feed_id)
+    queryset = feed.alerts.select_related("rule", "acknowledged_by")
+    if filters.state:
+        queryset = queryset.filter(state=filters.state)
+    return [alerts.as_dict(alert) for alert in queryset]
+
+
+@alerts_router.post(
+    "/{alert_id}/acknowledge",
+    response={200: AlertOut, **WRITE_ERRORS},
+    summary="Prendre en compte une alerte",
+)
+def acknowledge_alert(request, alert_id: Id, payload: AcknowledgeIn):
+    """Avec un commentaire (obligatoire) ; il faut le droit de modifier le système. 409 si
+    l'alerte n'est pas ouverte."""
+    queryset = Alert.objects.select_related("rule", "feed__ai_system")
+    alert = get_scoped(request, queryset, alert_id, "change")
+    form = AcknowledgeForm(payload.model_dump())
+    if not form.is_valid():
+        raise FormErrors(form.errors)
+    if alert.state != Alert.State.OPEN:
+        raise HttpError(409, _("Seule une alerte ouverte peut être prise en compte."))
+    alerts.acknowledge(alert, request.user, form.cleaned_data["comment"])
+    return alerts.as_dict(alert)

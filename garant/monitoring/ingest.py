@@ -34,7 +34,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from garant.monitoring import fhir, storage
+from garant.monitoring import alerts, fhir, storage
 from garant.monitoring.identifiers import find_identifiers
 from garant.monitoring.models import Feed, IngestBatch
 
@@ -504,4 +504,6 @@ def ingest(feed: Feed, kind: str, raw: pa.Table, source: str, user=None) -> Inge
                 IngestBatch.objects.get(feed=feed, kind=kind, sha256=digest)
             ) from None
         raise
+    # alerts: evaluated once the batch is committed (and never failing the ingestion)
+    transaction.on_commit(lambda: alerts.evaluate_after_ingest(feed))
     return batch

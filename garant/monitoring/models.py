@@ -147,3 +147,85 @@ class IngestBatch(Audited, models.Model):
 
     def __str__(self):
         return f"{self.feed} — {self.get_kind_display()} ({self.rows})"
+
+
+class AlertRule(Audited, models.Model):
+    """A condition on a feed's metrics checked after each ingestion and on a schedule."""
+
+    class Kind(models.TextChoices):
+        AUC_BELOW = "auc_below", _("AUC sous un plancher")
+        PSI_ABOVE = "psi_above", _("dérive du score (PSI) au-dessus d'un seuil")
+        SUBGROUP_RATIO_OUTSIDE = (
+            "subgroup_ratio_outside",
+            _("rapport de sensibilité entre sous-groupes hors tolérance"),
+        )
+        VOLUME_DROP = "volume_drop", _("chute du volume de prédictions")
+        OUTCOMES_LATE = "outcomes_late", _("issues en retard")
+
+    feed = models.ForeignKey(Feed, on_delete=models.CASCADE, related_name="alert_rules")
+    kind = models.CharField(_("règle"), max_length=24, choices=Kind.choices)
+    threshold = models.FloatField(
+        _("seuil"),
+        help_text=_(
+            "AUC : plancher ; PSI : maximum ; sous-groupes : rapport minimal r (tolérance "
+            "[r ; 1/r]) ; volume : baisse maximale (0,5 = 50 %) ; issues : part maximale "
+            "de prédictions sans issue."
+        ),
+    )
+    window_days = models.PositiveIntegerField(_("fenêtre (jours)"), default=30)
+    subgroup_column = models.CharField(
+        _("colonne de sous-groupe"), max_length=100, blank=True, default=""
+    )
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
+    # last evaluation (bookkeeping, not audited)
+    last_evaluated_at = models.DateTimeField(_("dernière évaluation"), null=True, blank=True)
+    last_value = models.FloatField(_("dernière valeur"), null=True, blank=True)
+    last_status = models.CharField(_("dernier état"), max_length=300, blank=True, default="")
+
+    tenant_path = "feed__ai_system__establishment_id"
+    audit_parent = "feed"
+    audit_exclude = ("created_at", "last_evaluated_at", "last_value", "last_status")
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("règle d'alerte")
+        verbose_name_plural = _("règles d'alerte")
+        ordering = ["feed", "kind", "pk"]
+
+    def __str__(self):
+        return f"{self.feed} — {self.get_kind_display()} ({self.threshold})"
+
+
+class Alert(Audited, models.Model):
+    """A breach of a rule: open until acknowledged (with a comment) or back to normal."""
+
+    class State(models.TextChoices):
+        OPEN = "open", _("ouverte")
+        ACKNOWLEDGED = "acknowledged", _("prise en compte")
+        RESOLVED = "resolved", _("résolue")
+
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="alerts")
+    feed = models.ForeignKey(Feed, on_delete=models.CASCADE, related_name="alerts")
+    opened_at = models.DateTimeField(_("ouverte le"), auto_now_add=True)
+    value = models.FloatField(_("valeur"), null=True, blank=True)
+    message = models.CharField(_("message"), max_length=500)
+    state = models.CharField(_("état"), max_length=12, choices=State.choices, default=State.OPEN)
+    acknowledged_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(_("prise en compte le"), null=True, blank=True)
+    comment = models.TextField(_("commentaire"), blank=True, default="")
+    resolved_at = models.DateTimeField(_("résolue le"), null=True, blank=True)
+
+    tenant_path = "feed__ai_system__establishment_id"
+    audit_parent = "feed"
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("alerte")
+        verbose_name_plural = _("alertes")
+        ordering = ["-opened_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.feed} — {self.message}"

@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from garant.core import permissions
-from garant.monitoring import ingest
+from garant.monitoring import alert_views, alerts, ingest
 from garant.monitoring.forms import FeedForm, UploadForm
 from garant.monitoring.models import Feed
 from garant.registry.models import AISystem
@@ -30,6 +30,7 @@ def system_feeds(request, pk):
             return redirect(feed)
     context["form"] = form
     context["feeds"] = system.feeds.all()
+    context["open_alerts"] = alerts.open_counts(system)
     return render(request, "monitoring/system_feeds.html", context)
 
 
@@ -53,6 +54,7 @@ def feed_detail(request, pk):
         errors=errors,
         batches=feed.batches.select_related("created_by")[:100],
     )
+    context.update(alert_views.feed_context(feed, context["can_change"]))
     return render(request, "monitoring/feed_detail.html", context)
 
 

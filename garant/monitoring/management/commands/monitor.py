@@ -1,6 +1,7 @@
 """`garant monitor ingest --feed SYSTEM/SLUG --kind predictions|outcomes FILE [--user NAME]`
 (`--format fhir FILE.json`: a FHIR R4 Bundle, kind deduced),
-and `garant monitor erase --feed SYSTEM/SLUG --patient ID` (consent withdrawn)."""
+`garant monitor erase --feed SYSTEM/SLUG --patient ID` (consent withdrawn) and
+`garant monitor evaluate [--feed SYSTEM/SLUG …] [--date YYYY-MM-DD]` (alert rules, scheduled)."""
 
 import datetime as dt
 import json
@@ -11,12 +12,15 @@ from django.utils.translation import gettext as _
 
 from garant.core.audit import audit_context
 from garant.core.models import User
-from garant.monitoring import dashboard, ingest, report, storage
-from garant.monitoring.models import Feed, IngestBatch
+from garant.monitoring import alerts, dashboard, ingest, report, storage
+from garant.monitoring.models import Alert, Feed, IngestBatch
 
 
 class Command(BaseCommand):
-    help = "Suivi : « ingest » charge un fichier Parquet ou CSV dans un flux, « erase » efface un patient."
+    help = (
+        "Suivi : « ingest » charge un fichier Parquet, CSV ou FHIR dans un flux, « erase » "
+        "efface un patient, « evaluate » évalue les règles d'alerte."
+    )
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True)
@@ -42,6 +46,13 @@ class Command(BaseCommand):
         erase.add_argument("--feed", required=True, help="flux : <id du système>/<slug>")
         erase.add_argument("--patient", required=True, help="identifiant pseudonyme du patient")
         erase.add_argument("--user", default=None, help="utilisateur à qui attribuer l'effacement")
+        evaluate = sub.add_parser(
+            "evaluate", help="évaluer les règles d'alerte (planification : cron, chaque nuit)"
+        )
+        evaluate.add_argument(
+            "--feed", action="append", default=None, help="flux : <id du système>/<slug> (tous)"
+        )
+        evaluate.add_argument("--date", default=None, help="évaluer au AAAA-MM-JJ (aujourd'hui)")
         summary = sub.add_parser(
             "report", help="rapport de suivi d'une période (JSON, ou HTML autonome comme preuve)"
         )
@@ -146,3 +157,24 @@ class Command(BaseCommand):
         with open(output, "w", encoding="utf-8") as target:
             target.write(text + "\n")
         self.stdout.write(_("Rapport écrit dans %(path)s.") % {"path": output})
+
+    def do_evaluate(self, owner, feed=None, date=None, **_):
+        try:
+            today = dt.date.fromisoformat(date) if date else None
+        except ValueError:
+            raise CommandError(f"Date invalide : {date!r} (AAAA-MM-JJ attendu)") from None
+        feeds = [self._feed(reference) for reference in feed] if feed else Feed.objects.all()
+        failed = 0
+        for one in feeds:
+            try:
+                opened = alerts.evaluate_feed(one, today)
+            except Exception as exc:  # one feed failing does not stop the others
+                failed += 1
+                self.stderr.write(f"{one.reference} : échec de l'évaluation ({exc})")
+                continue
+            state = one.alerts.filter(state=Alert.State.OPEN).count()
+            self.stdout.write(
+                f"{one.reference} : {len(opened)} alerte(s) ouverte(s) maintenant, {state} en cours."
+            )
+        if failed:
+            raise CommandError(f"{failed} flux n'ont pas pu être évalués.")
