@@ -131,4 +131,4 @@ class FeedForm(forms.ModelForm):
 
 class UploadForm(forms.Form):
     kind = forms.ChoiceField(label=_("nature"), choices=IngestBatch.Kind.choices)
-    file = forms.FileField(label=_("fichier Parquet ou CSV"))
+    file = forms.FileField(label=_("fichier Parquet, CSV ou lot FHIR R4 (.json)"))
