@@ -56,6 +56,12 @@ def make_system(establishment: Establishment, **kw) -> AISystem:
     return system
 
 
+@pytest.fixture(autouse=True)
+def monitoring_dir(settings, tmp_path):
+    """Each test writes its Delta tables apart: feed ids are reused between tests."""
+    settings.GARANT_MONITORING_DIR = tmp_path / "monitoring"
+
+
 @pytest.fixture
 def group(db):
     return EstablishmentGroup.objects.create(name="GCS de test", short_name="GCS-T")

@@ -147,3 +147,30 @@ def test_relative_dates():
     assert resolve_date("-3y", today) == dt.date(2023, 1, 31)
     assert resolve_date("2025-03-01", today) == dt.date(2025, 3, 1)
     assert resolve_date(None, today) is None
+
+
+def test_the_sepsis_model_has_a_monitoring_feed_with_data_and_alerts(
+    db, client, django_capture_on_commit_callbacks
+):
+    from garant.monitoring.models import Alert, Feed
+
+    out = StringIO()
+    with django_capture_on_commit_callbacks(execute=True):  # alerts are evaluated on commit
+        call_command("demo", stdout=out)
+    demo = out.getvalue()
+
+    feed = Feed.objects.get(slug="sepsis-horaire")
+    assert feed.ai_system.establishment.code == "valmont"
+    assert sorted(feed.batches.values_list("kind", flat=True)) == ["outcomes", "predictions"]
+    assert feed.batches.get(kind="predictions").rows == 18_000
+    # the drift of the last 30 days and the weak site are picked up by the rules
+    assert set(
+        Alert.objects.filter(feed=feed, state="open").values_list("rule__kind", flat=True)
+    ) == {
+        "psi_above",
+        "subgroup_ratio_outside",
+    }
+    assert "tableau de bord : /suivi/flux/" in demo
+    client.force_login(User.objects.get(username="referent.valmont"))
+    page = client.get(f"/suivi/flux/{feed.pk}/tableau/")
+    assert page.status_code == 200 and "<svg" in page.content.decode()

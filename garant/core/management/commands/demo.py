@@ -58,6 +58,12 @@ class Command(BaseCommand):
                 f"{summary.users} utilisateurs."
             )
         )
+        if summary.feed is not None:
+            feed = summary.feed
+            out.write(
+                f"Flux de suivi « {feed.name} » ({feed.ai_system.name}) : "
+                f"{feed.batches.count()} lots ingérés ; tableau de bord : /suivi/flux/{feed.pk}/tableau/"
+            )
         out.write("")
         out.write("Comptes de démonstration :")
         out.write("")
