@@ -116,7 +116,9 @@ def read_file(source, fmt: str | None = None, progress: Progress | None = None) 
         return _read_parquet(source, progress)
     if fmt == "csv":
         return _read_csv(source, progress)
-    raise BatchRefused(_single(None, None, "format de fichier inconnu : Parquet, CSV ou lot FHIR (.json) attendu"))
+    raise BatchRefused(
+        _single(None, None, "format de fichier inconnu : Parquet, CSV ou lot FHIR (.json) attendu")
+    )
 
 
 def _single(row, column, reason) -> Errors:
