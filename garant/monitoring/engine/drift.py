@@ -181,17 +181,22 @@ def _undefined_reason(reference: ValueHistogram, current: ValueHistogram) -> str
     return None
 
 
-def numeric_drift(reference: ValueHistogram, current: ValueHistogram, n_bins: int = 10) -> r.Drift:
-    """PSI, Jensen–Shannon, KS and Wasserstein-1 of a numeric variable, and missing rates."""
-    common = dict(
+def _common_fields(reference: ValueHistogram, current: ValueHistogram, kind: str) -> dict:
+    """What every drift result reports, defined or not: sizes and missing rates."""
+    return dict(
         name=current.name,
-        kind="numeric",
+        kind=kind,
         n_reference=reference.n,
         n_current=current.n,
         missing_reference=_missing(reference),
         missing_current=_missing(current),
         psi_epsilon=PSI_EPSILON,
     )
+
+
+def numeric_drift(reference: ValueHistogram, current: ValueHistogram, n_bins: int = 10) -> r.Drift:
+    """PSI, Jensen–Shannon, KS and Wasserstein-1 of a numeric variable, and missing rates."""
+    common = _common_fields(reference, current, "numeric")
     reason = _undefined_reason(reference, current)
     if reason:
         none = r.Metric.undefined(reason)
@@ -213,15 +218,7 @@ def numeric_drift(reference: ValueHistogram, current: ValueHistogram, n_bins: in
 
 def categorical_drift(reference: ValueHistogram, current: ValueHistogram) -> r.Drift:
     """PSI and Jensen–Shannon over categories, chi-square homogeneity test, missing rates."""
-    common = dict(
-        name=current.name,
-        kind="categorical",
-        n_reference=reference.n,
-        n_current=current.n,
-        missing_reference=_missing(reference),
-        missing_current=_missing(current),
-        psi_epsilon=PSI_EPSILON,
-    )
+    common = _common_fields(reference, current, "categorical")
     reason = _undefined_reason(reference, current)
     if reason:
         none = r.Metric.undefined(reason)
