@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from io import StringIO
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -15,6 +17,9 @@ from garant.core.audit import verify
 from garant.core.models import AuditEvent, Establishment, Membership, Role, Service, User
 from garant.core.referentials import vocabulary
 from garant.demo.load import DEFAULT_PASSWORD, resolve_date
+from garant.demo.monitoring import DRIFTING, FEEDS, synthetic_feed
+from garant.monitoring import storage
+from garant.monitoring.models import Alert, Feed
 from garant.registry.models import AISystem, AISystemVersion, Vendor
 
 SOON = dt.timedelta(days=90)
@@ -149,28 +154,85 @@ def test_relative_dates():
     assert resolve_date(None, today) is None
 
 
-def test_the_sepsis_model_has_a_monitoring_feed_with_data_and_alerts(
+def local_dates(feed) -> set[dt.date]:
+    """The days (Europe/Paris) on which the feed's stored predictions were made."""
+    stamps = storage.read(feed, "predictions", columns=["timestamp"])["timestamp"]
+    zone = ZoneInfo("Europe/Paris")
+    return {moment.astimezone(zone).date() for moment in stamps.to_pylist()}
+
+
+def test_three_systems_have_six_months_of_monitoring_and_only_the_sepsis_model_drifts(
     db, client, django_capture_on_commit_callbacks
 ):
-    from garant.monitoring.models import Alert, Feed
-
     out = StringIO()
     with django_capture_on_commit_callbacks(execute=True):  # alerts are evaluated on commit
         call_command("demo", stdout=out)
     demo = out.getvalue()
+    today = timezone.localdate()
 
-    feed = Feed.objects.get(slug="sepsis-horaire")
-    assert feed.ai_system.establishment.code == "valmont"
-    assert sorted(feed.batches.values_list("kind", flat=True)) == ["outcomes", "predictions"]
-    assert feed.batches.get(kind="predictions").rows == 18_000
+    feeds = {feed.slug: feed for feed in Feed.objects.select_related("ai_system__establishment")}
+    assert len(feeds) == 3 == len(FEEDS)
+    assert {f.ai_system.establishment.code for f in feeds.values()} == {
+        "valmont",
+        "montclair",
+        "sainte-aure",
+    }
+    for spec in FEEDS:
+        feed = feeds[spec.slug]
+        assert feed.ai_system.name == spec.system, spec.slug
+        assert sorted(feed.batches.values_list("kind", flat=True)) == ["outcomes", "predictions"]
+        # at least six months of daily history, ending yesterday
+        days = local_dates(feed)
+        assert min(days) <= today - dt.timedelta(days=183) and max(days) == today - dt.timedelta(
+            days=1
+        ), spec.slug
+        assert len(days) >= 183, spec.slug
+        predictions = feed.batches.get(kind="predictions").rows
+        assert predictions >= 183 * 60, spec.slug
+        # most outcomes known, joined within the declared window
+        joined = storage.joined(feed)
+        assert joined.num_rows == predictions
+        assert 0.9 < 1 - joined["label"].null_count / predictions < 1, spec.slug
+        assert len(feed.alert_rules.all()) == len(spec.rules) >= 4
+        assert all(rule.last_evaluated_at for rule in feed.alert_rules.all()), spec.slug
+        assert f"/suivi/flux/{feed.pk}/tableau/" in demo
+
+    sepsis = feeds[DRIFTING.slug]
+    # the model versions come from the register: shadow mode (0.9) before go-live (1.0)
+    versions = set(storage.read(sepsis, "predictions", columns=["model_version"])[0].to_pylist())
+    assert versions == set(sepsis.ai_system.versions.values_list("version", flat=True))
     # the drift of the last 30 days and the weak site are picked up by the rules
     assert set(
-        Alert.objects.filter(feed=feed, state="open").values_list("rule__kind", flat=True)
-    ) == {
-        "psi_above",
-        "subgroup_ratio_outside",
-    }
-    assert "tableau de bord : /suivi/flux/" in demo
+        Alert.objects.filter(feed=sepsis, state="open").values_list("rule__kind", flat=True)
+    ) == {"psi_above", "subgroup_ratio_outside"}
+    assert "Clinique Est" in sepsis.alerts.get(rule__kind="subgroup_ratio_outside").message
+    # the two stable systems: every rule evaluated to a value within its limits, no alert
+    for slug in set(feeds) - {DRIFTING.slug}:
+        assert not Alert.objects.filter(feed=feeds[slug]).exists(), slug
+        assert all(r.last_value is not None for r in feeds[slug].alert_rules.all()), slug
+
+    # the alerts are visible on the system's page (tab Suivi) and the feed's page
     client.force_login(User.objects.get(username="referent.valmont"))
-    page = client.get(f"/suivi/flux/{feed.pk}/tableau/")
-    assert page.status_code == 200 and "<svg" in page.content.decode()
+    tab = client.get(f"/suivi/systemes/{sepsis.ai_system_id}/").content.decode()
+    assert "2 alertes ouvertes" in tab
+    page = client.get(sepsis.get_absolute_url()).content.decode()
+    assert "PSI du score" in page and "Prendre en compte" in page
+    dashboard = client.get(f"/suivi/flux/{sepsis.pk}/tableau/")
+    assert dashboard.status_code == 200 and "<svg" in dashboard.content.decode()
+    client.force_login(User.objects.get(username="referent.montclair"))
+    stable = feeds["fractures-radio"]
+    tab = client.get(f"/suivi/systemes/{stable.ai_system_id}/").content.decode()
+    assert "aucune alerte ouverte" in tab and not re.search(r"\d+ alertes? ouvertes?<", tab)
+
+
+def test_synthetic_feeds_are_reproducible_and_end_yesterday():
+    today = dt.date(2026, 3, 29)  # a change to summer time in Paris
+    for spec in FEEDS:
+        first = synthetic_feed(spec, today, days=70, per_day=20)
+        assert first[0].equals(synthetic_feed(spec, today, days=70, per_day=20)[0])
+        predictions, outcomes = first
+        midnight = dt.datetime.combine(today, dt.time(), tzinfo=ZoneInfo("Europe/Paris"))
+        latest = max(predictions["timestamp"].to_pylist() + outcomes["outcome_time"].to_pylist())
+        assert midnight - dt.timedelta(days=1) < latest < midnight, spec.slug
+        columns = set(predictions.column_names)
+        assert {f.name for f in spec.features} | {c.name for c in spec.subgroups} <= columns

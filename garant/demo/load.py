@@ -33,14 +33,11 @@ from garant.core.models import (
     Service,
     User,
 )
-from garant.demo.monitoring import load_demo_feed
+from garant.demo.monitoring import load_demo_feeds
 from garant.registry.forms import SYSTEM_FIELDS
 from garant.registry.models import AISystem, AISystemVersion, Vendor
 
 DEMO_FILE = Path(__file__).with_name("demo.yaml")
-# the system whose prediction feed the demo loads (garant/demo/monitoring.py)
-DEMO_FEED_ESTABLISHMENT = "valmont"
-DEMO_FEED_SYSTEM = "Détection précoce du sepsis (modèle interne)"
 DEFAULT_PASSWORD = "garant-demo-2026"
 
 _RELATIVE = re.compile(r"^([+-])(\d+)([dwmy])$")
@@ -76,7 +73,7 @@ class Summary:
     users: int = 0
     logins: list[Login] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
-    feed: object = None  # the monitoring feed of the sepsis model
+    feeds: list = field(default_factory=list)  # monitoring feeds (garant/demo/monitoring.py)
 
 
 def resolve_date(value, today: dt.date) -> dt.date | None:
@@ -172,10 +169,7 @@ def load_demo(password: str = DEFAULT_PASSWORD, today: dt.date | None = None) ->
         for est in data["establishments"]:
             _create_register(est, establishments[est["code"]], users, today, summary)
         summary.establishments = len(establishments)
-        sepsis = AISystem.objects.get(
-            establishment=establishments[DEMO_FEED_ESTABLISHMENT], name=DEMO_FEED_SYSTEM
-        )
-        summary.feed = load_demo_feed(sepsis, today)
+        summary.feeds = load_demo_feeds(establishments, today)
     return summary
 
 

@@ -58,8 +58,7 @@ class Command(BaseCommand):
                 f"{summary.users} utilisateurs."
             )
         )
-        if summary.feed is not None:
-            feed = summary.feed
+        for feed in summary.feeds:
             out.write(
                 f"Flux de suivi « {feed.name} » ({feed.ai_system.name}) : "
                 f"{feed.batches.count()} lots ingérés ; tableau de bord : /suivi/flux/{feed.pk}/tableau/"
