@@ -26,7 +26,7 @@ from ninja.utils import check_csrf
 
 from garant.core.api import FormErrors, establishments, services
 from garant.core.models import ApiToken
-from garant.monitoring.api import alerts_router, feeds
+from garant.monitoring.api import alerts_router, feeds, rules_router
 from garant.registry.api import systems, vendors, versions
 
 
@@ -89,6 +89,7 @@ api.add_router("/establishments", establishments)
 api.add_router("/services", services)
 api.add_router("/feeds", feeds)
 api.add_router("/alerts", alerts_router)
+api.add_router("/rules", rules_router)
 
 
 # --- errors: JSON, in French, never a 5xx for what a client sent -----------------------------

@@ -323,3 +323,280 @@ def test_command_line_evaluate(feed):
         "monitor", "evaluate", "--feed", feed.reference, "--date", "2024-06-30", stdout=out
     )
     assert Alert.objects.count() == 1
+
+
+# --- editing, deactivating and deleting rules ---------------------------------------------
+
+
+def rule_events(rule_id, action):
+    return AuditEvent.objects.filter(
+        object_type="monitoring.alertrule", object_id=str(rule_id), action=action
+    )
+
+
+def breached(feed, **extra):
+    """An AUC rule with an open alert (a window wide enough for evaluation as of today)."""
+    auc = rule(feed, "auc_below", 0.7, window_days=3650, **extra)
+    store(feed, discriminating(range(5), good=False))
+    [alert] = alerts.evaluate_feed(feed, TODAY)
+    return auc, alert
+
+
+def test_a_rule_is_edited_with_the_checks_of_the_add_form(world, client_for, feed):
+    psi = rule(feed, "psi_above", 0.2)
+    url = reverse("monitoring:alert_rule_edit", args=[psi.pk])
+    referent = client_for(world["users"]["a"][Role.REFERENT])
+    page = referent.get(url)
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert 'name="threshold"' in body and 'value="0.2"' in body
+    assert 'name="kind"' in body and "disabled" in body  # shown, not editable
+    refused = referent.post(url, {"threshold": "-1", "window_days": "10", "active": "on"})
+    assert refused.status_code == 200
+    assert "Le seuil du PSI doit être positif." in refused.content.decode()
+    refused = referent.post(url, {"threshold": "0.3", "window_days": "0", "active": "on"})
+    assert "La fenêtre doit compter au moins un jour." in refused.content.decode()
+    refused = referent.post(url, {"threshold": "0.3", "window_days": "99999", "active": "on"})
+    assert "La fenêtre ne peut pas dépasser 3650 jours." in refused.content.decode()
+    refused = referent.post(
+        url, {"kind": "auc_below", "threshold": "0.3", "window_days": "10", "active": "on"}
+    )
+    assert "Le type d&#x27;une règle ne peut pas être modifié" in refused.content.decode()
+    psi.refresh_from_db()
+    assert (psi.kind, psi.threshold, psi.window_days) == ("psi_above", 0.2, 30)
+    assert not rule_events(psi.pk, "update").exists()
+    response = referent.post(url, {"threshold": "0.25", "window_days": "14", "active": "on"})
+    assert response.status_code == 302
+    assert response["Location"] == f"{feed.get_absolute_url()}#alertes"
+    psi.refresh_from_db()
+    assert (psi.kind, psi.threshold, psi.window_days, psi.active) == ("psi_above", 0.25, 14, True)
+    [event] = rule_events(psi.pk, "update")
+    assert event.changes == {"threshold": [0.2, 0.25], "window_days": [30, 14]}
+    assert event.actor_id == world["users"]["a"][Role.REFERENT].pk and event.source == "ui"
+
+
+def test_the_subgroup_rule_keeps_its_column_checks_when_edited(world, client_for, feed):
+    ratio = rule(feed, "subgroup_ratio_outside", 0.8, subgroup_column="site")
+    url = reverse("monitoring:alert_rule_edit", args=[ratio.pk])
+    referent = client_for(world["users"]["a"][Role.REFERENT])
+    refused = referent.post(url, {"threshold": "0.8", "window_days": "30", "subgroup_column": ""})
+    assert "Choisissez une des colonnes de sous-groupes du flux." in refused.content.decode()
+    refused = referent.post(
+        url, {"threshold": "1.5", "window_days": "30", "subgroup_column": "site"}
+    )
+    assert "Le rapport minimal doit être compris entre 0 et 1" in refused.content.decode()
+    ratio.refresh_from_db()
+    assert ratio.threshold == 0.8 and ratio.subgroup_column == "site"
+
+
+def test_deactivation_closes_the_alerts_in_progress_and_stops_evaluation(world, client_for, feed):
+    auc, alert = breached(feed)
+    late = rule(feed, "outcomes_late", 0.2, window_days=3650)
+    store(feed, [(4, 0.4, None, "A")] * 60)
+    [late_alert] = alerts.evaluate_feed(feed, TODAY)
+    alerts.acknowledge(late_alert, world["users"]["a"][Role.REFERENT], "Relance du DIM")
+    referent = client_for(world["users"]["a"][Role.REFERENT])
+    page = referent.get(feed.get_absolute_url()).content.decode()
+    assert "(clôt l'alerte en cours)" in page
+    for r, a in ((auc, alert), (late, late_alert)):
+        response = referent.post(reverse("monitoring:alert_rule_deactivate", args=[r.pk]))
+        assert response.status_code == 302
+        r.refresh_from_db()
+        a.refresh_from_db()
+        assert r.active is False
+        assert a.state == "resolved" and a.resolution == "rule_deactivated" and a.resolved_at
+        [event] = rule_events(r.pk, "update")
+        assert event.changes == {"active": [True, False]}
+        assert event.actor_id == world["users"]["a"][Role.REFERENT].pk
+        closing = AuditEvent.objects.filter(
+            object_type="monitoring.alert", object_id=str(a.pk), action="update"
+        ).latest("seq")
+        assert closing.changes["state"][1] == "resolved"
+        assert closing.changes["resolution"] == ["", "rule_deactivated"]
+        assert closing.actor_id == world["users"]["a"][Role.REFERENT].pk
+    assert late_alert.comment == "Relance du DIM"  # the acknowledgement is kept
+    assert alerts.alert_state(feed.ai_system)["open"] == 0
+    # not evaluated any more: no alert, no new evaluation, although still breached
+    evaluated_at = auc.last_evaluated_at
+    assert alerts.evaluate_feed(feed, TODAY) == []
+    auc.refresh_from_db()
+    assert auc.last_evaluated_at == evaluated_at
+    page = referent.get(feed.get_absolute_url()).content.decode()
+    assert "Alertes closes récemment" in page and "règle désactivée" in page
+    assert "Aucune alerte en cours." in page and "désactivée" in page
+    # reactivated: evaluated at once, a new alert opens (the old one stays closed)
+    assert (
+        referent.post(reverse("monitoring:alert_rule_activate", args=[auc.pk])).status_code == 302
+    )
+    auc.refresh_from_db()
+    assert auc.active is True
+    assert auc.alerts.filter(state="open").count() == 1
+    alert.refresh_from_db()
+    assert alert.resolution == "rule_deactivated"
+
+
+def test_deactivating_through_the_edit_form_closes_the_alert_too(world, client_for, feed):
+    auc, alert = breached(feed)
+    referent = client_for(world["users"]["a"][Role.REFERENT])
+    url = reverse("monitoring:alert_rule_edit", args=[auc.pk])
+    response = referent.post(url, {"threshold": "0.7", "window_days": "3650"})  # unticked
+    assert response.status_code == 302
+    alert.refresh_from_db()
+    assert alert.state == "resolved" and alert.resolution == "rule_deactivated"
+    assert not Alert.objects.filter(state="open").exists()  # not evaluated, not reopened
+
+
+def test_a_rule_going_back_to_normal_says_so(feed):
+    auc, alert = breached(feed)
+    store(feed, discriminating(range(5), good=True) * 3)
+    alerts.evaluate_feed(feed, TODAY)
+    alert.refresh_from_db()
+    assert alert.state == "resolved" and alert.resolution == "back_to_normal"
+
+
+def test_a_rule_deactivated_during_its_evaluation_opens_nothing(feed, monkeypatch):
+    auc = rule(feed, "auc_below", 0.7)
+    store(feed, discriminating(range(5), good=False))
+    real = alerts.check_rules
+
+    def deactivated_meanwhile(*args, **kwargs):
+        checks = real(*args, **kwargs)
+        AlertRule.objects.filter(pk=auc.pk).update(active=False)
+        return checks
+
+    monkeypatch.setattr(alerts, "check_rules", deactivated_meanwhile)
+    assert alerts.evaluate_feed(feed, TODAY) == []
+    assert not Alert.objects.exists()
+
+
+def test_only_a_rule_that_never_raised_an_alert_is_deleted(world, client_for, feed):
+    quiet = rule(feed, "volume_drop", 0.5)
+    auc, alert = breached(feed)
+    referent = client_for(world["users"]["a"][Role.REFERENT])
+    page = referent.get(reverse("monitoring:alert_rule_delete", args=[quiet.pk])).content.decode()
+    assert "Supprimer la règle" in page and "jamais déclenché" in page
+    response = referent.post(reverse("monitoring:alert_rule_delete", args=[quiet.pk]))
+    assert response.status_code == 302
+    assert not AlertRule.objects.filter(pk=quiet.pk).exists()
+    [event] = rule_events(quiet.pk, "delete")
+    assert event.changes["kind"] == ["volume_drop", None]
+    assert event.actor_id == world["users"]["a"][Role.REFERENT].pk
+    url = reverse("monitoring:alert_rule_delete", args=[auc.pk])
+    page = referent.get(url).content.decode()
+    assert "ne peut pas être supprimée" in page and "Désactiver la règle" in page
+    assert "Supprimer la règle</button>" not in page
+    response = referent.post(url, follow=True)
+    assert "Désactivez-la : elle ne sera plus évaluée." in response.content.decode()
+    assert AlertRule.objects.filter(pk=auc.pk).exists() and Alert.objects.filter(pk=alert.pk)
+    assert not rule_events(auc.pk, "delete").exists()
+
+
+def test_alerts_are_kept_even_against_a_direct_deletion(feed):
+    auc, alert = breached(feed)
+    from django.db.models import RestrictedError
+
+    with pytest.raises(RestrictedError):
+        auc.delete()
+    with pytest.raises(alerts.RuleHasAlerts):
+        alerts.delete_rule(auc)
+    assert Alert.objects.filter(pk=alert.pk).exists()
+    with audit_context(source="test"):
+        feed.delete()  # the whole feed still goes, with its rules and alerts
+    assert not AlertRule.objects.exists() and not Alert.objects.exists()
+
+
+def test_rule_pages_need_change_and_stay_in_the_establishment(world, client_for, feed):
+    auc, alert = breached(feed)
+    auditor = client_for(world["users"]["a"][Role.AUDITOR])
+    page = auditor.get(feed.get_absolute_url()).content.decode()
+    assert (
+        "Désactiver" not in page
+        and reverse("monitoring:alert_rule_edit", args=[auc.pk]) not in page
+    )
+    other = client_for(world["users"]["b"][Role.ADMIN])
+    urls = [
+        reverse(name, args=[auc.pk])
+        for name in (
+            "monitoring:alert_rule_edit",
+            "monitoring:alert_rule_activate",
+            "monitoring:alert_rule_deactivate",
+            "monitoring:alert_rule_delete",
+        )
+    ]
+    data = {"threshold": "0.1", "window_days": "5"}
+    for url in urls:
+        assert auditor.post(url, data).status_code == 403, url
+        assert other.post(url, data).status_code == 404, url
+    assert auditor.get(urls[0]).status_code == 403
+    assert other.get(urls[0]).status_code == 404
+    assert other.get(urls[3]).status_code == 404
+    auc.refresh_from_db()
+    alert.refresh_from_db()
+    assert (auc.threshold, auc.active, alert.state) == (0.7, True, "open")
+    assert client_for(world["users"]["a"][Role.REFERENT]).get(urls[1]).status_code == 405
+
+
+def test_rules_api_edit_deactivate_delete(world, feed):
+    auc, alert = breached(feed)
+    quiet = rule(feed, "psi_above", 0.2)
+    referent = token_client(world["users"]["a"][Role.REFERENT])
+    url = f"/api/rules/{quiet.pk}"
+    assert referent.get(url).json()["threshold"] == 0.2
+    response = referent.patch(url, {"threshold": 0.3, "window_days": 14}, content_type=JSON)
+    assert response.status_code == 200, response.json()
+    assert (response.json()["threshold"], response.json()["window_days"]) == (0.3, 14)
+    assert response.json()["kind"] == "psi_above" and response.json()["active"] is True
+    [event] = rule_events(quiet.pk, "update")
+    assert event.changes == {"threshold": [0.2, 0.3], "window_days": [30, 14]}
+    assert event.source == "api" and event.actor_id == world["users"]["a"][Role.REFERENT].pk
+    for payload, field, message in (
+        ({"threshold": -1}, "threshold", "Le seuil du PSI doit être positif."),
+        ({"threshold": None}, "threshold", "Ce champ est obligatoire."),
+        ({"window_days": 0}, "window_days", "La fenêtre doit compter au moins un jour."),
+        ({"kind": "auc_below"}, "kind", "Le type d'une règle ne peut pas être modifié"),
+        ({"active": None}, "active", "Saisissez true ou false."),
+        ({"threshold": "beaucoup"}, "threshold", None),
+    ):
+        refused = referent.patch(url, payload, content_type=JSON)
+        assert refused.status_code == 422, (payload, refused.content)
+        [error] = refused.json()["detail"]
+        assert error["field"] == field
+        assert message is None or error["message"].startswith(message), error
+    quiet.refresh_from_db()
+    assert (quiet.kind, quiet.threshold, quiet.window_days) == ("psi_above", 0.3, 14)
+    # deactivation closes the open alert
+    response = referent.patch(f"/api/rules/{auc.pk}", {"active": False}, content_type=JSON)
+    assert response.status_code == 200 and response.json()["active"] is False
+    [listed] = referent.get(f"/api/feeds/{feed.pk}/alerts").json()
+    assert listed["state"] == "resolved" and listed["resolution"] == "rule_deactivated"
+    # deletion: refused while alerts exist, done otherwise
+    response = referent.delete(f"/api/rules/{auc.pk}")
+    assert response.status_code == 409
+    assert (
+        "font preuve" in response.json()["detail"] and "Désactivez-la" in response.json()["detail"]
+    )
+    assert referent.delete(url).status_code == 204
+    assert not AlertRule.objects.filter(pk=quiet.pk).exists()
+    [event] = rule_events(quiet.pk, "delete")
+    assert event.source == "api"
+    assert referent.delete(url).status_code == 404
+
+
+def test_rules_api_permissions_and_tenancy(world, feed):
+    auc, alert = breached(feed)
+    url = f"/api/rules/{auc.pk}"
+    auditor = token_client(world["users"]["a"][Role.AUDITOR])
+    assert auditor.get(url).status_code == 200
+    assert auditor.patch(url, {"active": False}, content_type=JSON).status_code == 403
+    assert auditor.delete(url).status_code == 403
+    other = token_client(world["users"]["b"][Role.ADMIN])
+    assert other.get(url).status_code == 404
+    assert other.patch(url, {"active": False}, content_type=JSON).status_code == 404
+    assert other.delete(url).status_code == 404
+    assert (
+        token_client(world["users"]["a"][Role.REFERENT]).get("/api/rules/999999").status_code == 404
+    )
+    auc.refresh_from_db()
+    alert.refresh_from_db()
+    assert auc.active is True and alert.state == "open"
+    assert not rule_events(auc.pk, "update").exists()

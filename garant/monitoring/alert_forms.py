@@ -9,9 +9,14 @@ from django.utils.translation import gettext_lazy
 from garant.monitoring.models import AlertRule
 
 Kind = AlertRule.Kind
+#: ten years: longer windows would reach before year 1 in the evaluation's date arithmetic
+MAX_WINDOW_DAYS = 3650
 
 
 class AlertRuleForm(forms.ModelForm):
+    """Adds a rule to `feed`, or edits `instance`: the same checks both ways. The kind of an
+    existing rule is fixed (its alerts were raised under it): change it by adding a rule."""
+
     class Meta:
         model = AlertRule
         fields = ["kind", "threshold", "window_days", "subgroup_column", "active"]
@@ -20,6 +25,8 @@ class AlertRuleForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.instance.feed = feed
         self.fields["window_days"].min_value = 1
+        if self.instance.pk:
+            self.fields["kind"].disabled = True  # the page shows it and does not send it
         if feed.subgroup_columns:
             choices = [("", "—"), *((c, c) for c in feed.subgroup_columns)]
             self.fields["subgroup_column"] = forms.ChoiceField(
@@ -32,6 +39,20 @@ class AlertRuleForm(forms.ModelForm):
         window = cleaned.get("window_days")
         if window is not None and window < 1:
             self.add_error("window_days", _("La fenêtre doit compter au moins un jour."))
+        elif window is not None and window > MAX_WINDOW_DAYS:
+            self.add_error(
+                "window_days",
+                _("La fenêtre ne peut pas dépasser %(n)s jours.") % {"n": MAX_WINDOW_DAYS},
+            )
+        sent_kind = self.data.get("kind")  # a disabled field ignores what is sent: say so
+        if self.instance.pk and sent_kind is not None and sent_kind != self.instance.kind:
+            self.add_error(
+                "kind",
+                _(
+                    "Le type d'une règle ne peut pas être modifié après sa création : "
+                    "ajoutez une autre règle."
+                ),
+            )
         if kind is None or threshold is None:
             return cleaned
         proportion = kind in (Kind.AUC_BELOW, Kind.VOLUME_DROP, Kind.OUTCOMES_LATE)

@@ -18,6 +18,12 @@ A breached rule opens an `Alert` unless one is already open or acknowledged for 
 back to normal resolves its open and acknowledged alerts. An undefined value (engine
 `None`: one class, empty window…) opens and resolves nothing: the reason is written in the
 rule's last status. Alert messages are stored in French, like the engine's reasons.
+
+Rules are edited through `save_rule` (the form of the web page and of the API), switched
+with `set_active` and deleted with `delete_rule`. A deactivated rule is not evaluated, and
+its open and acknowledged alerts are closed (resolved, `resolution` "rule_deactivated"),
+so nothing stays "in progress" that no one checks any more. A rule that raised an alert is
+never deleted: its alerts are evidence (`RuleHasAlerts`; deactivate it instead).
 """
 
 from __future__ import annotations
@@ -32,8 +38,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, RestrictedError
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from garant.monitoring import engine, storage
 from garant.monitoring.engine.drift import score_values
@@ -144,7 +151,7 @@ def _subgroup_ratio_outside(data: _Data, rule: AlertRule) -> Check:
 
 
 def _total(counts: engine.Counts) -> int:
-    return sum(n for _, n in counts.volume("day"))
+    return sum(n for _day, n in counts.volume("day"))
 
 
 def _volume_drop(data: _Data, rule: AlertRule) -> Check:
@@ -230,9 +237,13 @@ def evaluate_feed(feed: Feed, today: dt.date | None = None) -> list[Alert]:
     moment = timezone.now()
     for rule, check in check_rules(feed, rules, today):
         with transaction.atomic():
-            AlertRule.objects.select_for_update().filter(pk=rule.pk).update(
+            # the row lock is held until the alert is written; 0 rows: the rule was
+            # deactivated or deleted meanwhile, and must open nothing
+            updated = AlertRule.objects.filter(pk=rule.pk, active=True).update(
                 last_evaluated_at=moment, last_value=check.value, last_status=check.status[:300]
             )
+            if not updated:
+                continue
             active = list(rule.alerts.filter(state__in=ACTIVE_STATES))
             if check.value is None:
                 continue
@@ -244,10 +255,15 @@ def evaluate_feed(feed: Feed, today: dt.date | None = None) -> list[Alert]:
                 )
             elif not check.breached:
                 for alert in active:
-                    alert.state = Alert.State.RESOLVED
-                    alert.resolved_at = moment
-                    alert.save()
+                    _resolve(alert, Alert.Resolution.BACK_TO_NORMAL, moment)
     return opened
+
+
+def _resolve(alert: Alert, resolution: str, moment: dt.datetime) -> None:
+    alert.state = Alert.State.RESOLVED
+    alert.resolution = resolution
+    alert.resolved_at = moment
+    alert.save()
 
 
 def evaluate_after_ingest(feed: Feed) -> None:
@@ -257,6 +273,62 @@ def evaluate_after_ingest(feed: Feed) -> None:
         evaluate_feed(feed)
     except Exception:
         logger.exception("évaluation des alertes du flux %s", feed.pk)
+
+
+class RuleHasAlerts(Exception):
+    """A rule that raised alerts is kept: deactivate it instead of deleting it."""
+
+    def __init__(self, rule: AlertRule, count: int):
+        self.rule, self.count = rule, count
+        super().__init__(
+            ngettext(
+                "Cette règle a déjà déclenché %(n)s alerte : elle ne peut pas être supprimée, "
+                "car ses alertes font preuve. Désactivez-la : elle ne sera plus évaluée.",
+                "Cette règle a déjà déclenché %(n)s alertes : elle ne peut pas être supprimée, "
+                "car ses alertes font preuve. Désactivez-la : elle ne sera plus évaluée.",
+                count,
+            )
+            % {"n": count}
+        )
+
+
+def save_rule(form) -> tuple[AlertRule, int]:
+    """Save a valid `AlertRuleForm` (a new rule or an edit); returns the rule and the number
+    of alerts closed because it is now inactive (audited, like the rule's changes)."""
+    with transaction.atomic():
+        rule = form.save()
+        return rule, _close_if_inactive(rule)
+
+
+def set_active(rule: AlertRule, active: bool) -> int:
+    """Activate or deactivate a rule; returns the number of alerts closed (deactivation)."""
+    with transaction.atomic():
+        if rule.active != active:
+            rule.active = active
+            rule.save(update_fields=["active"])
+        return _close_if_inactive(rule)
+
+
+def _close_if_inactive(rule: AlertRule) -> int:
+    if rule.active:
+        return 0
+    moment = timezone.now()
+    alerts = list(rule.alerts.filter(state__in=ACTIVE_STATES))
+    for alert in alerts:
+        _resolve(alert, Alert.Resolution.RULE_DEACTIVATED, moment)
+    return len(alerts)
+
+
+def delete_rule(rule: AlertRule) -> None:
+    """Delete a rule that never raised an alert (audited); `RuleHasAlerts` otherwise."""
+    count = rule.alerts.count()
+    if count:
+        raise RuleHasAlerts(rule, count)
+    try:
+        with transaction.atomic():
+            rule.delete()
+    except RestrictedError as exc:  # an alert opened in between: Alert.rule is RESTRICT
+        raise RuleHasAlerts(rule, rule.alerts.count()) from exc
 
 
 def acknowledge(alert: Alert, user, comment: str) -> Alert:
@@ -288,6 +360,7 @@ def as_dict(alert: Alert) -> dict:
         "acknowledged_at": alert.acknowledged_at,
         "comment": alert.comment,
         "resolved_at": alert.resolved_at,
+        "resolution": alert.resolution,
     }
 
 

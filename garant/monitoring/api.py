@@ -1,15 +1,19 @@
-"""REST API of monitoring feeds: define feeds, send prediction and outcome batches as JSON.
+"""REST API of monitoring feeds: define feeds, send prediction and outcome batches as JSON,
+their alert rules and alerts.
 
 Feeds are validated by the web form (`FeedForm`); batches go through the same ingestion as
 files (`ingest.py`): 201 when stored, 200 when the same content was already received
 (nothing stored), 422 with one {row, column, message} per error when refused (nothing stored).
+Alert rules are validated by `AlertRuleForm`, the form of the feed's page, when added
+(`POST /feeds/{id}/rules`) and when edited (`PATCH /rules/{id}`); every write needs the
+"change" permission on the feed's system.
 """
 
 from datetime import datetime
 from typing import Annotated, Any
 
 from django.utils.translation import gettext as _
-from ninja import Field, FilterLookup, FilterSchema, Query, Router, Schema, Status
+from ninja import Field, FilterLookup, FilterSchema, PatchDict, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.pagination import paginate
 
@@ -21,12 +25,13 @@ from garant.core.api import (
     Id,
     Pagination,
     get_scoped,
+    merged,
     save_form,
 )
 from garant.monitoring import alerts, ingest
 from garant.monitoring.alert_forms import AcknowledgeForm, AlertRuleForm
 from garant.monitoring.forms import FeedForm
-from garant.monitoring.models import Alert, Feed, IngestBatch
+from garant.monitoring.models import Alert, AlertRule, Feed, IngestBatch
 from garant.registry.models import AISystem
 
 feeds = Router(tags=["Suivi : flux de prédictions"])
@@ -188,6 +193,7 @@ def post_fhir(request, feed_id: Id):
 # --- alerts ----------------------------------------------------------------------------------
 
 alerts_router = Router(tags=["Suivi : alertes"])
+rules_router = Router(tags=["Suivi : alertes"])
 
 
 class AlertRuleIn(Schema):
@@ -231,6 +237,10 @@ class AlertOut(Schema):
     acknowledged_at: datetime | None
     comment: str
     resolved_at: datetime | None
+    resolution: str = Field(
+        description="Motif de la clôture : back_to_normal (retour à la normale), "
+        "rule_deactivated (règle désactivée) ; vide tant que l'alerte est en cours."
+    )
 
 
 class AlertFilters(Schema):
@@ -285,3 +295,50 @@ def acknowledge_alert(request, alert_id: Id, payload: AcknowledgeIn):
         raise HttpError(409, _("Seule une alerte ouverte peut être prise en compte."))
     alerts.acknowledge(alert, request.user, form.cleaned_data["comment"])
     return alerts.as_dict(alert)
+
+
+def rule_queryset():
+    return AlertRule.objects.select_related("feed__ai_system")
+
+
+@rules_router.get(
+    "/{rule_id}", response={200: AlertRuleOut, **READ_ERRORS}, summary="Lire une règle d'alerte"
+)
+def get_rule(request, rule_id: Id):
+    return get_scoped(request, rule_queryset(), rule_id)
+
+
+@rules_router.patch(
+    "/{rule_id}",
+    response={200: AlertRuleOut, **WRITE_ERRORS},
+    summary="Modifier une règle d'alerte",
+)
+def update_rule(request, rule_id: Id, payload: PatchDict[AlertRuleIn]):
+    """Seuil, fenêtre, colonne de sous-groupe, `active` ; le type (`kind`) ne change pas
+    (422). Mêmes contrôles qu'à l'ajout ; il faut le droit de modifier le système. Une règle
+    désactivée (`"active": false`) n'est plus évaluée et ses alertes en cours sont closes
+    (`resolution` rule_deactivated)."""
+    rule = get_scoped(request, rule_queryset(), rule_id, "change")
+    if "active" in payload and payload["active"] is None:
+        raise FormErrors({"active": [_("Saisissez true ou false.")]})
+    form = AlertRuleForm(merged(rule, AlertRuleIn, payload), instance=rule, feed=rule.feed)
+    if not form.is_valid():
+        raise FormErrors(form.errors)
+    rule, _closed = alerts.save_rule(form)
+    return rule
+
+
+@rules_router.delete(
+    "/{rule_id}",
+    response={204: None, **WRITE_ERRORS},
+    summary="Supprimer une règle d'alerte",
+)
+def delete_rule(request, rule_id: Id):
+    """Seulement une règle qui n'a jamais déclenché d'alerte (409 sinon : ses alertes font
+    preuve ; désactivez-la plutôt avec `PATCH {"active": false}`)."""
+    rule = get_scoped(request, rule_queryset(), rule_id, "change")
+    try:
+        alerts.delete_rule(rule)
+    except alerts.RuleHasAlerts as refused:
+        raise HttpError(409, str(refused)) from refused
+    return Status(204, None)

@@ -205,7 +205,15 @@ class Alert(Audited, models.Model):
         ACKNOWLEDGED = "acknowledged", _("prise en compte")
         RESOLVED = "resolved", _("résolue")
 
-    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="alerts")
+    class Resolution(models.TextChoices):
+        """Why a resolved alert was closed (empty while it is open or acknowledged)."""
+
+        BACK_TO_NORMAL = "back_to_normal", _("retour à la normale")
+        RULE_DEACTIVATED = "rule_deactivated", _("règle désactivée")
+
+    # RESTRICT: a rule that raised alerts cannot be deleted (they are evidence), but
+    # deleting the whole feed still removes its rules and alerts together
+    rule = models.ForeignKey(AlertRule, on_delete=models.RESTRICT, related_name="alerts")
     feed = models.ForeignKey(Feed, on_delete=models.CASCADE, related_name="alerts")
     opened_at = models.DateTimeField(_("ouverte le"), auto_now_add=True)
     value = models.FloatField(_("valeur"), null=True, blank=True)
@@ -217,6 +225,13 @@ class Alert(Audited, models.Model):
     acknowledged_at = models.DateTimeField(_("prise en compte le"), null=True, blank=True)
     comment = models.TextField(_("commentaire"), blank=True, default="")
     resolved_at = models.DateTimeField(_("résolue le"), null=True, blank=True)
+    resolution = models.CharField(
+        _("motif de résolution"),
+        max_length=20,
+        choices=Resolution.choices,
+        blank=True,
+        default="",
+    )
 
     tenant_path = "feed__ai_system__establishment_id"
     audit_parent = "feed"
