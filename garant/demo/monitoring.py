@@ -340,9 +340,12 @@ def synthetic_feed(
     return predictions, outcomes
 
 
-def load_demo_feed(spec: FeedSpec, system, today: dt.date) -> Feed:
+def load_demo_feed(
+    spec: FeedSpec, system, today: dt.date, days: int = DAYS, per_day: int | None = None
+) -> Feed:
     """Create the feed of `system` described by `spec`, its alert rules, and ingest the
-    synthetic batches (the rules are evaluated once the demo's transaction commits)."""
+    synthetic batches (the rules are evaluated once the ingestion's transaction commits).
+    `days` and `per_day` make a smaller feed for tests."""
     feed = Feed.objects.create(
         ai_system=system,
         name=spec.name,
@@ -360,7 +363,7 @@ def load_demo_feed(spec: FeedSpec, system, today: dt.date) -> Feed:
         .order_by("released_on")
         .values_list("released_on", "version")
     )
-    predictions, outcomes = synthetic_feed(spec, today, versions)
+    predictions, outcomes = synthetic_feed(spec, today, versions, days, per_day)
     ingest.ingest(feed, "predictions", predictions, "cli")
     ingest.ingest(feed, "outcomes", outcomes, "cli")
     return feed
