@@ -39,6 +39,7 @@ SPEC = engine.ColumnSpec(
     numeric_features=("age", "creatinine"),
     categorical_features=("service",),
     groups=("site", "sex"),
+    crossings=(("site", "sex"),),
 )
 
 

@@ -5,7 +5,7 @@ Aggregate first, then derive every metric from the counts::
     from garant.monitoring import engine
 
     spec = engine.ColumnSpec(numeric_features=("age",), groups=("site",))
-    counts = engine.aggregate(table, spec)                  # one DuckDB pass, per day
+    counts = engine.aggregate(table, spec)                  # one pass, counts per day
     current = counts.window(dt.date(2024, 3, 1), dt.date(2024, 4, 1))
     reference = counts.window(dt.date(2024, 1, 1), dt.date(2024, 2, 1))
     perf = engine.performance(current.score_histogram(), threshold=0.3)
@@ -22,6 +22,8 @@ from .counts import (
     ScoreHistogram,
     ValueHistogram,
     aggregate,
+    empty_counts,
+    load,
 )
 from .drift import categorical_drift, drift_report, numeric_drift
 from .fairness import subgroup_report
@@ -59,6 +61,8 @@ __all__ = [
     "ValueHistogram",
     "VolumePoint",
     "aggregate",
+    "empty_counts",
+    "load",
     "brier",
     "calibration",
     "categorical_drift",

@@ -1,33 +1,67 @@
-"""Aggregate first: reduce a prediction table to sufficient statistics with DuckDB.
+"""Aggregate first: reduce a prediction table to sufficient statistics (counts).
 
-One pass of DuckDB over the input (no Python loop over rows) produces, per day and per
-subgroup:
+One vectorised pass over the input (NumPy and Arrow; no Python loop over rows) produces,
+per time unit (a local calendar **day**, or a **month**) and per *slice* (the whole
+population, each value of each subgroup column, each value of each declared crossing of
+subgroup columns):
 
-* score counts: ``(day, groups…, q, label) -> n`` where ``q = round(score / quantum)`` is
-  the score quantised to an integer and ``label`` is 0, 1 or null (outcome not yet known);
-* feature counts, one table per feature: ``(day, groups…, value) -> n``, ``value`` null
-  for a missing value.
+* score counts: ``(unit, q, label) -> n`` where ``q = round(score / quantum)`` is the score
+  quantised to an integer (half away from zero) and ``label`` is 0, 1 or unknown (outcome
+  not yet known); a missing score has its own code;
+* value counts, one table per feature (and per extra counted column such as the model
+  version), for the whole population: ``(unit, value) -> n``, with its own code for a
+  missing value.
 
-Every metric of the engine is derived from these counts, and counts of two windows or two
-sites merge by addition (:meth:`Counts.__add__`), so a week, a month or a group of sites is
-a sum of days or sites.
+Every metric of the engine is derived from these counts. Counts of two windows or two sites
+merge by addition (:meth:`Counts.__add__`), a window is a range of units
+(:meth:`Counts.window`) and a subgroup a slice (:meth:`Counts.where`), so a week, a month or
+a group of sites is a sum. Counts are saved to and loaded from one ``.npz`` file
+(:meth:`Counts.save`, :func:`load`): that is the monitoring *state* kept per feed.
+
+Storage: each slice is a :class:`Block` of three parallel arrays sorted by (unit, code), so
+that a window is a contiguous range found by binary search, and a histogram is one
+``bincount`` over that range.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
+import os
+import tempfile
+import zoneinfo
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 DEFAULT_QUANTUM = 1e-4
 PERIODS = ("day", "week", "month")
+UNITS = ("day", "month")
+EPOCH = dt.date(1970, 1, 1)
+DAY_US = 86_400_000_000
+LABEL_CODES = 3  # 0 negative, 1 positive, 2 unknown
+UNKNOWN = 2
+ALL: tuple = ()
+"""Key of the whole-population slice."""
+DENSE_LIMIT = 1 << 24
+"""Largest dense count array (cells) built at once; beyond it the units are cut in chunks."""
+STATE_FORMAT = "garant.monitoring.counts/1"
+WORKERS = min(4, os.cpu_count() or 1)
+CHUNK = 1 << 16
+"""Rows per step of the per-row arithmetic: the temporaries stay in the processor's cache."""
+
+
+def _chunks(n: int):
+    for start in range(0, n, CHUNK):
+        yield slice(start, min(start + CHUNK, n))
 
 
 @dataclass(frozen=True)
@@ -36,6 +70,9 @@ class ColumnSpec:
 
     ``label`` holds the observed outcome: 1 (positive), 0 (negative) or null (not yet known:
     excluded from performance metrics, still counted in volume and drift).
+    ``groups`` are the subgroup columns (each one a set of slices); ``crossings`` are tuples
+    of subgroup columns analysed together (e.g. ``(("site", "sex"),)``).
+    ``extra_columns`` are counted per value (e.g. the model version) but not drifted.
     ``timezone`` is used to cut days when the timestamp column carries a time zone; naive
     timestamps are taken as local wall-clock time.
     """
@@ -47,118 +84,411 @@ class ColumnSpec:
     categorical_features: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
     timezone: str = "UTC"
+    crossings: tuple[tuple[str, ...], ...] = ()
+    extra_columns: tuple[str, ...] = ()
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _as_double(column: str) -> str:
-    """The column as DOUBLE, NaN turned into null (a missing value)."""
-    value = f"CAST({_ident(column)} AS DOUBLE)"
-    return f"CASE WHEN isnan({value}) THEN NULL ELSE {value} END"
-
-
-def _connect(timezone: str = "UTC") -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
-    con.execute(f"SET TimeZone = '{timezone.replace(chr(39), '')}'")
-    return con
-
-
-def sql(query: str, **tables) -> pa.Table:
-    """Run ``query`` in a fresh in-memory DuckDB, with ``tables`` registered by name."""
-    con = _connect()
-    try:
-        for name, table in tables.items():
-            con.register(name, table)
-        return con.sql(query).to_arrow_table()
-    finally:
-        con.close()
-
-
-def _check_quantum(quantum: float) -> int:
+def check_quantum(quantum: float) -> int:
     """Return ``1 / quantum``, which must be a whole number (1e-4 -> 10000)."""
+    if not isinstance(quantum, int | float) or not quantum > 0:
+        raise ValueError(f"quantum must be 1/k for a whole k, got {quantum!r}")
     inverse = round(1 / quantum)
-    if quantum <= 0 or not math.isclose(1 / quantum, inverse, rel_tol=1e-9):
+    if not math.isclose(1 / quantum, inverse, rel_tol=1e-9):
         raise ValueError(f"quantum must be 1/k for a whole k, got {quantum!r}")
     return inverse
 
 
-def _source(con: duckdb.DuckDBPyConnection, data) -> str:
-    """Register ``data`` (Arrow table, dataset, reader, or a Parquet path) as ``src``."""
-    if isinstance(data, str | Path):
-        path = str(data).replace("'", "''")
-        return f"read_parquet('{path}')"
-    con.register("src", data)
-    return "src"
+# --- time units ----------------------------------------------------------------------------
 
 
-def _where(spec: ColumnSpec, start: dt.date | None, end: dt.date | None) -> str:
-    day = f"CAST({_ident(spec.timestamp)} AS DATE)"
-    clauses = ["TRUE"]
-    if start is not None:
-        clauses.append(f"{day} >= DATE '{start.isoformat()}'")
-    if end is not None:
-        clauses.append(f"{day} < DATE '{end.isoformat()}'")
-    return " AND ".join(clauses)
+def month_number(day: dt.date) -> int:
+    return (day.year - 1970) * 12 + day.month - 1
 
 
-def aggregate(
-    data,
-    spec: ColumnSpec,
-    quantum: float = DEFAULT_QUANTUM,
-    start: dt.date | None = None,
-    end: dt.date | None = None,
-) -> Counts:
-    """Reduce the predictions of ``data`` with day in ``[start, end)`` to :class:`Counts`."""
-    _check_quantum(quantum)
-    con = _connect(spec.timezone)
-    try:
-        src = _source(con, data)
-        where = _where(spec, start, end)
-        groups = "".join(f", {_ident(g)}" for g in spec.groups)
-        scores = con.sql(
-            f"""
-            SELECT CAST({_ident(spec.timestamp)} AS DATE) AS day{groups},
-                   CAST(round({_as_double(spec.score)} / {quantum!r}) AS BIGINT) AS q,
-                   CAST({_ident(spec.label)} AS TINYINT) AS label,
-                   count(*) AS n
-            FROM {src} WHERE {where}
-            GROUP BY ALL
-            """
-        ).to_arrow_table()
-        features = {}
-        for name in spec.numeric_features + spec.categorical_features:
-            numeric = name in spec.numeric_features
-            value = _as_double(name) if numeric else f"CAST({_ident(name)} AS VARCHAR)"
-            features[name] = con.sql(
-                f"""
-                SELECT CAST({_ident(spec.timestamp)} AS DATE) AS day{groups},
-                       {value} AS value, count(*) AS n
-                FROM {src} WHERE {where}
-                GROUP BY ALL
-                """
-            ).to_arrow_table()
-    finally:
-        con.close()
-    _validate(scores, spec, _check_quantum(quantum))
-    return Counts(
-        quantum=quantum,
-        groups=tuple(spec.groups),
-        scores=scores,
-        features=features,
-        categorical=frozenset(spec.categorical_features),
+def month_start(number: int) -> dt.date:
+    year, month = divmod(int(number), 12)
+    return dt.date(1970 + year, month + 1, 1)
+
+
+def unit_number(day: dt.date, unit: str) -> int:
+    """The unit holding ``day``: days since 1970-01-01, or months since January 1970."""
+    return (day - EPOCH).days if unit == "day" else month_number(day)
+
+
+def unit_start(number: int, unit: str) -> dt.date:
+    return EPOCH + dt.timedelta(days=int(number)) if unit == "day" else month_start(number)
+
+
+def _offset_seconds(zone: zoneinfo.ZoneInfo, second: int) -> int:
+    instant = dt.datetime.fromtimestamp(second, tz=dt.UTC)
+    return int(zone.utcoffset(instant).total_seconds())
+
+
+def _transitions(zone: zoneinfo.ZoneInfo, first: int, last: int):
+    """UTC offsets in force from ``first`` to ``last`` (seconds since the epoch).
+
+    Returns ``(instants, offsets)``: ``offsets[i]`` applies from ``instants[i - 1]`` (included)
+    to ``instants[i]``; the offset is sampled daily and each change located to the second.
+    """
+    step = 86_400
+    samples = list(range(first - step, last + 2 * step, step))
+    offsets = [_offset_seconds(zone, s) for s in samples]
+    instants, values = [], [offsets[0]]
+    for i in range(len(samples) - 1):
+        if offsets[i] == offsets[i + 1]:
+            continue
+        low, high = samples[i], samples[i + 1]  # offset changes in (low, high]
+        while high - low > 1:
+            middle = (low + high) // 2
+            if _offset_seconds(zone, middle) == offsets[i]:
+                low = middle
+            else:
+                high = middle
+        instants.append(high)
+        values.append(offsets[i + 1])
+    return np.array(instants, dtype=np.int64) * 1_000_000, np.array(values, dtype=np.int64)
+
+
+def local_days(column, timezone: str = "UTC") -> np.ndarray:
+    """Local calendar day (days since 1970-01-01, int32) of each value of a time column.
+
+    Time-zone-aware timestamps are converted to ``timezone``; naive timestamps are taken as
+    local wall-clock time; dates are taken as they are. Nulls are refused.
+    """
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    if not len(column):
+        return np.zeros(0, dtype=np.int32)
+    if column.null_count:
+        raise ValueError("timestamps must not be null")
+    kind = column.type
+    if pa.types.is_date(kind):
+        return column.cast(pa.date32()).cast(pa.int32()).to_numpy().astype(np.int32)
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        column = pc.strptime(column, format="%Y-%m-%dT%H:%M:%S", unit="us", error_is_null=False)
+        kind = column.type
+    if not pa.types.is_timestamp(kind):
+        raise ValueError(f"timestamps must be dates or times, got {kind}")
+    micros = column.cast(pa.timestamp("us", tz=kind.tz)).cast(pa.int64()).to_numpy()
+    days = np.empty(len(micros), dtype=np.int32)
+    instants = offsets = None
+    if kind.tz is not None and len(micros):
+        zone = zoneinfo.ZoneInfo(timezone)
+        first, last = int(micros.min()) // 1_000_000, int(micros.max()) // 1_000_000
+        instants, offsets = _transitions(zone, first, last)
+        offsets = offsets * 1_000_000
+    for part in _chunks(len(micros)):
+        local = micros[part]
+        if instants is not None:
+            local = local + offsets[np.searchsorted(instants, local, side="right")]
+        days[part] = local // DAY_US
+    return days
+
+
+def _units(days: np.ndarray, unit: str) -> np.ndarray:
+    if unit == "day" or not len(days):
+        return days
+    first, last = int(days.min()), int(days.max())
+    table = np.array(
+        [month_number(EPOCH + dt.timedelta(days=d)) for d in range(first, last + 1)], np.int32
     )
+    return table[days - first]
 
 
-def _validate(scores: pa.Table, spec: ColumnSpec, inverse_quantum: int) -> None:
-    """Outcomes must be 0/1/null and scores in [0, 1]: anything else is a data error."""
-    labels = set(pc.unique(scores["label"]).to_pylist()) - {None}
-    if not labels <= {0, 1}:
-        raise ValueError(f"column {spec.label!r} must hold 0, 1 or null, found {sorted(labels)}")
-    bounds = pc.min_max(scores["q"]).as_py()
-    if bounds["min"] is not None and (bounds["min"] < 0 or bounds["max"] > inverse_quantum):
+# --- encoding of columns -------------------------------------------------------------------
+
+
+def _sort_key(value):
+    return (value is None, value)
+
+
+def _single(column) -> pa.Array:
+    if isinstance(column, pa.ChunkedArray):
+        if pa.types.is_dictionary(column.type) and column.num_chunks > 1:
+            column = column.unify_dictionaries()
+            indices = pa.chunked_array([c.indices for c in column.chunks]).combine_chunks()
+            return pa.DictionaryArray.from_arrays(indices, column.chunk(0).dictionary)
+        return column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    return column
+
+
+def encode(column) -> tuple[list, np.ndarray]:
+    """Distinct values of a column (sorted, null last) and each row's index among them."""
+    column = _single(column)
+    if not pa.types.is_dictionary(column.type):
+        column = pc.dictionary_encode(column)
+    values = column.dictionary.to_pylist()
+    indices = column.indices.fill_null(len(values)).to_numpy().astype(np.int64)
+    values.append(None)
+    order = sorted(range(len(values)), key=lambda i: _sort_key(values[i]))
+    rank = np.empty(len(values), dtype=np.int64)
+    rank[order] = np.arange(len(values), dtype=np.int64)
+    return [values[i] for i in order], rank[indices]
+
+
+def _as_double(column) -> np.ndarray:
+    """The column as float64, null and NaN both NaN."""
+    column = _single(column)
+    if column.type != pa.float64():
+        column = pc.cast(column, pa.float64())
+    return column.to_numpy(zero_copy_only=False)
+
+
+def _score_codes(score, label, quantum: float, spec: ColumnSpec) -> np.ndarray:
+    """``(q + 1) × 3 + label code`` per row: q = -1 for a missing score, label 2 = unknown.
+
+    ``q = floor(score / quantum + 0.5)``: scores are in [0, 1], so this is rounding half away
+    from zero.
+    """
+    inverse = check_quantum(quantum)
+    values = _as_double(score)
+    codes = np.empty(len(values), dtype=np.int32)
+    low, high = np.inf, -np.inf
+    for part in _chunks(len(values)):
+        v = values[part]
+        q = v / quantum
+        q += 0.5
+        np.floor(q, out=q)
+        missing = np.isnan(q)
+        if not missing.all():
+            low, high = min(low, np.nanmin(v)), max(high, np.nanmax(q))
+        q[missing] = -1
+        q += 1
+        q *= LABEL_CODES
+        codes[part] = q
+    if low < 0 or high > inverse:
         raise ValueError(f"column {spec.score!r} must hold scores in [0, 1]")
+    label = _single(label)
+    if pa.types.is_integer(label.type) or pa.types.is_boolean(label.type):
+        label = label.cast(pa.int64())
+        bounds = pc.min_max(label).as_py()
+        if bounds["min"] is not None and (bounds["min"] < 0 or bounds["max"] > 1):
+            found = sorted(set(pc.unique(label).to_pylist()) - {0, 1, None})
+            raise ValueError(f"column {spec.label!r} must hold 0, 1 or null, found {found}")
+        codes += label.fill_null(UNKNOWN).cast(pa.int8()).to_numpy()
+        return codes
+    outcomes = _as_double(label)
+    unknown = np.isnan(outcomes)
+    if not np.isin(outcomes[~unknown], (0.0, 1.0)).all():
+        found = sorted(set(np.unique(outcomes[~unknown]).tolist()) - {0.0, 1.0})
+        raise ValueError(f"column {spec.label!r} must hold 0, 1 or null, found {found}")
+    codes += np.where(unknown, UNKNOWN, np.nan_to_num(outcomes)).astype(np.int32)
+    return codes
+
+
+DECIMAL_SCALES = (1, 10, 100, 1000)
+MAX_DECIMAL_WIDTH = 1 << 20
+
+
+def _decimal_codes(values: np.ndarray):
+    """Fast path for numeric values recorded with a fixed number of decimals (0 to 3).
+
+    When every value ``v`` equals ``round(v × k) / k`` for one of ``k`` = 1, 10, 100, 1000 and
+    the range is moderate, the code of ``v`` is ``round(v × k) − min``: no hashing. Returns
+    ``(candidate values, codes)`` (``-1`` for missing) or None when the values do not fit.
+    """
+    sample = values[:4096]
+    sample = sample[~np.isnan(sample)]
+    scale = next(
+        (k for k in DECIMAL_SCALES if np.array_equal(np.rint(sample * k) / k, sample)), None
+    )
+    if scale is None:
+        return None
+    low, high = np.nanmin(values, initial=np.inf), np.nanmax(values, initial=-np.inf)
+    if low == np.inf:
+        return np.zeros(0), np.full(len(values), -1, dtype=np.int32)
+    low, high = np.rint(low * scale), np.rint(high * scale)
+    if high - low >= MAX_DECIMAL_WIDTH:
+        return None
+    codes = np.empty(len(values), dtype=np.int32)
+    for part in _chunks(len(values)):
+        v = values[part]
+        scaled = v * scale
+        np.rint(scaled, out=scaled)
+        back = scaled / scale
+        missing = np.isnan(v)
+        if not np.array_equal(back[~missing], v[~missing]):
+            return None
+        scaled -= low
+        scaled[missing] = -1
+        codes[part] = scaled
+    return (low + np.arange(int(high - low) + 1)) / scale, codes
+
+
+def _feature_codes(column, numeric: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted distinct values, code per row) of a feature; code -1 for a missing value.
+
+    The values may include some that no row holds (they count 0).
+    """
+    if numeric:
+        values = _as_double(column)
+        fast = _decimal_codes(values)
+        if fast is not None:
+            return fast
+        array = pa.array(values, from_pandas=True)  # NaN -> null
+    else:
+        array = _single(column)
+        if not pa.types.is_dictionary(array.type):
+            array = pc.dictionary_encode(pc.cast(array, pa.string()))
+        elif not pa.types.is_string(array.type.value_type):
+            array = pc.dictionary_encode(pc.cast(array.dictionary_decode(), pa.string()))
+    encoded = array if pa.types.is_dictionary(array.type) else pc.dictionary_encode(array)
+    dictionary = encoded.dictionary.to_numpy(zero_copy_only=False)
+    order = np.argsort(dictionary, kind="stable")
+    rank = np.empty(len(dictionary), dtype=np.int32)
+    rank[order] = np.arange(len(dictionary), dtype=np.int32)
+    indices = encoded.indices.fill_null(-1).to_numpy().astype(np.int32)
+    codes = np.where(indices >= 0, rank[np.maximum(indices, 0)], -1).astype(np.int32)
+    sorted_values = dictionary[order]
+    return (sorted_values if numeric else sorted_values.astype(object)), codes
+
+
+# --- blocks of counts ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Block:
+    """Counts of one slice: ``n[i]`` rows in unit ``unit[i]`` with code ``code[i]``.
+
+    Sorted by (unit, code), one entry per distinct pair.
+    """
+
+    unit: np.ndarray
+    code: np.ndarray
+    n: np.ndarray
+
+    @staticmethod
+    def empty() -> Block:
+        return Block(np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.int64))
+
+    def __len__(self) -> int:
+        return len(self.n)
+
+    def bounds(self, start: int | None, end: int | None) -> tuple[int, int]:
+        low = 0 if start is None else int(np.searchsorted(self.unit, start, "left"))
+        high = len(self.n) if end is None else int(np.searchsorted(self.unit, end, "left"))
+        return low, max(low, high)
+
+    def slice(self, start: int | None, end: int | None) -> Block:
+        low, high = self.bounds(start, end)
+        return Block(self.unit[low:high], self.code[low:high], self.n[low:high])
+
+    def histogram(self, start: int | None, end: int | None, size: int, offset: int = 0):
+        """Counts per code over the units in ``[start, end)``: an int64 array of ``size``."""
+        low, high = self.bounds(start, end)
+        codes = self.code[low:high] + offset if offset else self.code[low:high]
+        summed = np.bincount(codes, weights=self.n[low:high], minlength=size)
+        return summed.astype(np.int64)
+
+    def per_unit(self, start: int | None, end: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """(units, total count) over ``[start, end)``, units with a count only."""
+        low, high = self.bounds(start, end)
+        units, first = np.unique(self.unit[low:high], return_index=True)
+        return units, np.add.reduceat(self.n[low:high], first) if len(first) else first
+
+
+def _count(units: np.ndarray, codes: np.ndarray, size: int, weights=None) -> Block:
+    """Reduce parallel (unit, code[, weight]) arrays to a sorted :class:`Block`."""
+    return _count_by(units, codes, size, weights)[0]
+
+
+def _count_by(
+    units: np.ndarray, codes: np.ndarray, size: int, weights=None, outer=None, n_outer: int = 1
+) -> list[Block]:
+    """One sorted :class:`Block` per value of ``outer`` (0 to ``n_outer`` - 1).
+
+    Dense ``bincount`` over (outer, unit - first unit, code), cut in unit ranges when the
+    dense array would exceed :data:`DENSE_LIMIT` cells. The cells come out ordered by
+    (outer, unit, code), so each outer value's block is contiguous and sorted.
+    """
+    if not len(units):
+        return [Block.empty() for _ in range(n_outer)]
+    first, last = int(units.min()), int(units.max())
+    per_chunk = max(1, DENSE_LIMIT // (size * n_outer))
+    ordered = len(units) < 2 or bool(np.all(units[1:] >= units[:-1]))
+    pieces: list[list[Block]] = [[] for _ in range(n_outer)]
+    for low in range(first, last + 1, per_chunk):
+        high = min(low + per_chunk, last + 1)
+        select = None
+        if not (low == first and high == last + 1):
+            if ordered:
+                select = slice(*np.searchsorted(units, [low, high]))
+            else:
+                select = (units >= low) & (units < high)
+        u, c = (units, codes) if select is None else (units[select], codes[select])
+        if not len(u):
+            continue
+        w = weights if weights is None or select is None else weights[select]
+        span = high - low
+        o = None if outer is None else (outer if select is None else outer[select])
+        key = np.empty(len(u), dtype=np.int64)
+        for part in _chunks(len(u)):
+            k = key[part]
+            np.subtract(u[part], low, out=k)
+            k *= size
+            k += c[part]
+            if o is not None:
+                k += o[part] * (span * size)
+        dense = np.bincount(key, weights=w, minlength=n_outer * span * size)
+        cells = np.flatnonzero(dense)
+        counts = dense[cells].astype(np.int64)
+        group, cell = np.divmod(cells, span * size)
+        bounds = np.searchsorted(group, np.arange(n_outer + 1))
+        for g in range(n_outer):
+            part = slice(bounds[g], bounds[g + 1])
+            if bounds[g + 1] > bounds[g]:
+                unit, code = np.divmod(cell[part], size)
+                pieces[g].append(
+                    Block((unit + low).astype(np.int32), code.astype(np.int32), counts[part])
+                )
+    return [_concatenate(p) for p in pieces]
+
+
+def _concatenate(pieces: list[Block]) -> Block:
+    if not pieces:
+        return Block.empty()
+    if len(pieces) == 1:
+        return pieces[0]
+    return Block(*(np.concatenate([getattr(p, a) for p in pieces]) for a in ("unit", "code", "n")))
+
+
+def _merge_blocks(blocks: list[Block], size: int, offset: int = 0) -> Block:
+    """Sum blocks of the same code space (codes shifted by ``offset`` while counting)."""
+    blocks = [b for b in blocks if len(b)]
+    if not blocks:
+        return Block.empty()
+    if len(blocks) == 1:
+        return blocks[0]
+    units = np.concatenate([b.unit for b in blocks])
+    codes = np.concatenate([b.code for b in blocks]) + offset
+    weights = np.concatenate([b.n for b in blocks]).astype(np.float64)
+    merged = _count(units, codes, size, weights)
+    return Block(merged.unit, merged.code - offset, merged.n) if offset else merged
+
+
+@dataclass(frozen=True)
+class FeatureCounts:
+    """Counts of one feature: ``values`` sorted, block codes index them (-1: missing)."""
+
+    values: np.ndarray
+    block: Block
+
+    def recoded(self, values: np.ndarray) -> Block:
+        """The block with codes re-expressed against ``values`` (a superset, sorted)."""
+        if len(self.values) == len(values) and np.array_equal(self.values, values):
+            return self.block
+        mapping = np.searchsorted(values, self.values).astype(np.int32)
+        codes = np.where(self.block.code >= 0, mapping[np.maximum(self.block.code, 0)], -1)
+        return Block(self.block.unit, codes.astype(np.int32), self.block.n)
+
+
+def _union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    if a.dtype == object or b.dtype == object:
+        return np.array(sorted(set(a.tolist()) | set(b.tolist())), dtype=object)
+    return np.union1d(a, b)
+
+
+# --- histograms ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -200,180 +530,234 @@ class ValueHistogram:
         return int(self.counts.sum())
 
 
-def _empty_histogram(quantum: float) -> ScoreHistogram:
-    empty = np.zeros(0, dtype=np.int64)
-    return ScoreHistogram(quantum, empty, empty, empty, empty)
+def _score_histogram(cells: np.ndarray, quantum: float) -> ScoreHistogram:
+    """A :class:`ScoreHistogram` from dense counts per score code."""
+    grid = cells.reshape(-1, LABEL_CODES)
+    present = np.flatnonzero(grid[1:].sum(axis=1)) + 1
+    return ScoreHistogram(
+        quantum=quantum,
+        q=(present - 1).astype(np.int64),
+        positives=grid[present, 1],
+        negatives=grid[present, 0],
+        unlabeled=grid[present, UNKNOWN],
+        missing_score=int(grid[0].sum()),
+    )
 
 
-def _sum_by(table: pa.Table, keys: Iterable[str]) -> pa.Table:
-    keys = list(keys)
-    if not keys:
-        return sql("SELECT sum(n)::BIGINT AS n FROM t", t=table)
-    cols = ", ".join(_ident(k) for k in keys)
-    return sql(f"SELECT {cols}, sum(n)::BIGINT AS n FROM t GROUP BY ALL ORDER BY {cols}", t=table)
+# --- the counts ------------------------------------------------------------------------------
 
 
-def _filter(table: pa.Table, mask) -> pa.Table:
-    return table.filter(mask) if mask is not None else table
+def _slice_columns(spec: ColumnSpec) -> list[tuple[str, ...]]:
+    columns = [(g,) for g in spec.groups] + [tuple(c) for c in spec.crossings]
+    seen = set()
+    for c in columns:
+        if len(set(c)) != len(c) or not c:
+            raise ValueError(f"invalid subgroup crossing: {c!r}")
+        if c in seen:
+            raise ValueError(f"subgroup columns declared twice: {c!r}")
+        seen.add(c)
+    return columns
 
 
 @dataclass(frozen=True)
 class Counts:
-    """Sufficient statistics of a prediction table, per day and subgroup.
+    """Sufficient statistics of a prediction table, per time unit and slice.
 
-    ``scores`` has columns ``day, <groups…>, q, label, n``; each table of ``features`` has
-    ``day, <groups…>, value, n``. Counts merge by addition and filter by window or group.
+    ``scores`` maps a slice key to its :class:`Block` of score codes: ``()`` for the whole
+    population, ``(columns, values)`` for a subgroup (e.g. ``(("site",), ("A",))``).
+    ``features`` maps each counted column to its :class:`FeatureCounts` (whole population).
+    ``start``/``end`` (unit numbers, end excluded) and ``selected`` (a slice key) are the
+    window and subgroup this object is narrowed to; narrowing copies nothing.
     """
 
     quantum: float
     groups: tuple[str, ...]
-    scores: pa.Table
-    features: Mapping[str, pa.Table] = field(default_factory=dict)
+    unit: str = "day"
+    scores: Mapping[tuple, Block] = field(default_factory=dict)
+    features: Mapping[str, FeatureCounts] = field(default_factory=dict)
     categorical: frozenset[str] = frozenset()
+    extra: frozenset[str] = frozenset()
+    crossings: tuple[tuple[str, ...], ...] = ()
+    start: int | None = None
+    end: int | None = None
+    selected: tuple = ALL
+
+    # -- shape --------------------------------------------------------------------------
+
+    @property
+    def score_size(self) -> int:
+        return (check_quantum(self.quantum) + 2) * LABEL_CODES
+
+    @property
+    def slice_columns(self) -> list[tuple[str, ...]]:
+        return [(g,) for g in self.groups] + list(self.crossings)
+
+    @property
+    def feature_names(self) -> list[str]:
+        """The drifted features (extra counted columns left out)."""
+        return [name for name in self.features if name not in self.extra]
+
+    def _compatible(self, other: Counts) -> None:
+        if (other.quantum, other.groups, other.unit, other.crossings) != (
+            self.quantum,
+            self.groups,
+            self.unit,
+            self.crossings,
+        ):
+            raise ValueError("counts with different quantum, unit or subgroup columns cannot merge")
+        if set(other.features) != set(self.features):
+            raise ValueError("counts with different features cannot merge")
+        if self.selected != other.selected:
+            raise ValueError("counts of different subgroups cannot merge")
+
+    def materialised(self) -> Counts:
+        """The same counts with the window applied to the data itself."""
+        if self.start is None and self.end is None:
+            return self
+        return replace(
+            self,
+            scores={k: b.slice(self.start, self.end) for k, b in self.scores.items()},
+            features={
+                n: FeatureCounts(f.values, f.block.slice(self.start, self.end))
+                for n, f in self.features.items()
+            },
+            start=None,
+            end=None,
+        )
 
     def __add__(self, other: Counts) -> Counts:
         """Merge two sets of counts (two windows, two sites): counts of equal keys add up."""
-        if other.quantum != self.quantum or other.groups != self.groups:
-            raise ValueError("counts with different quantum or subgroup columns cannot merge")
-        if set(other.features) != set(self.features):
-            raise ValueError("counts with different features cannot merge")
-        keys = ["day", *self.groups]
+        self._compatible(other)
+        a, b = self.materialised(), other.materialised()
+        size = self.score_size
+        scores = {
+            key: _merge_blocks(
+                [a.scores.get(key, Block.empty()), b.scores.get(key, Block.empty())], size
+            )
+            for key in sorted(set(a.scores) | set(b.scores), key=_slice_order)
+        }
+        features = {}
+        for name, mine in a.features.items():
+            theirs = b.features[name]
+            values = _union(mine.values, theirs.values)
+            block = _merge_blocks(
+                [mine.recoded(values), theirs.recoded(values)], len(values) + 1, offset=1
+            )
+            features[name] = FeatureCounts(values, block)
+        return replace(a, scores=scores, features=features)
 
-        def merge(a: pa.Table, b: pa.Table, last: list[str]) -> pa.Table:
-            both = pa.concat_tables([a, b.cast(a.schema)])
-            return _sum_by(both, keys + last)
+    def without(self, start: dt.date, end: dt.date) -> Counts:
+        """The counts outside the days ``[start, end)`` (to replace them, see :meth:`spliced`)."""
+        low, high = self._unit_bound(start), self._unit_bound(end)
 
-        return Counts(
-            quantum=self.quantum,
-            groups=self.groups,
-            scores=merge(self.scores, other.scores, ["q", "label"]),
-            features={
-                name: merge(t, other.features[name], ["value"]) for name, t in self.features.items()
-            },
-            categorical=self.categorical,
+        def cut(block: Block) -> Block:
+            a, b = block.bounds(low, high)
+            return Block(
+                *(np.concatenate([x[:a], x[b:]]) for x in (block.unit, block.code, block.n))
+            )
+
+        whole = self.materialised()
+        return replace(
+            whole,
+            scores={k: cut(b) for k, b in whole.scores.items()},
+            features={n: FeatureCounts(f.values, cut(f.block)) for n, f in whole.features.items()},
         )
 
-    def _map(self, mask_of) -> Counts:
-        return Counts(
-            quantum=self.quantum,
-            groups=self.groups,
-            scores=_filter(self.scores, mask_of(self.scores)),
-            features={n: _filter(t, mask_of(t)) for n, t in self.features.items()},
-            categorical=self.categorical,
-        )
+    def spliced(self, start: dt.date, end: dt.date, new: Counts) -> Counts:
+        """These counts with the days ``[start, end)`` replaced by ``new``'s."""
+        return self.without(start, end) + new.window(start, end).materialised()
+
+    # -- narrowing ----------------------------------------------------------------------
+
+    def _unit_bound(self, day: dt.date | None) -> int | None:
+        if day is None:
+            return None
+        if self.unit == "month" and day.day != 1:
+            raise ValueError("counts by month: window bounds must be first days of months")
+        return unit_number(day, self.unit)
 
     def window(self, start: dt.date | None = None, end: dt.date | None = None) -> Counts:
         """Keep the days in ``[start, end)`` (either bound may be open)."""
-
-        def mask(table: pa.Table):
-            conditions = []
-            if start is not None:
-                conditions.append(pc.greater_equal(table["day"], pa.scalar(start)))
-            if end is not None:
-                conditions.append(pc.less(table["day"], pa.scalar(end)))
-            if not conditions:
-                return None
-            return conditions[0] if len(conditions) == 1 else pc.and_(*conditions)
-
-        return self._map(mask)
+        low, high = self._unit_bound(start), self._unit_bound(end)
+        if self.start is not None:
+            low = self.start if low is None else max(low, self.start)
+        if self.end is not None:
+            high = self.end if high is None else min(high, self.end)
+        return replace(self, start=low, end=high)
 
     def where(self, **values) -> Counts:
-        """Keep one subgroup, e.g. ``counts.where(site="A", sex="F")`` (None matches null)."""
+        """Keep one subgroup, e.g. ``counts.where(site="A")`` (None matches null).
+
+        Only declared subgroup columns or crossings can be selected; feature counts are
+        kept for the whole population only, so the result has no features.
+        """
         unknown = set(values) - set(self.groups)
         if unknown:
             raise ValueError(f"not subgroup columns: {sorted(unknown)}")
+        if self.selected != ALL:
+            raise ValueError("counts are already narrowed to a subgroup")
+        columns = next(
+            (c for c in self.slice_columns if set(c) == set(values) and len(c) == len(values)),
+            None,
+        )
+        if columns is None:
+            raise ValueError(f"subgroup crossing not counted: {sorted(values)}")
+        key = (columns, tuple(values[c] for c in columns))
+        return replace(self, selected=key, features={})
 
-        def mask(table: pa.Table):
-            result = None
-            for column, value in values.items():
-                if value is None:
-                    condition = pc.is_null(table[column])
-                else:
-                    condition = pc.fill_null(pc.equal(table[column], pa.scalar(value)), False)
-                result = condition if result is None else pc.and_(result, condition)
-            return result
+    # -- reading ------------------------------------------------------------------------
 
-        return self._map(mask)
-
-    def group_keys(self, columns: Iterable[str]) -> list[dict[str, object]]:
-        """The distinct values of the subgroup ``columns`` present in the counts."""
-        columns = list(columns)
-        table = _sum_by(self.scores, columns)
-        return [{c: row[c] for c in columns} for row in table.to_pylist()]
+    def _score_block(self, key: tuple | None = None) -> Block:
+        return self.scores.get(self.selected if key is None else key, Block.empty())
 
     def score_histogram(self) -> ScoreHistogram:
-        """Sum the score counts over windows and subgroups into one :class:`ScoreHistogram`."""
-        histograms = self.score_histograms_by(())
-        return histograms.get((), _empty_histogram(self.quantum))
+        """Sum the score counts of the window (and subgroup) into one histogram."""
+        cells = self._score_block().histogram(self.start, self.end, self.score_size)
+        return _score_histogram(cells, self.quantum)
+
+    def _slices_of(self, columns: tuple[str, ...]) -> list[tuple]:
+        return sorted((k for k in self.scores if k and k[0] == columns), key=_slice_order)
 
     def score_histograms_by(self, columns: Iterable[str]) -> dict[tuple, ScoreHistogram]:
-        """One :class:`ScoreHistogram` per distinct value of the subgroup ``columns``.
+        """One :class:`ScoreHistogram` per value of the subgroup ``columns`` in the window.
 
-        Keys are tuples of the columns' values (``()`` when ``columns`` is empty), sorted.
+        Keys are tuples of the columns' values (``()`` when ``columns`` is empty), sorted
+        (null last); subgroups with no prediction in the window are left out.
         """
-        columns = list(columns)
-        keys = "".join(f"{_ident(c)}, " for c in columns)
-        order = ", ".join(_ident(c) for c in columns) or "1"
-        table = sql(
-            f"""
-            SELECT dense_rank() OVER (ORDER BY {order}) - 1 AS gid, * FROM (
-                SELECT {keys} q,
-                       coalesce(sum(n) FILTER (WHERE label = 1), 0)::BIGINT AS pos,
-                       coalesce(sum(n) FILTER (WHERE label = 0), 0)::BIGINT AS neg,
-                       coalesce(sum(n) FILTER (WHERE label IS NULL), 0)::BIGINT AS unl
-                FROM t GROUP BY ALL
-            ) ORDER BY gid, q NULLS LAST
-            """,
-            t=self.scores,
-        )
-        if table.num_rows == 0:
-            return {}
-        arrays = {
-            name: table[name].fill_null(-1).to_numpy().astype(np.int64)
-            for name in ("gid", "q", "pos", "neg", "unl")
-        }
-        is_missing = table["q"].is_null().to_numpy(zero_copy_only=False)
-        starts = np.flatnonzero(np.diff(arrays["gid"], prepend=-1))
-        bounds = zip(starts, [*starts[1:], table.num_rows], strict=True)
-        key_columns = [table[c] for c in columns]
+        columns = tuple(columns)
+        if not columns:
+            h = self.score_histogram()
+            return {(): h} if h.totals.sum() + h.missing_score else {}
+        if self.selected != ALL:
+            raise ValueError("counts are already narrowed to a subgroup")
+        declared = next((c for c in self.slice_columns if c == columns), None)
+        if declared is None:
+            raise ValueError(f"subgroup columns not counted: {list(columns)}")
         result = {}
-        for start, end in bounds:
-            key = tuple(column[int(start)].as_py() for column in key_columns)
-            present = slice(start, end)
-            keep = ~is_missing[present]
-            missing = (arrays["pos"] + arrays["neg"] + arrays["unl"])[present][~keep].sum()
-            result[key] = ScoreHistogram(
-                quantum=self.quantum,
-                q=arrays["q"][present][keep],
-                positives=arrays["pos"][present][keep],
-                negatives=arrays["neg"][present][keep],
-                unlabeled=arrays["unl"][present][keep],
-                missing_score=int(missing),
-            )
+        for key in self._slices_of(columns):
+            cells = self.scores[key].histogram(self.start, self.end, self.score_size)
+            if cells.sum():
+                result[key[1]] = _score_histogram(cells, self.quantum)
         return result
 
+    def group_keys(self, columns: Iterable[str]) -> list[dict[str, object]]:
+        """The values of the subgroup ``columns`` present in the window."""
+        columns = tuple(columns)
+        return [dict(zip(columns, k, strict=True)) for k in self.score_histograms_by(columns)]
+
     def value_histogram(self, name: str) -> ValueHistogram:
-        """Sum the counts of one feature over windows and subgroups."""
+        """Sum the counts of one feature over the window."""
         if name not in self.features:
             raise KeyError(f"feature not aggregated: {name!r}")
-        table = sql(
-            "SELECT value, sum(n)::BIGINT AS n FROM t GROUP BY value ORDER BY value NULLS LAST",
-            t=self.features[name],
-        )
-        missing = 0
-        if table.num_rows and table["value"].null_count:
-            missing = table["n"][table.num_rows - 1].as_py()
-            table = table.slice(0, table.num_rows - 1)
-        categorical = name in self.categorical
-        values = table["value"].to_numpy(zero_copy_only=False)
-        if categorical:
-            values = values.astype(object)
+        feature = self.features[name]
+        cells = feature.block.histogram(self.start, self.end, len(feature.values) + 1, offset=1)
+        present = np.flatnonzero(cells[1:])
         return ValueHistogram(
             name=name,
-            values=values,
-            counts=table["n"].to_numpy().astype(np.int64),
-            missing=int(missing),
-            categorical=categorical,
+            values=feature.values[present],
+            counts=cells[1:][present],
+            missing=int(cells[0]),
+            categorical=name in self.categorical,
         )
 
     def volume(self, period: str = "day") -> list[tuple[dt.date, int]]:
@@ -383,15 +767,227 @@ class Counts:
         """
         if period not in PERIODS:
             raise ValueError(f"period must be one of {PERIODS}")
-        table = sql(
-            f"SELECT CAST(date_trunc('{period}', day) AS DATE) AS p, sum(n)::BIGINT AS n "
-            "FROM t GROUP BY p ORDER BY p",
-            t=self.scores,
-        )
-        observed = {row["p"]: row["n"] for row in table.to_pylist()}
+        if self.unit == "month" and period != "month":
+            raise ValueError("counts by month give monthly volumes only")
+        units, totals = self._score_block().per_unit(self.start, self.end)
+        observed: dict[dt.date, int] = {}
+        for number, total in zip(units.tolist(), totals.tolist(), strict=True):
+            start = _period_start(unit_start(number, self.unit), period)
+            observed[start] = observed.get(start, 0) + int(total)
         if not observed:
             return []
         return [(p, observed.get(p, 0)) for p in _calendar(min(observed), max(observed), period)]
+
+    def span(self) -> tuple[dt.date, dt.date] | None:
+        """First and last day holding predictions (in the window), or None."""
+        units, _ = self._score_block(ALL).per_unit(self.start, self.end)
+        if not len(units):
+            return None
+        last = unit_start(int(units[-1]), self.unit)
+        if self.unit == "month":
+            last = month_start(int(units[-1]) + 1) - dt.timedelta(days=1)
+        return unit_start(int(units[0]), self.unit), last
+
+    # -- persistence --------------------------------------------------------------------
+
+    def save(self, path: str | Path) -> None:
+        """Write the counts (whole, not the window) to one ``.npz`` file, atomically."""
+        whole = self.materialised()
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        arrays: dict[str, np.ndarray] = {}
+        slices = []
+        for i, (key, block) in enumerate(whole.scores.items()):
+            slices.append([list(key[0]), list(key[1])] if key else None)
+            arrays.update({f"s{i}_unit": block.unit, f"s{i}_code": block.code, f"s{i}_n": block.n})
+        features = []
+        for i, (name, feature) in enumerate(whole.features.items()):
+            categorical = feature.values.dtype == object
+            features.append(
+                {"name": name, "values": feature.values.tolist() if categorical else None}
+            )
+            if not categorical:
+                arrays[f"f{i}_values"] = feature.values.astype(np.float64)
+            block = feature.block
+            arrays.update({f"f{i}_unit": block.unit, f"f{i}_code": block.code, f"f{i}_n": block.n})
+        meta = {
+            "format": STATE_FORMAT,
+            "quantum": self.quantum,
+            "groups": list(self.groups),
+            "crossings": [list(c) for c in self.crossings],
+            "unit": self.unit,
+            "categorical": sorted(self.categorical),
+            "extra": sorted(self.extra),
+            "slices": slices,
+            "features": features,
+        }
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".counts-", suffix=".npz")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                np.savez(out, **arrays)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+
+def _slice_order(key: tuple):
+    if not key:
+        return ((), ())
+    return (key[0], tuple(_sort_key(v) for v in key[1]))
+
+
+def load(path: str | Path) -> Counts:
+    """Read counts written by :meth:`Counts.save`."""
+    with np.load(Path(path)) as data:
+        meta = json.loads(bytes(data["meta"]).decode())
+        if meta.get("format") != STATE_FORMAT:
+            raise ValueError(f"{path}: not a Garant counts file")
+        scores = {}
+        for i, key in enumerate(meta["slices"]):
+            block = Block(data[f"s{i}_unit"], data[f"s{i}_code"], data[f"s{i}_n"])
+            scores[(tuple(key[0]), tuple(key[1])) if key else ALL] = block
+        features = {}
+        for i, feature in enumerate(meta["features"]):
+            if feature["values"] is None:
+                values = data[f"f{i}_values"]
+            else:
+                values = np.array(feature["values"], dtype=object)
+            block = Block(data[f"f{i}_unit"], data[f"f{i}_code"], data[f"f{i}_n"])
+            features[feature["name"]] = FeatureCounts(values, block)
+    return Counts(
+        quantum=meta["quantum"],
+        groups=tuple(meta["groups"]),
+        unit=meta["unit"],
+        scores=scores,
+        features=features,
+        categorical=frozenset(meta["categorical"]),
+        extra=frozenset(meta["extra"]),
+        crossings=tuple(tuple(c) for c in meta["crossings"]),
+    )
+
+
+# --- aggregation -----------------------------------------------------------------------------
+
+
+def _read(data, columns: list[str]) -> pa.Table:
+    """The needed columns of ``data`` (Arrow table, dataset, reader or Parquet path)."""
+    if isinstance(data, str | Path):
+        return pq.read_table(data, columns=columns)
+    if isinstance(data, ds.Dataset):
+        return data.to_table(columns=columns)
+    if isinstance(data, pa.RecordBatchReader):
+        data = data.read_all()
+    if isinstance(data, pa.RecordBatch):
+        data = pa.Table.from_batches([data])
+    missing = [c for c in columns if c not in data.column_names]
+    if missing:
+        raise ValueError(f"columns not found: {missing}")
+    return data.select(columns)
+
+
+def empty_counts(spec: ColumnSpec, quantum: float = DEFAULT_QUANTUM, unit: str = "day") -> Counts:
+    """Counts of no prediction, with the shape of ``spec``."""
+    check_quantum(quantum)
+    features = {
+        name: FeatureCounts(
+            np.zeros(0, dtype=np.float64 if name in spec.numeric_features else object),
+            Block.empty(),
+        )
+        for name in (*spec.numeric_features, *spec.categorical_features, *spec.extra_columns)
+    }
+    _slice_columns(spec)
+    return Counts(
+        quantum=quantum,
+        groups=tuple(spec.groups),
+        unit=unit,
+        scores={ALL: Block.empty()},
+        features=features,
+        categorical=frozenset(spec.categorical_features) | frozenset(spec.extra_columns),
+        extra=frozenset(spec.extra_columns),
+        crossings=tuple(tuple(c) for c in spec.crossings),
+    )
+
+
+def aggregate(
+    data,
+    spec: ColumnSpec,
+    quantum: float = DEFAULT_QUANTUM,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    unit: str = "day",
+) -> Counts:
+    """Reduce the predictions of ``data`` with day in ``[start, end)`` to :class:`Counts`.
+
+    ``unit`` is the time resolution kept: ``day`` (any window of days) or ``month`` (windows
+    of whole months only, smaller and faster to build).
+    """
+    if unit not in UNITS:
+        raise ValueError(f"unit must be one of {UNITS}")
+    counts = empty_counts(spec, quantum, unit)
+    slice_columns = _slice_columns(spec)
+    features = (*spec.numeric_features, *spec.categorical_features, *spec.extra_columns)
+    wanted = [spec.timestamp, spec.score, spec.label, *spec.groups, *features]
+    table = _read(data, list(dict.fromkeys(wanted)))
+    days = local_days(table[spec.timestamp], spec.timezone)
+    keep = None
+    if start is not None or end is not None:
+        low = -(2**31) if start is None else (start - EPOCH).days
+        high = 2**31 - 1 if end is None else (end - EPOCH).days
+        keep = (days >= low) & (days < high)
+        if keep.all():
+            keep = None
+        else:
+            table, days = table.filter(pa.array(keep)), days[keep]
+    units = _units(days, unit)
+
+    def count_feature(name: str) -> FeatureCounts:
+        values, feature_codes = _feature_codes(table[name], name in spec.numeric_features)
+        feature_codes += 1  # 0: missing
+        block = _count(units, feature_codes, len(values) + 1)
+        present = np.unique(block.code)
+        present = present[present > 0]
+        remap = np.full(len(values) + 1, -1, dtype=np.int32)
+        remap[present] = np.arange(len(present), dtype=np.int32)
+        return FeatureCounts(values[present - 1], Block(block.unit, remap[block.code], block.n))
+
+    # features are counted in threads (NumPy and Arrow release the GIL), scores meanwhile here
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        pending = {name: pool.submit(count_feature, name) for name in features}
+        codes = _score_codes(table[spec.score], table[spec.label], quantum, spec)
+        size = counts.score_size
+        scores = {ALL: _count(units, codes, size)}
+        encoded = {g: encode(table[g]) for g in spec.groups}
+        for columns in slice_columns:
+            combined = encoded[columns[0]][1]
+            for c in columns[1:]:
+                combined = combined * len(encoded[c][0]) + encoded[c][1]
+            width = math.prod(len(encoded[c][0]) for c in columns)
+            present = np.flatnonzero(np.bincount(combined, minlength=width))
+            lookup = np.zeros(width, dtype=np.int64)
+            lookup[present] = np.arange(len(present))
+            blocks = _count_by(units, codes, size, outer=lookup[combined], n_outer=len(present))
+            for combination, block in zip(present.tolist(), blocks, strict=True):
+                values = []
+                for c in reversed(columns):
+                    combination, index = divmod(combination, len(encoded[c][0]))
+                    values.append(encoded[c][0][index])
+                scores[(columns, tuple(reversed(values)))] = block
+        counted = {name: future.result() for name, future in pending.items()}
+    return replace(
+        counts,
+        scores=dict(sorted(scores.items(), key=lambda kv: _slice_order(kv[0]))),
+        features=counted,
+    )
+
+
+def _period_start(day: dt.date, period: str) -> dt.date:
+    if period == "week":
+        return day - dt.timedelta(days=day.weekday())
+    if period == "month":
+        return day.replace(day=1)
+    return day
 
 
 def _calendar(first: dt.date, last: dt.date, period: str) -> list[dt.date]:
@@ -404,6 +1000,5 @@ def _calendar(first: dt.date, last: dt.date, period: str) -> list[dt.date]:
         elif period == "week":
             current += dt.timedelta(weeks=1)
         else:
-            year, month = divmod(current.month, 12)
-            current = dt.date(current.year + year, month + 1, 1)
+            current = month_start(month_number(current) + 1)
     return starts

@@ -257,6 +257,6 @@ def drift_report(reference: Counts, current: Counts, n_bins: int = 10) -> list[r
             n_bins,
         )
     ]
-    for name in current.features:
+    for name in current.feature_names:
         report.append(drift(reference.value_histogram(name), current.value_histogram(name), n_bins))
     return report
