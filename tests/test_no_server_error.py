@@ -5,6 +5,7 @@ from django.test import Client
 from django.urls import reverse
 
 from garant.core.models import Role
+from garant.monitoring.models import AlertRule, Feed
 
 GARBAGE_QUERY = {
     "q": "' OR 1=1 --" + "x" * 5000,
@@ -73,6 +74,13 @@ def pages(world) -> list[str]:
     urls += [
         reverse("registry:system_export", args=[fmt]) for fmt in ("csv", "xlsx", "json", "exe")
     ]
+    urls.append(reverse("monitoring:overview"))
+    feed = Feed.objects.create(
+        ai_system=a["system"], name="Flux", slug="flux", operating_threshold=0.5
+    )
+    rule = AlertRule.objects.create(feed=feed, kind="auc_below", threshold=0.7)
+    for view in ("edit", "activate", "deactivate", "delete"):  # delete last: it may succeed
+        urls.append(reverse(f"monitoring:alert_rule_{view}", args=[rule.pk]))
     urls += ["/api/openapi.json", "/api/docs", "/n-existe-pas/", "/systemes/999999999/"]
     urls += ["/systemes/99999999999999999999/", "/api/systems/99999999999999999999"]
     return urls

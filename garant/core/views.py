@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from garant.core import permissions
 from garant.core.models import AuditEvent, Establishment
 from garant.core.referentials import vocabulary
+from garant.monitoring.models import Alert
 from garant.registry.models import AISystem, Vendor
 
 SOON = dt.timedelta(days=90)
@@ -93,6 +94,7 @@ def home(request):
         "ce_expiring": ce_expiring,
         "contracts_ending": contracts_ending,
         "incomplete": incomplete,
+        "open_alerts": Alert.objects.for_user(request.user).filter(state=Alert.State.OPEN).count(),
         "today": today,
         "roles": request.user.memberships.select_related("establishment"),
     }

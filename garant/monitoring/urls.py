@@ -1,10 +1,11 @@
 from django.urls import path
 
-from garant.monitoring import alert_views, dashboard, views
+from garant.monitoring import alert_views, dashboard, overview, views
 
 app_name = "monitoring"
 
 urlpatterns = [
+    path("", overview.overview, name="overview"),
     path("systemes/<int:pk>/", views.system_feeds, name="system_feeds"),
     path("flux/<int:pk>/", views.feed_detail, name="feed_detail"),
     path("flux/<int:pk>/regles/", alert_views.add_rule, name="alert_rule_add"),
