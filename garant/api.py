@@ -100,6 +100,7 @@ INPUT_MESSAGES = {
     "int_parsing": gettext_lazy("Saisissez un nombre entier."),
     "int_type": gettext_lazy("Saisissez un nombre entier."),
     "int_from_float": gettext_lazy("Saisissez un nombre entier."),
+    "int_parsing_size": gettext_lazy("Saisissez un nombre entier."),
     "bool_parsing": gettext_lazy("Saisissez true ou false."),
     "bool_type": gettext_lazy("Saisissez true ou false."),
     "date_parsing": gettext_lazy("Saisissez une date au format AAAA-MM-JJ."),

@@ -556,6 +556,8 @@ def test_rules_api_edit_deactivate_delete(world, feed):
         ({"kind": "auc_below"}, "kind", "Le type d'une règle ne peut pas être modifié"),
         ({"active": None}, "active", "Saisissez true ou false."),
         ({"threshold": "beaucoup"}, "threshold", None),
+        ({"window_days": 1e30}, "window_days", "Saisissez un nombre entier."),
+        ({"window_days": 10**30}, "window_days", "La fenêtre ne peut pas dépasser 3650 jours."),
     ):
         refused = referent.patch(url, payload, content_type=JSON)
         assert refused.status_code == 422, (payload, refused.content)
