@@ -12,7 +12,9 @@ A batch (a Parquet or CSV file, or a list of JSON records) goes through, in orde
 4. storage (`ingest`), atomic: the `IngestBatch` row is created inside a database
    transaction and the Delta append is the last statement of that transaction, so a failed
    append rolls the row back; if the commit itself fails after the append, the appended rows
-   (tagged with the batch id) are deleted again. Either both exist or neither.
+   (tagged with the batch id) are deleted again. Either both exist or neither. A process
+   killed between the two commits leaves rows without a committed batch: readers ignore them
+   (`storage.read`) and the next batch given the same id deletes them first.
 """
 
 from __future__ import annotations
@@ -496,6 +498,7 @@ def ingest(feed: Feed, kind: str, raw: pa.Table, source: str, user=None) -> Inge
                 created_by=user if getattr(user, "is_authenticated", False) else None,
             )
             batch_ids = pa.repeat(pa.scalar(batch.pk, pa.int64()), table.num_rows)
+            storage.remove_leftovers(feed, kind, batch.pk)  # of a killed ingestion
             storage.append(feed, kind, table.append_column("batch_id", batch_ids))
             appended = batch.pk  # last statement: an exception above rolls the row back
     except Exception as exc:

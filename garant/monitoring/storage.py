@@ -97,6 +97,25 @@ def remove_batch(feed, kind: str, batch_id: int) -> None:
         delta.delete(f"batch_id = {int(batch_id)}")
 
 
+def _committed_rows(feed, kind: str) -> ds.Expression:
+    """Rows of committed batches only. A process killed between its Delta commit and its
+    database commit leaves rows whose batch has no `IngestBatch`: readers never see them."""
+    from garant.monitoring.models import IngestBatch
+
+    ids = IngestBatch.objects.filter(feed=feed, kind=kind).values_list("pk", flat=True)
+    return ds.field("batch_id").isin(pa.array(list(ids), pa.int64()))
+
+
+def remove_leftovers(feed, kind: str, batch_id: int) -> None:
+    """Delete rows already tagged `batch_id` before a new batch with that id is appended: left
+    by a process killed before its database commit (SQLite gives a rolled-back id again)."""
+    delta = _delta(feed, kind)
+    if delta is not None and delta.to_pyarrow_dataset().count_rows(
+        filter=ds.field("batch_id") == int(batch_id)
+    ):
+        delta.delete(f"batch_id = {int(batch_id)}")
+
+
 def _month(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).strftime("%Y-%m")
 
@@ -116,7 +135,7 @@ def read(feed, kind: str, start=None, end=None, columns: list[str] | None = None
         table = schema(feed, kind).empty_table()
         return table.select(columns) if columns else table
     time = ds.field(TIME_COLUMN[kind])
-    condition = None
+    condition = _committed_rows(feed, kind)
 
     def both(a, b):
         return b if a is None else a & b
@@ -138,7 +157,8 @@ def known_ids(feed, kind: str, ids: pa.Array) -> pa.Array:
     if delta is None:
         return pa.array([], pa.string())
     stored = delta.to_pyarrow_dataset().to_table(
-        columns=["prediction_id"], filter=ds.field("prediction_id").isin(ids)
+        columns=["prediction_id"],
+        filter=ds.field("prediction_id").isin(ids) & _committed_rows(feed, kind),
     )
     return stored["prediction_id"].combine_chunks()
 
