@@ -1,9 +1,11 @@
 """Take the documentation's screenshots from a running Garant with the demo data.
 
     GARANT_DATA_DIR=/tmp/garant-shots python3 dev.py start --port 8077 &
-    .venv/bin/python scripts/screenshots.py http://127.0.0.1:8077
+    .venv/bin/python scripts/screenshots.py http://127.0.0.1:8077 [NAME.png ...]
 
-Writes docs/img/*.png with Debian's Chromium (headless) through Playwright.
+Writes docs/img/*.png with Debian's Chromium (headless) through Playwright; with names,
+only those (e.g. the monitoring ones: monitoring-overview.png monitoring-system-tab.png
+monitoring-alerts.png monitoring-dashboard.png).
 """
 
 import sys
@@ -24,10 +26,47 @@ SHOTS = [
     ("users.png", "admin.valmont", "/utilisateurs/", False),
     ("import.png", "referent.valmont", "/systemes/importer/", False),
     ("api-docs.png", "referent.valmont", "/api/docs", False),
+    ("monitoring-overview.png", "direction.gcs", "/suivi/", False),
 ]
 
 
-def main(base: str) -> None:
+def monitoring_shots(page_for, base: str, wanted) -> None:
+    """The demo's drifting sepsis feed: the system's Suivi tab with its open alerts, the
+    feed's alerts section, and its dashboard."""
+    names = ("monitoring-system-tab.png", "monitoring-alerts.png", "monitoring-dashboard.png")
+    if not any(wanted(name) for name in names):
+        return
+    page = page_for("referent.valmont")
+    page.goto(f"{base}/systemes/?q=sepsis")
+    page.locator("table#systems tbody a").first.click()
+    page.get_by_role("navigation", name="Rubriques du système").get_by_role(
+        "link", name="Suivi"
+    ).click()
+    page.get_by_role("heading", name="Alertes ouvertes").wait_for()
+    shot(page, "monitoring-system-tab.png", wanted)
+    page.get_by_role("listitem").filter(has_text="Score de sepsis horaire").get_by_role(
+        "link"
+    ).first.click()
+    page.wait_for_load_state("networkidle")
+    if wanted("monitoring-alerts.png"):
+        page.locator("#alertes").screenshot(path=str(OUT / "monitoring-alerts.png"))
+        print("wrote", OUT / "monitoring-alerts.png")
+    page.get_by_role("link", name="Tableau de bord").click()
+    page.wait_for_load_state("networkidle")
+    shot(page, "monitoring-dashboard.png", wanted, full=True)
+    page.context.close()
+
+
+def shot(page, name: str, wanted, full: bool = False) -> None:
+    if wanted(name):
+        page.screenshot(path=str(OUT / name), full_page=full)
+        print("wrote", OUT / name)
+
+
+def main(base: str, only: list[str]) -> None:
+    def wanted(name: str) -> bool:
+        return not only or name in only
+
     OUT.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(
@@ -47,23 +86,27 @@ def main(base: str) -> None:
             return page
 
         for name, user, path, full in SHOTS:
+            if not wanted(name):
+                continue
             page = page_for(user)
             page.goto(base + path)
             page.wait_for_load_state("networkidle")
-            page.screenshot(path=str(OUT / name), full_page=full)
-            print("wrote", OUT / name)
+            shot(page, name, wanted, full)
             page.context.close()
         # a system page: the first system of the filtered list
-        page = page_for("referent.valmont")
-        page.goto(f"{base}/systemes/?q=fractures")
-        page.locator("table#systems tbody a").first.click()
-        page.wait_for_load_state("networkidle")
-        page.screenshot(path=str(OUT / "system-detail.png"), full_page=True)
-        page.get_by_role("link", name="Historique").click()
-        page.screenshot(path=str(OUT / "system-history.png"), full_page=False)
-        print("wrote system-detail.png, system-history.png")
+        if wanted("system-detail.png") or wanted("system-history.png"):
+            page = page_for("referent.valmont")
+            page.goto(f"{base}/systemes/?q=fractures")
+            page.locator("table#systems tbody a").first.click()
+            page.wait_for_load_state("networkidle")
+            shot(page, "system-detail.png", wanted, full=True)
+            page.get_by_role("link", name="Historique").click()
+            page.wait_for_load_state("networkidle")
+            shot(page, "system-history.png", wanted)
+            page.context.close()
+        monitoring_shots(page_for, base, wanted)
         browser.close()
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000")
+    main(sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000", sys.argv[2:])
