@@ -29,6 +29,7 @@ never deleted: its alerts are evidence (`RuleHasAlerts`; deactivate it instead).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import math
 from dataclasses import dataclass
@@ -82,10 +83,16 @@ def _percent(value: float) -> str:
 @dataclass
 class _Data:
     feed: Feed
-    table: pa.Table
     counts: engine.Counts
     today: dt.date
     now: dt.datetime
+    since: dt.date
+
+    @functools.cached_property
+    def table(self) -> pa.Table:
+        """The joined rows of the period (only the late-outcome rule needs times of day)."""
+        margin = self.today + dt.timedelta(days=2)  # storage bounds are UTC, days local
+        return storage.joined(self.feed, self.since, margin)
 
     @property
     def end(self) -> dt.date:  # windows end with today (included)
@@ -221,10 +228,7 @@ def check_rules(feed: Feed, rules: list[AlertRule], today=None) -> list[tuple[Al
     else:  # evaluated as at the end of `today`
         now = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), tzinfo=zone)
     days = max(_days_needed(rule) for rule in rules)
-    end = today + dt.timedelta(days=2)  # margins: storage bounds are UTC, days local
-    table = storage.joined(feed, today - dt.timedelta(days=days + 1), end)
-    counts = engine.aggregate(table, feed.column_spec(settings.TIME_ZONE), quantum=feed.quantum)
-    data = _Data(feed, table, counts, today, now)
+    data = _Data(feed, storage.counts(feed), today, now, today - dt.timedelta(days=days + 1))
     return [(rule, CHECKS[rule.kind](data, rule)) for rule in rules]
 
 

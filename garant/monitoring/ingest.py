@@ -24,6 +24,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,8 @@ READ_BATCH_ROWS = 65_536
 CSV_BLOCK_BYTES = 1 << 20
 
 Progress = Callable[[float], None]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -489,6 +492,7 @@ def ingest(feed: Feed, kind: str, raw: pa.Table, source: str, user=None) -> Inge
     appended = None
     try:
         with transaction.atomic():
+            times = pc.min_max(table[storage.TIME_COLUMN[kind]]).as_py()
             batch = IngestBatch.objects.create(
                 feed=feed,
                 kind=kind,
@@ -496,6 +500,8 @@ def ingest(feed: Feed, kind: str, raw: pa.Table, source: str, user=None) -> Inge
                 rows=table.num_rows,
                 source=source,
                 created_by=user if getattr(user, "is_authenticated", False) else None,
+                first_time=times["min"],
+                last_time=times["max"],
             )
             batch_ids = pa.repeat(pa.scalar(batch.pk, pa.int64()), table.num_rows)
             storage.remove_leftovers(feed, kind, batch.pk)  # of a killed ingestion
@@ -509,6 +515,15 @@ def ingest(feed: Feed, kind: str, raw: pa.Table, source: str, user=None) -> Inge
                 IngestBatch.objects.get(feed=feed, kind=kind, sha256=digest)
             ) from None
         raise
-    # alerts: evaluated once the batch is committed (and never failing the ingestion)
-    transaction.on_commit(lambda: alerts.evaluate_after_ingest(feed))
+    # once the batch is committed: its days counted in the state, then the alerts evaluated
+    # (neither failing the ingestion; a state not updated here is updated at its next read)
+    transaction.on_commit(lambda: after_commit(feed))
     return batch
+
+
+def after_commit(feed: Feed) -> None:
+    try:
+        storage.sync_state(feed)
+    except Exception:
+        logger.exception("mise à jour de l'état de suivi du flux %s", feed.pk)
+    alerts.evaluate_after_ingest(feed)

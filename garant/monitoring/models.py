@@ -129,6 +129,8 @@ class IngestBatch(Audited, models.Model):
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(_("reçu le"), auto_now_add=True)
+    first_time = models.DateTimeField(_("première date du lot"), null=True, blank=True)
+    last_time = models.DateTimeField(_("dernière date du lot"), null=True, blank=True)
 
     tenant_path = "feed__ai_system__establishment_id"
     audit_parent = "feed"

@@ -1,9 +1,9 @@
 """The monitoring report of one feed over a period: a plain, JSON-serialisable dict.
 
 Used by the dashboard (`dashboard.py`), by ``garant monitor report`` (JSON or a standalone
-HTML evidence document) and by anyone scripting against it. Everything is computed from
-``storage.joined(feed, …)`` with **one** ``engine.aggregate`` pass over the reference window
-and the period together; every figure then comes from the engine's counts.
+HTML evidence document) and by anyone scripting against it. Everything is computed from the
+feed's monitoring state (``storage.counts(feed)``: the engine's counts per local day, kept
+up to date at each ingestion), so no prediction row is read: every figure comes from counts.
 
 Periods are calendar days of Europe/Paris (``settings.TIME_ZONE``), both bounds included:
 ``start=2024-03-01, end=2024-03-31`` is the whole of March. Dates are ISO strings.
@@ -47,8 +47,6 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-import pyarrow as pa
-import pyarrow.compute as pc
 from django.conf import settings
 from django.utils import timezone
 
@@ -269,12 +267,7 @@ def build_report(
     ref_start, ref_end = reference
     if ref_end < ref_start:
         raise ValueError("reference end must not be before its start")
-    zone = ZoneInfo(settings.TIME_ZONE)
-    first, last = min(start, ref_start), max(end, ref_end)
-    table = storage.joined(
-        feed, _local_midnight(first, zone), _local_midnight(last + dt.timedelta(days=1), zone)
-    )
-    counts = engine.aggregate(table, feed.column_spec(settings.TIME_ZONE), quantum=feed.quantum)
+    counts = storage.counts(feed)
     after = end + dt.timedelta(days=1)
     current = counts.window(start, after)
     previous = counts.window(ref_start, ref_end + dt.timedelta(days=1))
@@ -297,12 +290,14 @@ def build_report(
             "tpr": perf.operating.sensitivity.value,
         }
 
-    model_versions = []
-    if "model_version" in table.column_names:
-        period_rows = _rows_of_period(table, start, after, zone)
-        for entry in pc.value_counts(period_rows["model_version"]).to_pylist():
-            model_versions.append({"version": entry["values"], "count": entry["counts"]})
-        model_versions.sort(key=lambda v: (-v["count"], str(v["version"])))
+    versions = current.value_histogram(storage.MODEL_VERSION)
+    model_versions = sorted(
+        (
+            {"version": v, "count": int(n)}
+            for v, n in zip(versions.values.tolist(), versions.counts.tolist(), strict=True)
+        ),
+        key=lambda v: (-v["count"], str(v["version"])),
+    )
 
     # volume anomalies on whole periods only: a partial first or last week is not a fall
     whole = [(a, b) for a, b, partial in periods(start, end, by) if not partial]
@@ -391,15 +386,3 @@ def _anomaly(v: engine.VolumePoint) -> str | None:
     if not v.anomaly:
         return None
     return "drop" if v.count < v.baseline_median else "rise"
-
-
-def _rows_of_period(table, start: dt.date, after: dt.date, zone: ZoneInfo):
-    """The rows whose local day is in ``[start, after)``."""
-    low = _local_midnight(start, zone).astimezone(dt.UTC)
-    high = _local_midnight(after, zone).astimezone(dt.UTC)
-    stamps = table["timestamp"]
-    mask = pc.and_(
-        pc.greater_equal(stamps, pa.scalar(low, stamps.type)),
-        pc.less(stamps, pa.scalar(high, stamps.type)),
-    )
-    return table.filter(mask)

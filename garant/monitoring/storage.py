@@ -17,9 +17,14 @@ deletion does not hold them either.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
+import json
+import threading
+from dataclasses import replace
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pyarrow as pa
@@ -95,6 +100,7 @@ def remove_batch(feed, kind: str, batch_id: int) -> None:
     delta = _delta(feed, kind)
     if delta is not None:
         delta.delete(f"batch_id = {int(batch_id)}")
+    invalidate_state(feed)  # its rows may have been counted while it was in flight
 
 
 def _committed_rows(feed, kind: str) -> ds.Expression:
@@ -196,12 +202,183 @@ def joined(feed, start=None, end=None) -> pa.Table:
         con.close()
 
 
-def feed_report(feed, start=None, end=None) -> engine.Performance:
-    """The engine's performance figures of the feed over [start, end), at its threshold."""
-    counts = engine.aggregate(
-        joined(feed, start, end), feed.column_spec(settings.TIME_ZONE), quantum=feed.quantum
+def feed_report(feed, start: dt.date | None = None, end: dt.date | None = None):
+    """The engine's performance figures of the feed over the local days [start, end)."""
+    window = counts(feed).window(start, end)
+    return engine.performance(window.score_histogram(), threshold=feed.operating_threshold)
+
+
+# --- the monitoring state: counts per local day, kept up to date ------------------------------
+#
+# The state of a feed is its predictions joined to their outcomes, reduced by the engine to
+# counts per local day (Europe/Paris) and slice, saved in ``<feed>/state.npz``. Every page,
+# report and alert reads it instead of the Delta tables. It records the ids of the committed
+# batches it counts; a batch committed since is counted by re-counting the days it touches
+# (`sync_state`), a change of the feed's columns or an erasure rebuilds it. Being derived
+# from the Delta tables, it can always be rebuilt (`garant monitor state --rebuild`).
+
+STATE_FILE = "state.npz"
+MODEL_VERSION = "model_version"
+_cache: dict[int, tuple[tuple, engine.Counts]] = {}
+_cache_lock = threading.Lock()
+CACHE_SIZE = 16
+
+
+def state_path(feed) -> Path:
+    return Path(settings.GARANT_MONITORING_DIR) / str(feed.pk) / STATE_FILE
+
+
+def state_spec(feed) -> engine.ColumnSpec:
+    return replace(feed.column_spec(settings.TIME_ZONE), extra_columns=(MODEL_VERSION,))
+
+
+def _signature(feed) -> str:
+    spec = state_spec(feed)
+    described = {
+        "format": engine.counts.STATE_FORMAT,
+        "spec": [spec.numeric_features, spec.categorical_features, spec.groups, spec.timezone],
+        "quantum": feed.quantum,
+        "outcome_window_hours": feed.outcome_window_hours,
+    }
+    return hashlib.sha256(json.dumps(described, default=list).encode()).hexdigest()
+
+
+@contextlib.contextmanager
+def _state_lock(feed):
+    """One writer of a feed's state at a time, across processes (POSIX advisory lock)."""
+    path = state_path(feed).with_suffix(".lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as handle:
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: a single process is assumed
+            yield
+            return
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _load_state(feed) -> engine.Counts | None:
+    path = state_path(feed)
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    key = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    with _cache_lock:
+        cached = _cache.get(feed.pk)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    try:
+        state = engine.load(path)
+    except (OSError, ValueError, KeyError):
+        return None  # unreadable: rebuilt by the caller
+    with _cache_lock:
+        _cache[feed.pk] = (key, state)
+        while len(_cache) > CACHE_SIZE:
+            _cache.pop(next(iter(_cache)))
+    return state
+
+
+def invalidate_state(feed) -> None:
+    """Forget the state: the next read rebuilds it from the Delta tables."""
+    with _state_lock(feed):
+        state_path(feed).unlink(missing_ok=True)
+    with _cache_lock:
+        _cache.pop(feed.pk, None)
+
+
+def _committed(feed) -> dict[int, tuple]:
+    from garant.monitoring.models import IngestBatch
+
+    rows = IngestBatch.objects.filter(feed=feed).values_list(
+        "pk", "kind", "first_time", "last_time"
     )
-    return engine.performance(counts.score_histogram(), threshold=feed.operating_threshold)
+    return {pk: (kind, first, last) for pk, kind, first, last in rows}
+
+
+def _local_day(moment: dt.datetime) -> dt.date:
+    return moment.astimezone(ZoneInfo(settings.TIME_ZONE)).date()
+
+
+def _local_midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=ZoneInfo(settings.TIME_ZONE))
+
+
+def _count_days(feed, start: dt.date | None = None, end: dt.date | None = None) -> engine.Counts:
+    """Counts of the local days [start, end) read from the Delta tables (all when open)."""
+    table = joined(
+        feed,
+        None if start is None else _local_midnight(start),
+        None if end is None else _local_midnight(end),
+    )
+    return engine.aggregate(table, state_spec(feed), quantum=feed.quantum, start=start, end=end)
+
+
+def _save(feed, state: engine.Counts, batches) -> engine.Counts:
+    state = replace(state, info={"signature": _signature(feed), "batches": sorted(batches)})
+    state.save(state_path(feed))
+    with _cache_lock:
+        _cache.pop(feed.pk, None)
+    return state
+
+
+def rebuild_state(feed) -> engine.Counts:
+    """Count everything again from the Delta tables."""
+    with _state_lock(feed):
+        batches = _committed(feed)
+        return _save(feed, _count_days(feed), batches)
+
+
+def _days_touched(feed, batches: list[tuple]) -> tuple[dt.date, dt.date] | None:
+    """The local days whose counts the batches may change, as [first, last + 1)."""
+    window = dt.timedelta(hours=feed.outcome_window_hours)
+    firsts, lasts = [], []
+    for kind, first, last in batches:
+        if first is None or last is None:
+            return None  # period unknown (older batch): count everything
+        firsts.append(first - window if kind == "outcomes" else first)
+        lasts.append(last)
+    return _local_day(min(firsts)), _local_day(max(lasts)) + dt.timedelta(days=1)
+
+
+def sync_state(feed) -> engine.Counts:
+    """The state, first brought up to date with the batches committed since it was saved."""
+    state = _load_state(feed)
+    committed = _committed(feed)
+    if _fresh(feed, state, committed):
+        return state
+    with _state_lock(feed):
+        state, committed = _load_state(feed), _committed(feed)
+        if _fresh(feed, state, committed):
+            return state
+        included = set(state.info.get("batches", ())) if state is not None else set()
+        if state is None or state.info.get("signature") != _signature(feed):
+            return _save(feed, _count_days(feed), committed)
+        if included - set(committed):  # a batch counted is gone: count everything again
+            return _save(feed, _count_days(feed), committed)
+        touched = _days_touched(feed, [committed[pk] for pk in set(committed) - included])
+        if touched is None:
+            return _save(feed, _count_days(feed), committed)
+        start, end = touched
+        state = state.spliced(start, end, _count_days(feed, start, end))
+        return _save(feed, state, committed)
+
+
+def _fresh(feed, state, committed) -> bool:
+    return (
+        state is not None
+        and state.info.get("signature") == _signature(feed)
+        and set(state.info.get("batches", ())) == set(committed)
+    )
+
+
+def counts(feed) -> engine.Counts:
+    """The feed's monitoring state (counts per local day and slice), up to date."""
+    return sync_state(feed)
 
 
 def _sha256(value: str) -> str:
@@ -238,6 +415,7 @@ def erase_patient(feed, patient_id: str) -> int:
             predicate = f"({predicate}) OR {_hashed('prediction_id')} IN ({listed})"
         removed += delta.delete(predicate).get("num_deleted_rows", 0)
         delta.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
+    rebuild_state(feed)  # the state's counts held the patient's rows too
     record_event(
         "monitoring.erasure",
         str(feed),

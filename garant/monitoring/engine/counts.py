@@ -335,10 +335,9 @@ def _feature_codes(column, numeric: bool) -> tuple[np.ndarray, np.ndarray]:
     encoded = array if pa.types.is_dictionary(array.type) else pc.dictionary_encode(array)
     dictionary = encoded.dictionary.to_numpy(zero_copy_only=False)
     order = np.argsort(dictionary, kind="stable")
-    rank = np.empty(len(dictionary), dtype=np.int32)
+    rank = np.full(len(dictionary) + 1, -1, dtype=np.int32)  # the last: missing
     rank[order] = np.arange(len(dictionary), dtype=np.int32)
-    indices = encoded.indices.fill_null(-1).to_numpy().astype(np.int32)
-    codes = np.where(indices >= 0, rank[np.maximum(indices, 0)], -1).astype(np.int32)
+    codes = rank[encoded.indices.fill_null(len(dictionary)).to_numpy()]
     sorted_values = dictionary[order]
     return (sorted_values if numeric else sorted_values.astype(object)), codes
 
@@ -477,9 +476,8 @@ class FeatureCounts:
         """The block with codes re-expressed against ``values`` (a superset, sorted)."""
         if len(self.values) == len(values) and np.array_equal(self.values, values):
             return self.block
-        mapping = np.searchsorted(values, self.values).astype(np.int32)
-        codes = np.where(self.block.code >= 0, mapping[np.maximum(self.block.code, 0)], -1)
-        return Block(self.block.unit, codes.astype(np.int32), self.block.n)
+        mapping = np.append(np.searchsorted(values, self.values).astype(np.int32), -1)
+        return Block(self.block.unit, mapping[self.block.code], self.block.n)  # -1 stays -1
 
 
 def _union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -581,6 +579,8 @@ class Counts:
     start: int | None = None
     end: int | None = None
     selected: tuple = ALL
+    info: Mapping[str, object] = field(default_factory=dict, compare=False)
+    """Free JSON-serialisable notes saved with the counts (e.g. what they were built from)."""
 
     # -- shape --------------------------------------------------------------------------
 
@@ -646,26 +646,39 @@ class Counts:
             features[name] = FeatureCounts(values, block)
         return replace(a, scores=scores, features=features)
 
-    def without(self, start: dt.date, end: dt.date) -> Counts:
-        """The counts outside the days ``[start, end)`` (to replace them, see :meth:`spliced`)."""
-        low, high = self._unit_bound(start), self._unit_bound(end)
+    def spliced(self, start: dt.date, end: dt.date, new: Counts) -> Counts:
+        """These counts with the days ``[start, end)`` replaced by ``new``'s.
 
-        def cut(block: Block) -> Block:
+        Blocks are sorted by unit, so each one is (before, new, after) put end to end: no
+        re-counting of the days kept.
+        """
+        self._compatible(new)
+        low, high = self._unit_bound(start), self._unit_bound(end)
+        whole, fresh = self.materialised(), new.window(start, end).materialised()
+
+        def join(block: Block, inserted: Block) -> Block:
             a, b = block.bounds(low, high)
             return Block(
-                *(np.concatenate([x[:a], x[b:]]) for x in (block.unit, block.code, block.n))
+                *(
+                    np.concatenate([x[:a], y, x[b:]])
+                    for x, y in zip(
+                        (block.unit, block.code, block.n),
+                        (inserted.unit, inserted.code, inserted.n),
+                        strict=True,
+                    )
+                )
             )
 
-        whole = self.materialised()
-        return replace(
-            whole,
-            scores={k: cut(b) for k, b in whole.scores.items()},
-            features={n: FeatureCounts(f.values, cut(f.block)) for n, f in whole.features.items()},
-        )
-
-    def spliced(self, start: dt.date, end: dt.date, new: Counts) -> Counts:
-        """These counts with the days ``[start, end)`` replaced by ``new``'s."""
-        return self.without(start, end) + new.window(start, end).materialised()
+        keys = sorted(set(whole.scores) | set(fresh.scores), key=_slice_order)
+        empty = Block.empty()
+        scores = {k: join(whole.scores.get(k, empty), fresh.scores.get(k, empty)) for k in keys}
+        features = {}
+        for name, mine in whole.features.items():
+            theirs = fresh.features[name]
+            values = _union(mine.values, theirs.values)
+            mine = FeatureCounts(values, mine.recoded(values))
+            features[name] = FeatureCounts(values, join(mine.block, theirs.recoded(values)))
+        return replace(whole, scores=scores, features=features)
 
     # -- narrowing ----------------------------------------------------------------------
 
@@ -820,6 +833,7 @@ class Counts:
             "extra": sorted(self.extra),
             "slices": slices,
             "features": features,
+            "info": dict(self.info),
         }
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".counts-", suffix=".npz")
@@ -865,6 +879,7 @@ def load(path: str | Path) -> Counts:
         categorical=frozenset(meta["categorical"]),
         extra=frozenset(meta["extra"]),
         crossings=tuple(tuple(c) for c in meta["crossings"]),
+        info=meta.get("info", {}),
     )
 
 

@@ -1,7 +1,8 @@
 """`garant monitor ingest --feed SYSTEM/SLUG --kind predictions|outcomes FILE [--user NAME]`
 (`--format fhir FILE.json`: a FHIR R4 Bundle, kind deduced),
 `garant monitor erase --feed SYSTEM/SLUG --patient ID` (consent withdrawn) and
-`garant monitor evaluate [--feed SYSTEM/SLUG …] [--date YYYY-MM-DD]` (alert rules, scheduled)."""
+`garant monitor evaluate [--feed SYSTEM/SLUG …] [--date YYYY-MM-DD]` (alert rules, scheduled)
+and `garant monitor state [--feed SYSTEM/SLUG …] [--rebuild]` (the counts every page reads)."""
 
 import datetime as dt
 import json
@@ -53,6 +54,15 @@ class Command(BaseCommand):
             "--feed", action="append", default=None, help="flux : <id du système>/<slug> (tous)"
         )
         evaluate.add_argument("--date", default=None, help="évaluer au AAAA-MM-JJ (aujourd'hui)")
+        state = sub.add_parser(
+            "state", help="mettre à jour (ou reconstruire) l'état de suivi des flux"
+        )
+        state.add_argument(
+            "--feed", action="append", default=None, help="flux : <id du système>/<slug> (tous)"
+        )
+        state.add_argument(
+            "--rebuild", action="store_true", help="tout recompter depuis les tables Delta"
+        )
         summary = sub.add_parser(
             "report", help="rapport de suivi d'une période (JSON, ou HTML autonome comme preuve)"
         )
@@ -157,6 +167,17 @@ class Command(BaseCommand):
         with open(output, "w", encoding="utf-8") as target:
             target.write(text + "\n")
         self.stdout.write(_("Rapport écrit dans %(path)s.") % {"path": output})
+
+    def do_state(self, owner, feed=None, rebuild=False, **_):
+        feeds = [self._feed(reference) for reference in feed] if feed else Feed.objects.all()
+        for one in feeds:
+            counts = storage.rebuild_state(one) if rebuild else storage.sync_state(one)
+            histogram = counts.score_histogram()
+            total = int(histogram.totals.sum()) + histogram.missing_score
+            self.stdout.write(
+                f"{one.reference} : {total} prédiction(s) comptée(s), "
+                f"{len(counts.info.get('batches', []))} lot(s)."
+            )
 
     def do_evaluate(self, owner, feed=None, date=None, **_):
         try:
