@@ -3,6 +3,8 @@ FHIR columns are renamed to the feed's declared names before the usual validatio
 
 from __future__ import annotations
 
+import copy
+import datetime as dt
 import io
 import json
 from pathlib import Path
@@ -15,6 +17,7 @@ from garant.core.audit import audit_context
 from garant.core.models import ApiToken, Role
 from garant.monitoring import ingest, storage
 from garant.monitoring.models import Feed, IngestBatch
+from tests.test_monitoring_fhir import load
 
 DATA = Path(__file__).parent / "data" / "fhir"
 FHIR_JSON = "application/fhir+json"
@@ -169,3 +172,58 @@ def test_web_upload_of_a_bundle(world, client_for, feed):
     response = client.post(feed.get_absolute_url(), {"kind": "predictions", "file": upload})
     assert response.status_code == 200 and "entry[" in response.content.decode()
     assert IngestBatch.objects.count() == 1
+
+
+def bundle_of_risk_assessments(n: int) -> dict:
+    """A Bundle of `n` RiskAssessments made from the first entry of the valid fixture, each
+    with its own id, pseudonymous subject, time and probability."""
+    bundle = load("sepsis_predictions_valid.json")
+    template = bundle["entry"][0]
+    start = dt.datetime(2024, 3, 1, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    entries = []
+    for i in range(n):
+        entry = copy.deepcopy(template)
+        entry["fullUrl"] = f"urn:uuid:00000000-0000-4000-8000-{i:012d}"
+        resource = entry["resource"]
+        resource["id"] = f"ra-lot-{i:04d}"
+        resource["subject"] = {"reference": f"Patient/pseudo-{i % 250:04d}"}
+        resource["occurrenceDateTime"] = (start + dt.timedelta(minutes=20 * i)).isoformat()
+        resource["prediction"][0]["probabilityDecimal"] = round(i / n, 4)
+        entries.append(entry)
+    bundle["entry"] = entries
+    return bundle
+
+
+def test_rest_bundle_of_1000_risk_assessments(world, feed):
+    client = api(world["users"]["a"][Role.REFERENT])
+    url = f"/api/feeds/{feed.pk}/fhir"
+    body = json.dumps(bundle_of_risk_assessments(1000))
+    response = client.post(url, body, content_type=FHIR_JSON)
+    assert response.status_code == 201, response.json()
+    assert response.json()["kind"] == "predictions" and response.json()["rows"] == 1000
+    assert IngestBatch.objects.get().rows == 1000
+    stored = storage.read(feed, "predictions")
+    scores = dict(
+        zip(stored["prediction_id"].to_pylist(), stored["score"].to_pylist(), strict=True)
+    )
+    assert scores == {f"ra-lot-{i:04d}": round(i / 1000, 4) for i in range(1000)}
+    assert stored["timestamp"].to_pylist()[0].utcoffset() == dt.timedelta(0)
+    assert min(stored["timestamp"].to_pylist()) == dt.datetime(2024, 2, 29, 23, tzinfo=dt.UTC)
+
+
+def test_rest_bundle_of_1000_with_one_invalid_resource_stores_nothing(world, feed):
+    bundle = bundle_of_risk_assessments(1000)
+    bundle["entry"][637]["resource"]["prediction"][0]["probabilityDecimal"] = 1.7
+    client = api(world["users"]["a"][Role.REFERENT])
+    url = f"/api/feeds/{feed.pk}/fhir"
+    response = client.post(url, json.dumps(bundle), content_type=FHIR_JSON)
+    assert response.status_code == 422
+    body = response.json()
+    assert body["error_count"] == 1
+    [error] = body["detail"]
+    assert error["row"] == "entry[637]"
+    assert error["column"] == "RiskAssessment.prediction[0].probabilityDecimal"
+    assert "1.7 hors de l'intervalle [0, 1]" in error["message"]
+    assert not IngestBatch.objects.exists()
+    assert storage.read(feed, "predictions").num_rows == 0
+    assert not storage.table_path(feed, "predictions").exists()
