@@ -283,3 +283,31 @@ def test_command_line_updates_and_rebuilds_the_state(feed):
     storage.state_path(feed).unlink()
     call_command("monitor", "state", "--rebuild", stdout=out)
     assert engine.load(storage.state_path(feed)).score_histogram().totals.sum() == 9
+
+
+def test_running_monthly_totals_give_the_counts_of_any_window(monkeypatch):
+    """Large blocks sum whole months from running totals: the same as counting every day."""
+    table = engine_table(6000, 5, dt.date(2024, 1, 20))
+    counts = engine.aggregate(table, SPEC)
+    rng = np.random.default_rng(7)
+    first = dt.date(2024, 1, 10)
+    windows = [(None, None), (dt.date(2024, 2, 1), dt.date(2024, 3, 1)), (first, None)]
+    for _ in range(40):
+        a, b = sorted(rng.integers(0, 60, 2).tolist())
+        windows.append((first + dt.timedelta(days=a), first + dt.timedelta(days=b + 1)))
+
+    def figures(window):
+        part = counts.window(*window)
+        return (
+            engine.performance(part.score_histogram(), 0.5),
+            engine.performance(part.where(site="A").score_histogram(), 0.5),
+            part.value_histogram("age"),
+        )
+
+    direct = [figures(w) for w in windows]
+    monkeypatch.setattr(engine.counts, "MONTHLY_FROM", 0)
+    for window, expected in zip(windows, direct, strict=True):
+        got = figures(window)
+        assert got[:2] == expected[:2], window
+        assert np.array_equal(got[2].counts, expected[2].counts), window
+        assert np.array_equal(got[2].values, expected[2].values), window

@@ -54,6 +54,8 @@ ALL: tuple = ()
 DENSE_LIMIT = 1 << 24
 """Largest dense count array (cells) built at once; beyond it the units are cut in chunks."""
 STATE_FORMAT = "garant.monitoring.counts/1"
+MONTHLY_FROM = 50_000
+"""Blocks of at least this many entries keep running monthly totals for their histograms."""
 WORKERS = min(4, os.cpu_count() or 1)
 CHUNK = 1 << 16
 """Rows per step of the per-row arithmetic: the temporaries stay in the processor's cache."""
@@ -364,26 +366,79 @@ class Block:
         return len(self.n)
 
     def bounds(self, start: int | None, end: int | None) -> tuple[int, int]:
-        low = 0 if start is None else int(np.searchsorted(self.unit, start, "left"))
-        high = len(self.n) if end is None else int(np.searchsorted(self.unit, end, "left"))
+        kind = self.unit.dtype.type  # a scalar of another type would copy the whole array
+        low = 0 if start is None else int(np.searchsorted(self.unit, kind(start), "left"))
+        high = len(self.n) if end is None else int(np.searchsorted(self.unit, kind(end), "left"))
         return low, max(low, high)
 
     def slice(self, start: int | None, end: int | None) -> Block:
         low, high = self.bounds(start, end)
         return Block(self.unit[low:high], self.code[low:high], self.n[low:high])
 
-    def histogram(self, start: int | None, end: int | None, size: int, offset: int = 0):
-        """Counts per code over the units in ``[start, end)``: an int64 array of ``size``."""
+    def _direct(self, start, end, size: int, offset: int) -> np.ndarray:
         low, high = self.bounds(start, end)
         codes = self.code[low:high] + offset if offset else self.code[low:high]
-        summed = np.bincount(codes, weights=self.n[low:high], minlength=size)
-        return summed.astype(np.int64)
+        return np.bincount(codes, weights=self.n[low:high], minlength=size).astype(np.int64)
+
+    def _months(self, unit: str, size: int, offset: int):
+        """Unit where each month starts and the running totals per code, month by month.
+
+        Computed once per block, code space and unit (blocks are immutable), so that the
+        whole months of a window are one subtraction of two rows.
+        """
+        cache = self.__dict__.setdefault("_by_month", {})
+        key = (unit, size, offset)
+        if key not in cache:
+            first = unit_start(int(self.unit[0]), unit)
+            last = unit_start(int(self.unit[-1]), unit)
+            numbers = range(month_number(first), month_number(last) + 2)
+            starts = np.array([unit_number(month_start(m), unit) for m in numbers], np.int64)
+            bounds = np.searchsorted(self.unit, starts.astype(self.unit.dtype))
+            month = np.repeat(np.arange(len(starts) - 1), np.diff(bounds))
+            cells = np.bincount(
+                month * size + self.code + offset,
+                weights=self.n,
+                minlength=(len(starts) - 1) * size,
+            ).astype(np.int64)
+            running = np.zeros((len(starts), size), dtype=np.int64)
+            np.cumsum(cells.reshape(-1, size), axis=0, out=running[1:])
+            cache[key] = (starts, running)
+        return cache[key]
+
+    def histogram(
+        self, start: int | None, end: int | None, size: int, offset: int = 0, unit: str = "day"
+    ) -> np.ndarray:
+        """Counts per code over the units in ``[start, end)``: an int64 array of ``size``.
+
+        Large blocks add the whole months of the window from running monthly totals and
+        count only the days of the partial months at its edges.
+        """
+        if len(self.n) < MONTHLY_FROM:
+            return self._direct(start, end, size, offset)
+        starts, running = self._months(unit, size, offset)
+        low = 0 if start is None else int(np.searchsorted(starts, start, "left"))
+        high = len(starts) - 1 if end is None else int(np.searchsorted(starts, end, "right")) - 1
+        if low >= high:
+            return self._direct(start, end, size, offset)
+        total = running[high] - running[low]
+        if start is not None and start < starts[low]:
+            total += self._direct(start, int(starts[low]), size, offset)
+        if end is not None and end > starts[high]:
+            total += self._direct(int(starts[high]), end, size, offset)
+        return total
 
     def per_unit(self, start: int | None, end: int | None) -> tuple[np.ndarray, np.ndarray]:
         """(units, total count) over ``[start, end)``, units with a count only."""
-        low, high = self.bounds(start, end)
-        units, first = np.unique(self.unit[low:high], return_index=True)
-        return units, np.add.reduceat(self.n[low:high], first) if len(first) else first
+        cache = self.__dict__.setdefault("_by_unit", [])
+        if not cache:
+            first = np.flatnonzero(np.diff(self.unit, prepend=self.unit[:1] - 1))
+            totals = np.add.reduceat(self.n, first) if len(first) else self.n[:0]
+            cache.extend((self.unit[first], totals))
+        units, totals = cache
+        kind = units.dtype.type
+        low = 0 if start is None else int(np.searchsorted(units, kind(start), "left"))
+        high = len(units) if end is None else int(np.searchsorted(units, kind(end), "left"))
+        return units[low:high], totals[low:high]
 
 
 def _count(units: np.ndarray, codes: np.ndarray, size: int, weights=None) -> Block:
@@ -725,7 +780,7 @@ class Counts:
 
     def score_histogram(self) -> ScoreHistogram:
         """Sum the score counts of the window (and subgroup) into one histogram."""
-        cells = self._score_block().histogram(self.start, self.end, self.score_size)
+        cells = self._score_block().histogram(self.start, self.end, self.score_size, 0, self.unit)
         return _score_histogram(cells, self.quantum)
 
     def _slices_of(self, columns: tuple[str, ...]) -> list[tuple]:
@@ -748,7 +803,7 @@ class Counts:
             raise ValueError(f"subgroup columns not counted: {list(columns)}")
         result = {}
         for key in self._slices_of(columns):
-            cells = self.scores[key].histogram(self.start, self.end, self.score_size)
+            cells = self.scores[key].histogram(self.start, self.end, self.score_size, 0, self.unit)
             if cells.sum():
                 result[key[1]] = _score_histogram(cells, self.quantum)
         return result
@@ -763,7 +818,7 @@ class Counts:
         if name not in self.features:
             raise KeyError(f"feature not aggregated: {name!r}")
         feature = self.features[name]
-        cells = feature.block.histogram(self.start, self.end, len(feature.values) + 1, offset=1)
+        cells = feature.block.histogram(self.start, self.end, len(feature.values) + 1, 1, self.unit)
         present = np.flatnonzero(cells[1:])
         return ValueHistogram(
             name=name,
