@@ -81,7 +81,7 @@ def assert_same(a: engine.Counts, b: engine.Counts) -> None:
     assert list(a.features) == list(b.features)
     for name in a.features:
         # values no row holds any more may linger after a splice: compare the histograms
-        for window in ((None, None), (T0.date(), T0.date() + 3 * DAY)):
+        for window in ((None, None), (T0.date(), dt.date(2024, 4, 1))):  # whole months
             ha, hb = (
                 a.window(*window).value_histogram(name),
                 b.window(*window).value_histogram(name),
@@ -311,3 +311,14 @@ def test_running_monthly_totals_give_the_counts_of_any_window(monkeypatch):
         assert got[:2] == expected[:2], window
         assert np.array_equal(got[2].counts, expected[2].counts), window
         assert np.array_equal(got[2].values, expected[2].values), window
+
+
+def test_rows_in_time_order_or_not_give_the_same_counts():
+    table = engine_table(4000, 6, dt.date(2024, 5, 1))  # in time order
+    shuffled = table.take(np.random.default_rng(8).permutation(table.num_rows))
+    assert engine.counts._segments(engine.counts.local_days(table["timestamp"])) is not None
+    assert engine.counts._segments(engine.counts.local_days(shuffled["timestamp"])) is None
+    for unit in ("day", "month"):
+        assert_same(
+            engine.aggregate(table, SPEC, unit=unit), engine.aggregate(shuffled, SPEC, unit=unit)
+        )

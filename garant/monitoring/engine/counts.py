@@ -506,6 +506,42 @@ def _concatenate(pieces: list[Block]) -> Block:
     return Block(*(np.concatenate([getattr(p, a) for p in pieces]) for a in ("unit", "code", "n")))
 
 
+def _segments(units: np.ndarray) -> list[tuple[int, int, int]] | None:
+    """``(unit, first row, end row)`` of each run of equal units when the rows are in time
+    order (as logs are appended), else None."""
+    if len(units) > 1 and not bool(np.all(units[1:] >= units[:-1])):
+        return None
+    edges = np.flatnonzero(np.diff(units)) + 1
+    starts = [0, *edges.tolist()]
+    ends = [*edges.tolist(), len(units)]
+    return [(int(units[a]), a, b) for a, b in zip(starts, ends, strict=True) if b > a]
+
+
+def _count_segments(
+    segments, codes: np.ndarray, size: int, outer=None, n_outer: int = 1
+) -> list[Block]:
+    """:func:`_count_by` for rows in time order: one ``bincount`` per unit, no keys to build."""
+    pieces: list[list[Block]] = [[] for _ in range(n_outer)]
+    for unit, a, b in segments:
+        c = codes[a:b] if outer is None else outer[a:b] * size + codes[a:b]
+        dense = np.bincount(c, minlength=n_outer * size)
+        cells = np.flatnonzero(dense)
+        counts = dense[cells].astype(np.int64)
+        group, code = np.divmod(cells, size)
+        bounds = np.searchsorted(group, np.arange(n_outer + 1))
+        for g in range(n_outer):
+            if bounds[g + 1] > bounds[g]:
+                part = slice(bounds[g], bounds[g + 1])
+                pieces[g].append(
+                    Block(
+                        np.full(bounds[g + 1] - bounds[g], unit, dtype=np.int32),
+                        code[part].astype(np.int32),
+                        counts[part],
+                    )
+                )
+    return [_concatenate(p) for p in pieces]
+
+
 def _merge_blocks(blocks: list[Block], size: int, offset: int = 0) -> Block:
     """Sum blocks of the same code space (codes shifted by ``offset`` while counting)."""
     blocks = [b for b in blocks if len(b)]
@@ -1011,11 +1047,17 @@ def aggregate(
         else:
             table, days = table.filter(pa.array(keep)), days[keep]
     units = _units(days, unit)
+    segments = _segments(units)
+
+    def count(codes, size, outer=None, n_outer=1) -> list[Block]:
+        if segments is not None:
+            return _count_segments(segments, codes, size, outer, n_outer)
+        return _count_by(units, codes, size, outer=outer, n_outer=n_outer)
 
     def count_feature(name: str) -> FeatureCounts:
         values, feature_codes = _feature_codes(table[name], name in spec.numeric_features)
         feature_codes += 1  # 0: missing
-        block = _count(units, feature_codes, len(values) + 1)
+        [block] = count(feature_codes, len(values) + 1)
         present = np.unique(block.code)
         present = present[present > 0]
         remap = np.full(len(values) + 1, -1, dtype=np.int32)
@@ -1027,7 +1069,7 @@ def aggregate(
         pending = {name: pool.submit(count_feature, name) for name in features}
         codes = _score_codes(table[spec.score], table[spec.label], quantum, spec)
         size = counts.score_size
-        scores = {ALL: _count(units, codes, size)}
+        scores = {ALL: count(codes, size)[0]}
         encoded = {g: encode(table[g]) for g in spec.groups}
         for columns in slice_columns:
             combined = encoded[columns[0]][1]
@@ -1037,7 +1079,7 @@ def aggregate(
             present = np.flatnonzero(np.bincount(combined, minlength=width))
             lookup = np.zeros(width, dtype=np.int64)
             lookup[present] = np.arange(len(present))
-            blocks = _count_by(units, codes, size, outer=lookup[combined], n_outer=len(present))
+            blocks = count(codes, size, lookup[combined], len(present))
             for combination, block in zip(present.tolist(), blocks, strict=True):
                 values = []
                 for c in reversed(columns):
