@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from garant.core.audit import audit_context
@@ -322,3 +323,18 @@ def test_rows_in_time_order_or_not_give_the_same_counts():
         assert_same(
             engine.aggregate(table, SPEC, unit=unit), engine.aggregate(shuffled, SPEC, unit=unit)
         )
+
+
+@pytest.mark.parametrize("rows", [1000, 777, 250])
+def test_counting_in_pieces_gives_the_counts_of_the_whole(monkeypatch, tmp_path, rows):
+    """Pieces of a log in time order (sharing the days at their edges) or shuffled."""
+    table = engine_table(5000, 9, dt.date(2024, 5, 1))
+    shuffled = table.take(np.random.default_rng(10).permutation(table.num_rows))
+    whole = {u: engine.aggregate(table, SPEC, unit=u) for u in ("day", "month")}
+    path = tmp_path / "log.parquet"
+    pq.write_table(table, path, row_group_size=rows)
+    monkeypatch.setattr(engine.counts, "PIECE_ROWS", rows)
+    for unit in ("day", "month"):
+        assert_same(engine.aggregate(table, SPEC, unit=unit), whole[unit])
+        assert_same(engine.aggregate(shuffled, SPEC, unit=unit), whole[unit])
+        assert_same(engine.aggregate(str(path), SPEC, unit=unit), whole[unit])

@@ -543,17 +543,59 @@ def _count_segments(
 
 
 def _merge_blocks(blocks: list[Block], size: int, offset: int = 0) -> Block:
-    """Sum blocks of the same code space (codes shifted by ``offset`` while counting)."""
-    blocks = [b for b in blocks if len(b)]
+    """Sum blocks of the same code space (codes shifted by ``offset`` while counting).
+
+    Blocks of successive periods (pieces of a log in time order) are put end to end and only
+    the units they share are re-counted; overlapping blocks are counted again entirely.
+    """
+    blocks = sorted((b for b in blocks if len(b)), key=lambda b: (int(b.unit[0]), int(b.unit[-1])))
     if not blocks:
         return Block.empty()
     if len(blocks) == 1:
         return blocks[0]
+    shared, reach = [], int(blocks[0].unit[-1])  # unit ranges held by several blocks
+    for block in blocks[1:]:
+        first, last = int(block.unit[0]), int(block.unit[-1])
+        if first <= reach:
+            shared.append((first, min(reach, last)))
+        reach = max(reach, last)
     units = np.concatenate([b.unit for b in blocks])
     codes = np.concatenate([b.code for b in blocks]) + offset
-    weights = np.concatenate([b.n for b in blocks]).astype(np.float64)
-    merged = _count(units, codes, size, weights)
-    return Block(merged.unit, merged.code - offset, merged.n) if offset else merged
+    counts = np.concatenate([b.n for b in blocks])
+    if not shared:  # successive periods: already in order
+        return Block(units, codes - offset if offset else codes, counts)
+    span = reach - int(blocks[0].unit[0]) + 1
+    if sum(high - low + 1 for low, high in shared) * 8 > span:  # mostly overlapping
+        merged = _count(units, codes, size, counts.astype(np.float64))
+        return Block(merged.unit, merged.code - offset, merged.n) if offset else merged
+    again = np.zeros(len(units), dtype=bool)
+    for low, high in shared:
+        again |= (units >= low) & (units <= high)
+    merged = _count(units[again], codes[again], size, counts[again].astype(np.float64))
+    kept = ~again
+    units, codes, counts = units[kept], codes[kept], counts[kept]
+    where = np.searchsorted(units, merged.unit)  # the shared units are gone from the rest
+    units, codes = np.insert(units, where, merged.unit), np.insert(codes, where, merged.code)
+    counts = np.insert(counts, where, merged.n)
+    return Block(units, codes - offset if offset else codes, counts)
+
+
+def _sum(parts: list[Counts]) -> Counts:
+    """Merge many counts at once (pieces of one table): one pass per slice."""
+    if len(parts) == 1:
+        return parts[0]
+    first = parts[0]
+    size = first.score_size
+    keys = sorted({k for p in parts for k in p.scores}, key=_slice_order)
+    scores = {k: _merge_blocks([p.scores[k] for p in parts if k in p.scores], size) for k in keys}
+    features = {}
+    for name in first.features:
+        values = first.features[name].values
+        for p in parts[1:]:
+            values = _union(values, p.features[name].values)
+        blocks = [p.features[name].recoded(values) for p in parts]
+        features[name] = FeatureCounts(values, _merge_blocks(blocks, len(values) + 1, offset=1))
+    return replace(first, scores=scores, features=features)
 
 
 @dataclass(frozen=True)
@@ -977,22 +1019,6 @@ def load(path: str | Path) -> Counts:
 # --- aggregation -----------------------------------------------------------------------------
 
 
-def _read(data, columns: list[str]) -> pa.Table:
-    """The needed columns of ``data`` (Arrow table, dataset, reader or Parquet path)."""
-    if isinstance(data, str | Path):
-        return pq.read_table(data, columns=columns)
-    if isinstance(data, ds.Dataset):
-        return data.to_table(columns=columns)
-    if isinstance(data, pa.RecordBatchReader):
-        data = data.read_all()
-    if isinstance(data, pa.RecordBatch):
-        data = pa.Table.from_batches([data])
-    missing = [c for c in columns if c not in data.column_names]
-    if missing:
-        raise ValueError(f"columns not found: {missing}")
-    return data.select(columns)
-
-
 def empty_counts(spec: ColumnSpec, quantum: float = DEFAULT_QUANTUM, unit: str = "day") -> Counts:
     """Counts of no prediction, with the shape of ``spec``."""
     check_quantum(quantum)
@@ -1016,6 +1042,46 @@ def empty_counts(spec: ColumnSpec, quantum: float = DEFAULT_QUANTUM, unit: str =
     )
 
 
+PIECE_ROWS = 1 << 20
+"""Rows read and counted at a time (per thread): memory stays bounded whatever the input."""
+
+
+def _pieces(data, columns: list[str]) -> list:
+    """The needed columns of ``data`` (Arrow table, dataset, reader, Parquet path), as a list
+    of functions each returning a table of about :data:`PIECE_ROWS` rows (read when called,
+    so that only the pieces being counted are in memory)."""
+    if isinstance(data, str | Path):
+        source = pq.ParquetFile(data)
+        missing = [c for c in columns if c not in source.schema_arrow.names]
+        if missing:
+            raise ValueError(f"columns not found: {missing}")
+        groups = [source.metadata.row_group(i).num_rows for i in range(source.num_row_groups)]
+        if groups and max(groups) <= 4 * PIECE_ROWS:
+
+            def group(i: int):
+                return lambda: pq.ParquetFile(data).read_row_group(
+                    i, columns=columns, use_threads=False
+                )
+
+            return [group(i) for i in range(len(groups))]
+        data = ds.dataset(data, format="parquet")
+    if isinstance(data, ds.Dataset):
+        batches = data.to_batches(columns=columns, batch_size=PIECE_ROWS)
+        return [lambda batch=batch: pa.Table.from_batches([batch]) for batch in batches]
+    if isinstance(data, pa.RecordBatchReader):
+        data = data.read_all()
+    if isinstance(data, pa.RecordBatch):
+        data = pa.Table.from_batches([data])
+    missing = [c for c in columns if c not in data.column_names]
+    if missing:
+        raise ValueError(f"columns not found: {missing}")
+    data = data.select(columns)
+    return [
+        lambda offset=offset: data.slice(offset, PIECE_ROWS)
+        for offset in range(0, max(data.num_rows, 1), PIECE_ROWS)
+    ]
+
+
 def aggregate(
     data,
     spec: ColumnSpec,
@@ -1027,15 +1093,31 @@ def aggregate(
     """Reduce the predictions of ``data`` with day in ``[start, end)`` to :class:`Counts`.
 
     ``unit`` is the time resolution kept: ``day`` (any window of days) or ``month`` (windows
-    of whole months only, smaller and faster to build).
+    of whole months only, smaller and faster to build). The input is read and counted in
+    pieces of about :data:`PIECE_ROWS` rows, several at a time (NumPy and Arrow release the
+    GIL), then the pieces' counts are added up.
     """
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {UNITS}")
     counts = empty_counts(spec, quantum, unit)
+    features = (*spec.numeric_features, *spec.categorical_features, *spec.extra_columns)
+    wanted = list(dict.fromkeys([spec.timestamp, spec.score, spec.label, *spec.groups, *features]))
+    pieces = _pieces(data, wanted)
+    if len(pieces) == 1:
+        return _aggregate_piece(pieces[0](), spec, counts, start, end, WORKERS)
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        parts = list(
+            pool.map(lambda read: _aggregate_piece(read(), spec, counts, start, end, 1), pieces)
+        )
+    return _sum(parts)
+
+
+def _aggregate_piece(
+    table: pa.Table, spec: ColumnSpec, counts: Counts, start, end, workers: int
+) -> Counts:
+    quantum, unit = counts.quantum, counts.unit
     slice_columns = _slice_columns(spec)
     features = (*spec.numeric_features, *spec.categorical_features, *spec.extra_columns)
-    wanted = [spec.timestamp, spec.score, spec.label, *spec.groups, *features]
-    table = _read(data, list(dict.fromkeys(wanted)))
     days = local_days(table[spec.timestamp], spec.timezone)
     keep = None
     if start is not None or end is not None:
@@ -1065,7 +1147,7 @@ def aggregate(
         return FeatureCounts(values[present - 1], Block(block.unit, remap[block.code], block.n))
 
     # features are counted in threads (NumPy and Arrow release the GIL), scores meanwhile here
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+    with ThreadPoolExecutor(max_workers=workers) as pool:
         pending = {name: pool.submit(count_feature, name) for name in features}
         codes = _score_codes(table[spec.score], table[spec.label], quantum, spec)
         size = counts.score_size
