@@ -176,6 +176,28 @@ def test_direct_identifiers_are_refused_naming_the_column(feed, tmp_path, column
     assert stored(feed).num_rows == 0 and not IngestBatch.objects.exists()
 
 
+@pytest.mark.parametrize("dictionary", [False, True])
+def test_identifiers_in_a_column_of_repeated_values_name_their_first_row(feed, dictionary):
+    """Columns that repeat their values (sites, services) are scanned on their distinct values;
+    the error still names the first row holding an identifier."""
+    from garant.monitoring.identifiers import find_identifiers
+
+    values = ["Nord", "Sud"] * 6000
+    values[9001] = "06 12 34 56 78"  # a phone number, beyond the first 10,000 rows: row 9002
+    values[11000] = "jean.dupont@example.fr"  # an e-mail comes first among the checks
+    values[11500] = "06 12 34 56 78"
+    column = pa.array(values)
+    table = pa.table({"site": column.dictionary_encode() if dictionary else column})
+    [finding] = find_identifiers(table)
+    assert (finding.column, finding.row) == ("site", 11001) and "e-mail" in finding.reason
+    values[11000] = "Nord"
+    column = pa.array(values)
+    table = pa.table({"site": column.dictionary_encode() if dictionary else column})
+    [finding] = find_identifiers(table)
+    assert (finding.row, "téléphone" in finding.reason) == (9002, True)
+    assert find_identifiers(pa.table({"site": ["Nord", "Sud"] * 6000})) == []
+
+
 def test_a_column_of_nirs_is_refused_as_patient_id(feed):
     nir = "184127512345640"
     assert nir_key_valid(nir) and not nir_key_valid("184127512345641")

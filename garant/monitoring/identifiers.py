@@ -12,6 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -84,6 +85,12 @@ def nir_key_valid(text: str) -> bool:
     return 97 - number % 97 == int(key)
 
 
+def _textual(kind: pa.DataType) -> bool:
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+
+
 def _first_row(mask: pa.ChunkedArray) -> int | None:
     indices = pc.indices_nonzero(pc.fill_null(mask, False))
     return int(indices[0].as_py()) + 1 if len(indices) else None
@@ -102,35 +109,74 @@ def find_identifiers(table: pa.Table, text_columns: list[str] | None = None) -> 
                 Finding(name, None, "nom de colonne désignant un identifiant direct (refusé)")
             )
     if text_columns is None:
-        text_columns = [
-            f.name
-            for f in table.schema
-            if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
-        ]
+        text_columns = [f.name for f in table.schema if _textual(f.type)]
     flagged = {f.column for f in findings}
     for name in text_columns:
-        if name in flagged:
-            continue
-        column = table[name].cast(pa.string())
-        row = _first_row(pc.match_substring_regex(column, EMAIL))
-        if row is not None:
-            findings.append(Finding(name, row, "adresse e-mail (identifiant direct refusé)"))
-            continue
-        row = _nir_row(column)
-        if row is not None:
-            findings.append(
-                Finding(name, row, "numéro de sécurité sociale (NIR) (identifiant direct refusé)")
-            )
-            continue
-        row = _first_row(pc.match_substring_regex(column, PHONE))
-        if row is not None:
-            findings.append(Finding(name, row, "numéro de téléphone (identifiant direct refusé)"))
+        if name not in flagged:
+            finding = _value_finding(name, table[name])
+            if finding is not None:
+                findings.append(finding)
     return findings
 
 
-def _nir_row(column: pa.ChunkedArray) -> int | None:
-    candidates = pc.indices_nonzero(pc.fill_null(pc.match_substring_regex(column, NIR), False))
-    for index in candidates.to_pylist():
-        if nir_key_valid(column[index].as_py()):
-            return index + 1
+ANY = f"({EMAIL})|({NIR})|({PHONE})"
+"""One pass finds rows that may hold any of the three; the rare columns it flags are then
+searched pattern by pattern."""
+DISTINCT_SAMPLE = 10_000
+
+
+def _distinct_values(column: pa.ChunkedArray) -> tuple[pa.Array, pa.Array] | None:
+    """(distinct values, row codes) when the column repeats its values (sites, services,
+    patients): the patterns then run on the distinct values only."""
+    if pa.types.is_dictionary(column.type):
+        column = column.unify_dictionaries()
+        dictionary = column.chunk(0).dictionary if column.num_chunks else pa.array([], pa.string())
+        codes = pa.chunked_array([c.indices for c in column.chunks], column.type.index_type)
+        return dictionary.cast(pa.string()), codes
+    sample = column.slice(0, DISTINCT_SAMPLE)
+    if len(sample) < DISTINCT_SAMPLE or pc.count_distinct(sample).as_py() * 2 > len(sample):
+        return None
+    encoded = pc.dictionary_encode(column.cast(pa.string())).unify_dictionaries()
+    dictionary = encoded.chunk(0).dictionary if encoded.num_chunks else pa.array([], pa.string())
+    return dictionary, pa.chunked_array([c.indices for c in encoded.chunks], pa.int32())
+
+
+def _value_finding(name: str, column: pa.ChunkedArray) -> Finding | None:
+    distinct = _distinct_values(column)
+    values = column.cast(pa.string()) if distinct is None else pa.chunked_array([distinct[0]])
+    if not pc.any(pc.match_substring_regex(values, ANY)).as_py():
+        return None
+
+    def first_row(mask) -> int | None:
+        """1-based first data row whose value is flagged by ``mask`` (over ``values``)."""
+        if distinct is None:
+            return _first_row(mask)
+        flagged = pc.indices_nonzero(pc.fill_null(mask, False))
+        return (
+            _first_row(pc.is_in(distinct[1], flagged.cast(distinct[1].type)))
+            if len(flagged)
+            else None
+        )
+
+    checks = (
+        (pc.match_substring_regex(values, EMAIL), "adresse e-mail (identifiant direct refusé)"),
+        (_nir_mask(values), "numéro de sécurité sociale (NIR) (identifiant direct refusé)"),
+        (
+            pc.match_substring_regex(values, PHONE),
+            "numéro de téléphone (identifiant direct refusé)",
+        ),
+    )
+    for mask, reason in checks:
+        row = first_row(mask)
+        if row is not None:
+            return Finding(name, row, reason)
     return None
+
+
+def _nir_mask(values: pa.ChunkedArray) -> pa.Array:
+    """Values holding a NIR whose key is right (the key is checked in Python, candidates only)."""
+    candidates = pc.indices_nonzero(pc.fill_null(pc.match_substring_regex(values, NIR), False))
+    mask = np.zeros(len(values), dtype=bool)
+    for index in candidates.to_pylist():
+        mask[index] = nir_key_valid(values[index].as_py())
+    return pa.array(mask)

@@ -29,6 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -461,11 +463,23 @@ def normalise(feed: Feed, kind: str, raw: pa.Table) -> pa.Table:
 
 
 def content_hash(table: pa.Table) -> str:
-    """SHA-256 of the normalised batch as canonical CSV, rows sorted: order does not matter."""
-    keys = [(name, "ascending") for name in table.column_names]
-    buffer = io.BytesIO()
-    pacsv.write_csv(table.sort_by(keys), buffer)
-    return hashlib.sha256(buffer.getvalue()).hexdigest()
+    """SHA-256 fingerprint of the normalised batch, whatever the order of its rows.
+
+    Each row is hashed by DuckDB (a 64-bit hash of all its values, in parallel); the sorted
+    row hashes, after the columns' names and types, are hashed with SHA-256. The same rows in
+    another order give the same fingerprint; any changed value gives another.
+    """
+    columns = ", ".join('"' + name.replace('"', '""') + '"' for name in table.column_names)
+    con = duckdb.connect()
+    try:
+        con.register("batch", table)
+        rows = con.sql(f"SELECT hash({columns}) AS h FROM batch").to_arrow_table()
+    finally:
+        con.close()
+    hashes = np.sort(rows["h"].to_numpy())
+    digest = hashlib.sha256(str(table.schema).encode())
+    digest.update(hashes.tobytes())
+    return digest.hexdigest()
 
 
 # --- storing ---------------------------------------------------------------------------------
