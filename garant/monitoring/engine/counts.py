@@ -223,6 +223,8 @@ def encode(column) -> tuple[list, np.ndarray]:
     indices = column.indices.fill_null(len(values)).to_numpy().astype(np.int64)
     values.append(None)
     order = sorted(range(len(values)), key=lambda i: _sort_key(values[i]))
+    if order == list(range(len(values))):  # already in order (null last): codes as they are
+        return values, indices
     rank = np.empty(len(values), dtype=np.int64)
     rank[order] = np.arange(len(values), dtype=np.int64)
     return [values[i] for i in order], rank[indices]
@@ -244,7 +246,7 @@ def _score_codes(score, label, quantum: float, spec: ColumnSpec) -> np.ndarray:
     """
     inverse = check_quantum(quantum)
     values = _as_double(score)
-    codes = np.empty(len(values), dtype=np.int32)
+    codes = np.empty(len(values), dtype=np.int64)  # bincount's own type: no copy there
     low, high = np.inf, -np.inf
     for part in _chunks(len(values)):
         v = values[part]
@@ -274,7 +276,7 @@ def _score_codes(score, label, quantum: float, spec: ColumnSpec) -> np.ndarray:
     if not np.isin(outcomes[~unknown], (0.0, 1.0)).all():
         found = sorted(set(np.unique(outcomes[~unknown]).tolist()) - {0.0, 1.0})
         raise ValueError(f"column {spec.label!r} must hold 0, 1 or null, found {found}")
-    codes += np.where(unknown, UNKNOWN, np.nan_to_num(outcomes)).astype(np.int32)
+    codes += np.where(unknown, UNKNOWN, np.nan_to_num(outcomes)).astype(np.int64)
     return codes
 
 
@@ -298,18 +300,22 @@ def _decimal_codes(values: np.ndarray):
         return None
     low, high = np.nanmin(values, initial=np.inf), np.nanmax(values, initial=-np.inf)
     if low == np.inf:
-        return np.zeros(0), np.full(len(values), -1, dtype=np.int32)
+        return np.zeros(0), np.full(len(values), -1, dtype=np.int64)
     low, high = np.rint(low * scale), np.rint(high * scale)
     if high - low >= MAX_DECIMAL_WIDTH:
         return None
-    codes = np.empty(len(values), dtype=np.int32)
+    codes = np.empty(len(values), dtype=np.int64)
+    exact = np.empty(min(CHUNK, len(values)), dtype=bool)
     for part in _chunks(len(values)):
         v = values[part]
         scaled = v * scale
         np.rint(scaled, out=scaled)
         back = scaled / scale
         missing = np.isnan(v)
-        if not np.array_equal(back[~missing], v[~missing]):
+        ok = exact[: len(v)]
+        np.equal(back, v, out=ok)
+        ok |= missing
+        if not ok.all():
             return None
         scaled -= low
         scaled[missing] = -1
@@ -337,8 +343,8 @@ def _feature_codes(column, numeric: bool) -> tuple[np.ndarray, np.ndarray]:
     encoded = array if pa.types.is_dictionary(array.type) else pc.dictionary_encode(array)
     dictionary = encoded.dictionary.to_numpy(zero_copy_only=False)
     order = np.argsort(dictionary, kind="stable")
-    rank = np.full(len(dictionary) + 1, -1, dtype=np.int32)  # the last: missing
-    rank[order] = np.arange(len(dictionary), dtype=np.int32)
+    rank = np.full(len(dictionary) + 1, -1, dtype=np.int64)  # the last: missing
+    rank[order] = np.arange(len(dictionary), dtype=np.int64)
     codes = rank[encoded.indices.fill_null(len(dictionary)).to_numpy()]
     sorted_values = dictionary[order]
     return (sorted_values if numeric else sorted_values.astype(object)), codes
