@@ -46,11 +46,17 @@ ingest:
     rows                    int, rows stored
     stages                  {name: seconds}, optional breakdown
 
-This first version uses the engine's current API as it stands (``engine.aggregate`` on the
-Parquet path, then ``performance`` / ``drift_report`` / ``subgroup_report`` /
-``volume_report`` per period); the statistics of ``warm`` are kept in memory, and ``ingest``
-runs the product's own steps (read, validate, content hash, Delta append) for the
-predictions batch, without the database row of the batch.
+What each one runs:
+
+* ``cold``: ``engine.aggregate`` of the Parquet path by **month** (the report's resolution:
+  whole year, halves, months, subgroups, monthly drift), then every metric from the counts;
+* ``warm``: the product's monitoring state, counts per **day** (any window of days), built
+  once, saved to and loaded from its ``.npz`` file as the product does, then one report per
+  window or subgroup, each timed;
+* ``ingest``: the product's ``ingest.ingest`` on a real database (SQLite in the work
+  directory, migrated before timing): read, validate (types, ranges, ids, direct
+  identifiers), content fingerprint, Delta append, database commit, then the state update
+  that follows each commit (``storage.sync_state``), all timed.
 """
 
 from __future__ import annotations
@@ -188,7 +194,7 @@ def cold(parquet_path: str) -> dict:
     """The full report from the raw Parquet file, timed from the path to the last figure."""
     layout = read_layout(parquet_path)
     started = time.perf_counter()
-    counts = engine.aggregate(parquet_path, _spec(layout), quantum=layout["quantum"])
+    counts = engine.aggregate(parquet_path, _spec(layout), quantum=layout["quantum"], unit="month")
     aggregated = time.perf_counter()
     report = full_report(counts, layout)
     finished = time.perf_counter()
@@ -240,11 +246,13 @@ def _window_report(
 
 
 def warm(parquet_path: str, workdir: str) -> dict:
-    """Statistics built once (not timed), then each report timed on its own."""
+    """The state built once and saved (not timed), loaded, then each report timed on its own."""
     layout = read_layout(parquet_path)
     started = time.perf_counter()
-    counts = engine.aggregate(parquet_path, _spec(layout), quantum=layout["quantum"])
+    state = os.path.join(workdir, "state.npz")
+    engine.aggregate(parquet_path, _spec(layout), quantum=layout["quantum"]).save(state)
     build = time.perf_counter() - started
+    counts = engine.load(state)
     reference = counts.window(_date(layout["reference"][0]), _date(layout["reference"][1]))
     _window_report(counts.window(*_month_window(layout["months"][0])), reference, layout)  # warm-up
     times, first = {}, None
@@ -267,34 +275,58 @@ def warm(parquet_path: str, workdir: str) -> dict:
     }
 
 
-def ingest(parquet_path: str, workdir: str) -> dict:
-    """The product's ingestion steps for the predictions batch of the file, timed."""
+def _django(workdir: str) -> None:
     os.environ["GARANT_DATA_DIR"] = workdir
     os.environ["GARANT_MONITORING_DIR"] = os.path.join(workdir, "monitoring")
-    os.environ.setdefault("GARANT_SECRET_KEY", "benchmark-only")
+    os.environ.pop("DATABASE_URL", None)  # the embedded SQLite of the work directory
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "garant.settings")
     import django
 
     django.setup()
-    import pyarrow as pa
+    from django.core.management import call_command
 
+    call_command("migrate", verbosity=0)
+
+
+def _feed(layout: dict):
+    from garant.core.audit import audit_context
+    from garant.core.models import Establishment, EstablishmentGroup
+    from garant.monitoring.models import Feed
+    from garant.registry.models import AISystem
+
+    with audit_context(source="command"):
+        group = EstablishmentGroup.objects.create(name="GCS du banc d'essai", short_name="GCS")
+        establishment = Establishment.objects.create(group=group, code="chu", name="CHU")
+        system = AISystem.objects.create(
+            establishment=establishment,
+            name="Score de sepsis (banc d'essai)",
+            intended_purpose="Alerte précoce",
+            solution_type="S1",
+            domain="D1",
+            modality="M1",
+        )
+        return Feed.objects.create(
+            ai_system=system,
+            name="benchmark",
+            slug="benchmark",
+            model_version_column="",
+            feature_columns=layout["numeric"],
+            categorical_columns=layout["categorical"],
+            subgroup_columns=layout["groups"],
+            operating_threshold=layout["threshold"],
+            quantum=layout["quantum"],
+        )
+
+
+def ingest(parquet_path: str, workdir: str) -> dict:
+    """The product's ingestion of the file's predictions, state update included, timed."""
+    _django(workdir)  # not timed: a server has its database already
+    from garant.core.audit import audit_context
     from garant.monitoring import ingest as ingestion
     from garant.monitoring import storage
-    from garant.monitoring.models import Feed
+    from garant.monitoring.models import IngestBatch
 
-    layout = read_layout(parquet_path)
-    feed = Feed(
-        pk=1,
-        ai_system_id=1,
-        name="benchmark",
-        slug="benchmark",
-        model_version_column="",
-        feature_columns=layout["numeric"],
-        categorical_columns=layout["categorical"],
-        subgroup_columns=layout["groups"],
-        operating_threshold=layout["threshold"],
-        quantum=layout["quantum"],
-    )
+    feed = _feed(read_layout(parquet_path))
     stages = {}
     started = last = time.perf_counter()
 
@@ -306,17 +338,29 @@ def ingest(parquet_path: str, workdir: str) -> dict:
 
     raw = ingestion.read_file(parquet_path)
     stage("read")
-    table = ingestion.normalise(feed, "predictions", raw)
-    stage("validate")
-    ingestion.content_hash(table)
-    stage("content hash")
-    known = storage.known_ids(feed, "predictions", table["prediction_id"].combine_chunks())
-    assert len(known) == 0
-    batch_ids = pa.repeat(pa.scalar(1, pa.int64()), table.num_rows)
-    storage.append(feed, "predictions", table.append_column("batch_id", batch_ids))
-    stage("delta append")
+    with audit_context(source="command"):
+        # autocommit: the batch commits inside, then its state update runs (on_commit)
+        original = storage.sync_state
+        timings = {}
+
+        def timed_sync(*args):
+            begun = time.perf_counter()
+            result = original(*args)
+            timings["state"] = time.perf_counter() - begun
+            return result
+
+        storage.sync_state = timed_sync
+        try:
+            batch = ingestion.ingest(feed, "predictions", raw, IngestBatch.Source.CLI)
+        finally:
+            storage.sync_state = original
+    stage("validate, fingerprint, Delta append, commit, state")
+    stages["of which state update"] = timings.get("state")
+    state = storage.counts(feed)
+    counted = int(state.score_histogram().totals.sum())
     return {
         "seconds": time.perf_counter() - started,
-        "rows": table.num_rows,
+        "rows": batch.rows,
+        "counted_in_state": counted,
         "stages": stages,
     }

@@ -319,10 +319,15 @@ def test_rows_in_time_order_or_not_give_the_same_counts():
     shuffled = table.take(np.random.default_rng(8).permutation(table.num_rows))
     assert engine.counts._segments(engine.counts.local_days(table["timestamp"])) is not None
     assert engine.counts._segments(engine.counts.local_days(shuffled["timestamp"])) is None
+    # monthly files read in another order: runs of days, not in order
+    days = engine.counts.local_days(table["timestamp"])
+    late = days >= (dt.date(2024, 5, 20) - engine.counts.EPOCH).days
+    swapped = pa.concat_tables([table.filter(pa.array(late)), table.filter(pa.array(~late))])
+    assert engine.counts._segments(engine.counts.local_days(swapped["timestamp"])) is not None
     for unit in ("day", "month"):
-        assert_same(
-            engine.aggregate(table, SPEC, unit=unit), engine.aggregate(shuffled, SPEC, unit=unit)
-        )
+        whole = engine.aggregate(table, SPEC, unit=unit)
+        assert_same(whole, engine.aggregate(shuffled, SPEC, unit=unit))
+        assert_same(whole, engine.aggregate(swapped, SPEC, unit=unit))
 
 
 @pytest.mark.parametrize("rows", [1000, 777, 250])
@@ -338,3 +343,31 @@ def test_counting_in_pieces_gives_the_counts_of_the_whole(monkeypatch, tmp_path,
         assert_same(engine.aggregate(table, SPEC, unit=unit), whole[unit])
         assert_same(engine.aggregate(shuffled, SPEC, unit=unit), whole[unit])
         assert_same(engine.aggregate(str(path), SPEC, unit=unit), whole[unit])
+
+
+def test_a_new_batch_alone_on_its_days_is_counted_from_memory(
+    feed, django_capture_on_commit_callbacks, monkeypatch
+):
+    """After its commit, a predictions batch whose days hold no other batch is counted from
+    the rows in memory (labelled by the outcomes already stored), not read back."""
+    read_back = []
+    original = storage._count_days
+    monkeypatch.setattr(storage, "_count_days", lambda *a: read_back.append(a) or original(*a))
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(feed, "outcomes", outcomes(list(range(8)), hours_after=2), "api")
+    read_back.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(feed, "predictions", predictions(0, 20), "api")  # days 1-5 March
+    assert read_back == []
+    saved = engine.load(storage.state_path(feed))
+    assert (
+        int(saved.score_histogram().positives.sum() + saved.score_histogram().negatives.sum()) == 8
+    )
+    assert_same(saved, recount(feed))
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(feed, "predictions", predictions(40, 10), "api")  # later days: alone again
+    assert read_back == []
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(feed, "predictions", predictions(20, 20), "api")  # shares days: read back
+    assert len(read_back) == 1
+    assert_same(engine.load(storage.state_path(feed)), recount(feed))

@@ -531,13 +531,14 @@ def ingest(feed: Feed, kind: str, raw: pa.Table, source: str, user=None) -> Inge
         raise
     # once the batch is committed: its days counted in the state, then the alerts evaluated
     # (neither failing the ingestion; a state not updated here is updated at its next read)
-    transaction.on_commit(lambda: after_commit(feed))
+    rows = (batch.pk, table) if kind == "predictions" else None
+    transaction.on_commit(lambda: after_commit(feed, rows))
     return batch
 
 
-def after_commit(feed: Feed) -> None:
+def after_commit(feed: Feed, rows: tuple[int, pa.Table] | None = None) -> None:
     try:
-        storage.sync_state(feed)
+        storage.sync_state(feed, rows)
     except Exception:
         logger.exception("mise à jour de l'état de suivi du flux %s", feed.pk)
     alerts.evaluate_after_ingest(feed)

@@ -30,7 +30,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
-from deltalake import DeltaTable, write_deltalake
+from deltalake import ColumnProperties, DeltaTable, WriterProperties, write_deltalake
 from django.conf import settings
 
 from garant.core.audit import record_event
@@ -77,8 +77,31 @@ def _delta(feed, kind: str) -> DeltaTable | None:
 
 
 def with_month(table: pa.Table, kind: str) -> pa.Table:
-    month = pc.strftime(table[TIME_COLUMN[kind]], format="%Y-%m")
-    return table.append_column("month", month)
+    """The table with its ``month`` partition column (YYYY-MM of the UTC time)."""
+    days = engine.counts.local_days(table[TIME_COLUMN[kind]], "UTC")
+    months = engine.counts._units(days, "month")
+    first = int(months.min()) if len(months) else 0
+    names = [
+        engine.counts.month_start(m).strftime("%Y-%m")
+        for m in range(first, int(months.max()) + 1 if len(months) else 0)
+    ]
+    month = pa.DictionaryArray.from_arrays(pa.array(months - first), pa.array(names, pa.string()))
+    return table.append_column("month", month.cast(pa.string()))
+
+
+def _writer_properties(kind: str) -> WriterProperties:
+    """Statistics on the time column only (the Delta log's data skipping, and no identifier
+    copied into it); no dictionary for the identifiers, which are all different."""
+    plain = ColumnProperties(dictionary_enabled=False, statistics_enabled="NONE")
+    return WriterProperties(
+        compression="SNAPPY",
+        default_column_properties=ColumnProperties(statistics_enabled="NONE"),
+        column_properties={
+            "prediction_id": plain,
+            "patient_id": plain,
+            TIME_COLUMN[kind]: ColumnProperties(statistics_enabled="CHUNK"),
+        },
+    )
 
 
 def append(feed, kind: str, table: pa.Table) -> None:
@@ -92,6 +115,7 @@ def append(feed, kind: str, table: pa.Table) -> None:
         partition_by=["month"],
         mode="append",
         configuration={"delta.dataSkippingStatsColumns": STATS_COLUMNS[kind]},
+        writer_properties=_writer_properties(kind),
     )
 
 
@@ -182,7 +206,14 @@ def joined(feed, start=None, end=None, ordered: bool = True) -> pa.Table:
     outcomes = read(
         feed, "outcomes", start, outcome_end, columns=["prediction_id", "outcome", "outcome_time"]
     )
-    predictions = predictions.drop_columns(["batch_id", "month"])
+    table = _labelled(feed, predictions.drop_columns(["batch_id", "month"]), outcomes)
+    if ordered:
+        table = table.sort_by([("timestamp", "ascending"), ("prediction_id", "ascending")])
+    return table
+
+
+def _labelled(feed, predictions: pa.Table, outcomes: pa.Table) -> pa.Table:
+    """``predictions`` (in their order) with the ``label`` of their outcome, null when none."""
     label = pa.nulls(predictions.num_rows, pa.int8())
     if outcomes.num_rows and predictions.num_rows:
         con = duckdb.connect()
@@ -202,10 +233,7 @@ def joined(feed, start=None, end=None, ordered: bool = True) -> pa.Table:
             con.close()
         where = pc.index_in(predictions["prediction_id"], value_set=matched["prediction_id"])
         label = pc.take(matched["label"], where)
-    table = predictions.append_column("label", label)
-    if ordered:
-        table = table.sort_by([("timestamp", "ascending"), ("prediction_id", "ascending")])
-    return table
+    return predictions.append_column("label", label)
 
 
 def feed_report(feed, start: dt.date | None = None, end: dt.date | None = None):
@@ -352,8 +380,13 @@ def _days_touched(feed, batches: list[tuple]) -> tuple[dt.date, dt.date] | None:
     return _local_day(min(firsts)), _local_day(max(lasts)) + dt.timedelta(days=1)
 
 
-def sync_state(feed) -> engine.Counts:
-    """The state, first brought up to date with the batches committed since it was saved."""
+def sync_state(feed, batch: tuple[int, pa.Table] | None = None) -> engine.Counts:
+    """The state, first brought up to date with the batches committed since it was saved.
+
+    ``batch`` is ``(id, rows)`` of a predictions batch just committed by this process: when
+    it is the only one missing and no other predictions batch has rows on its days, those
+    days are counted from the rows in memory instead of being read back.
+    """
     state = _load_state(feed)
     committed = _committed(feed)
     if _fresh(feed, state, committed):
@@ -362,17 +395,49 @@ def sync_state(feed) -> engine.Counts:
         state, committed = _load_state(feed), _committed(feed)
         if _fresh(feed, state, committed):
             return state
+        if state is None and batch is not None and set(committed) == {batch[0]}:
+            state = _save(feed, engine.empty_counts(state_spec(feed), feed.quantum), ())
         included = set(state.info.get("batches", ())) if state is not None else set()
         if state is None or state.info.get("signature") != _signature(feed):
             return _save(feed, _count_days(feed), committed)
         if included - set(committed):  # a batch counted is gone: count everything again
             return _save(feed, _count_days(feed), committed)
-        touched = _days_touched(feed, [committed[pk] for pk in set(committed) - included])
+        missing = set(committed) - included
+        touched = _days_touched(feed, [committed[pk] for pk in missing])
         if touched is None:
             return _save(feed, _count_days(feed), committed)
         start, end = touched
-        state = state.spliced(start, end, _count_days(feed, start, end))
-        return _save(feed, state, committed)
+        if batch is not None and missing == {batch[0]} and _alone(feed, committed, batch[0]):
+            fresh = _count_rows(feed, batch[1], start, end)
+        else:
+            fresh = _count_days(feed, start, end)
+        return _save(feed, state.spliced(start, end, fresh), committed)
+
+
+def _alone(feed, committed: dict, batch_id: int) -> bool:
+    """Whether the predictions batch is the only one with rows on its local days."""
+    kind, first, last = committed[batch_id]
+    if kind != "predictions" or first is None:
+        return False
+    low, high = _local_day(first), _local_day(last)
+    for pk, (other, a, b) in committed.items():
+        overlaps = a is None or (_local_day(a) <= high and _local_day(b) >= low)
+        if pk != batch_id and other == "predictions" and overlaps:
+            return False
+    return True
+
+
+def _count_rows(feed, predictions: pa.Table, start: dt.date, end: dt.date) -> engine.Counts:
+    """Counts of a batch's predictions (the days [start, end)), labelled by stored outcomes."""
+    outcomes = read(
+        feed,
+        "outcomes",
+        _local_midnight(start),
+        _local_midnight(end) + dt.timedelta(hours=feed.outcome_window_hours),
+        columns=["prediction_id", "outcome", "outcome_time"],
+    )
+    table = _labelled(feed, predictions, outcomes)
+    return engine.aggregate(table, state_spec(feed), quantum=feed.quantum, start=start, end=end)
 
 
 def _fresh(feed, state, committed) -> bool:

@@ -512,24 +512,38 @@ def _concatenate(pieces: list[Block]) -> Block:
     return Block(*(np.concatenate([getattr(p, a) for p in pieces]) for a in ("unit", "code", "n")))
 
 
-def _segments(units: np.ndarray) -> list[tuple[int, int, int]] | None:
-    """``(unit, first row, end row)`` of each run of equal units when the rows are in time
-    order (as logs are appended), else None."""
-    if len(units) > 1 and not bool(np.all(units[1:] >= units[:-1])):
-        return None
+def _segments(units: np.ndarray) -> list[tuple[int, list[tuple[int, int]]]] | None:
+    """``(unit, [(first row, end row), …])`` per unit, in unit order, when the rows come in
+    runs of one unit (a log appended in time order, or its monthly files read in any order);
+    None when they are too scattered for that to pay."""
+    if not len(units):
+        return []
     edges = np.flatnonzero(np.diff(units)) + 1
+    if len(edges) > 4096:
+        return None
     starts = [0, *edges.tolist()]
     ends = [*edges.tolist(), len(units)]
-    return [(int(units[a]), a, b) for a, b in zip(starts, ends, strict=True) if b > a]
+    runs: dict[int, list[tuple[int, int]]] = {}
+    for a, b in zip(starts, ends, strict=True):
+        runs.setdefault(int(units[a]), []).append((a, b))
+    if len(starts) > 2 * len(runs) + 8:
+        return None
+    return sorted(runs.items())
 
 
 def _count_segments(
     segments, codes: np.ndarray, size: int, outer=None, n_outer: int = 1
 ) -> list[Block]:
-    """:func:`_count_by` for rows in time order: one ``bincount`` per unit, no keys to build."""
+    """:func:`_count_by` for rows in runs of one unit: one ``bincount`` per unit, no keys."""
     pieces: list[list[Block]] = [[] for _ in range(n_outer)]
-    for unit, a, b in segments:
-        c = codes[a:b] if outer is None else outer[a:b] * size + codes[a:b]
+    for unit, runs in segments:
+        if len(runs) == 1:
+            ((a, b),) = runs
+            c = codes[a:b] if outer is None else outer[a:b] * size + codes[a:b]
+        else:
+            c = np.concatenate(
+                [codes[a:b] if outer is None else outer[a:b] * size + codes[a:b] for a, b in runs]
+            )
         dense = np.bincount(c, minlength=n_outer * size)
         cells = np.flatnonzero(dense)
         counts = dense[cells].astype(np.int64)
