@@ -371,3 +371,18 @@ def test_a_new_batch_alone_on_its_days_is_counted_from_memory(
         ingest(feed, "predictions", predictions(20, 20), "api")  # shares days: read back
     assert len(read_back) == 1
     assert_same(engine.load(storage.state_path(feed)), recount(feed))
+
+
+def test_counts_made_before_the_commit_are_redone_if_outcomes_came_meanwhile(feed):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from garant.monitoring.ingest import normalise
+
+    rows = normalise(feed, "predictions", predictions(0, 12))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        early = storage.precount(feed, rows, pool)
+    labelled = early.current(feed).score_histogram()
+    assert int(labelled.positives.sum() + labelled.negatives.sum()) == 0
+    ingest(feed, "outcomes", outcomes(list(range(6)), hours_after=1), "api")  # meanwhile
+    h = early.current(feed).score_histogram()
+    assert int(h.positives.sum() + h.negatives.sum()) == 6

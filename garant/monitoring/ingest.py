@@ -26,6 +26,7 @@ import io
 import json
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -489,7 +490,20 @@ def ingest(feed: Feed, kind: str, raw: pa.Table, source: str, user=None) -> Inge
     """Validate `raw` entirely, then store it atomically; `BatchRefused` or `AlreadyReceived`
     when nothing is stored. The caller sets the `audit_context`."""
     table = normalise(feed, kind, raw)
-    digest = content_hash(table)
+    # the fingerprint and the state's counts of a predictions batch are computed side by
+    # side (DuckDB and NumPy release the GIL); the counts serve once the batch is committed
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        counting = storage.precount(feed, table, pool) if kind == "predictions" else None
+        digest = content_hash(table)
+        batch = _store(feed, kind, table, digest, source, user)
+        # once committed: its days counted in the state, then the alerts evaluated (neither
+        # failing the ingestion; a state not updated here is updated at its next read)
+        rows = (batch.pk, counting) if counting is not None else None
+        transaction.on_commit(lambda: after_commit(feed, rows))
+    return batch
+
+
+def _store(feed: Feed, kind: str, table: pa.Table, digest: str, source: str, user) -> IngestBatch:
     previous = IngestBatch.objects.filter(feed=feed, kind=kind, sha256=digest).first()
     if previous is not None:
         raise AlreadyReceived(previous)
@@ -529,14 +543,10 @@ def ingest(feed: Feed, kind: str, raw: pa.Table, source: str, user=None) -> Inge
                 IngestBatch.objects.get(feed=feed, kind=kind, sha256=digest)
             ) from None
         raise
-    # once the batch is committed: its days counted in the state, then the alerts evaluated
-    # (neither failing the ingestion; a state not updated here is updated at its next read)
-    rows = (batch.pk, table) if kind == "predictions" else None
-    transaction.on_commit(lambda: after_commit(feed, rows))
     return batch
 
 
-def after_commit(feed: Feed, rows: tuple[int, pa.Table] | None = None) -> None:
+def after_commit(feed: Feed, rows: tuple[int, storage.Precount] | None = None) -> None:
     try:
         storage.sync_state(feed, rows)
     except Exception:

@@ -22,7 +22,8 @@ import datetime as dt
 import hashlib
 import json
 import threading
-from dataclasses import replace
+from concurrent.futures import Future
+from dataclasses import dataclass, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -380,12 +381,50 @@ def _days_touched(feed, batches: list[tuple]) -> tuple[dt.date, dt.date] | None:
     return _local_day(min(firsts)), _local_day(max(lasts)) + dt.timedelta(days=1)
 
 
-def sync_state(feed, batch: tuple[int, pa.Table] | None = None) -> engine.Counts:
+@dataclass
+class Precount:
+    """A predictions batch's rows and the state counts of its days, computed before its
+    commit from the outcomes committed then (``outcome_batches``)."""
+
+    rows: pa.Table
+    start: dt.date
+    end: dt.date
+    outcome_batches: frozenset[int]
+    counts: Future
+
+    def current(self, feed) -> engine.Counts:
+        """The counts, or counted again if outcomes were committed in the meantime."""
+        if self.outcome_batches == _outcome_batches(feed):
+            return self.counts.result()
+        return _count_rows(feed, self.rows, self.start, self.end)
+
+
+def _outcome_batches(feed) -> frozenset[int]:
+    return frozenset(pk for pk, (kind, *_) in _committed(feed).items() if kind == "outcomes")
+
+
+def precount(feed, predictions: pa.Table, pool) -> Precount:
+    """Start counting a predictions batch's days on ``pool`` (database and files read here,
+    in the calling thread; the counting itself in the pool)."""
+    times = pc.min_max(predictions["timestamp"]).as_py()
+    start, end = _local_day(times["min"]), _local_day(times["max"]) + dt.timedelta(days=1)
+    seen = _outcome_batches(feed)
+    outcomes = _outcomes_for(feed, start, end)
+    spec, quantum = state_spec(feed), feed.quantum
+
+    def count() -> engine.Counts:
+        table = _labelled(feed, predictions, outcomes)
+        return engine.aggregate(table, spec, quantum=quantum, start=start, end=end)
+
+    return Precount(predictions, start, end, seen, pool.submit(count))
+
+
+def sync_state(feed, batch: tuple[int, Precount] | None = None) -> engine.Counts:
     """The state, first brought up to date with the batches committed since it was saved.
 
-    ``batch`` is ``(id, rows)`` of a predictions batch just committed by this process: when
-    it is the only one missing and no other predictions batch has rows on its days, those
-    days are counted from the rows in memory instead of being read back.
+    ``batch`` is ``(id, precount)`` of a predictions batch just committed by this process:
+    when it is the only one missing and no other predictions batch has rows on its days,
+    those days' counts are taken from it instead of being read back from the Delta table.
     """
     state = _load_state(feed)
     committed = _committed(feed)
@@ -408,7 +447,7 @@ def sync_state(feed, batch: tuple[int, pa.Table] | None = None) -> engine.Counts
             return _save(feed, _count_days(feed), committed)
         start, end = touched
         if batch is not None and missing == {batch[0]} and _alone(feed, committed, batch[0]):
-            fresh = _count_rows(feed, batch[1], start, end)
+            fresh = batch[1].current(feed)
         else:
             fresh = _count_days(feed, start, end)
         return _save(feed, state.spliced(start, end, fresh), committed)
@@ -427,16 +466,19 @@ def _alone(feed, committed: dict, batch_id: int) -> bool:
     return True
 
 
-def _count_rows(feed, predictions: pa.Table, start: dt.date, end: dt.date) -> engine.Counts:
-    """Counts of a batch's predictions (the days [start, end)), labelled by stored outcomes."""
-    outcomes = read(
+def _outcomes_for(feed, start: dt.date, end: dt.date) -> pa.Table:
+    return read(
         feed,
         "outcomes",
         _local_midnight(start),
         _local_midnight(end) + dt.timedelta(hours=feed.outcome_window_hours),
         columns=["prediction_id", "outcome", "outcome_time"],
     )
-    table = _labelled(feed, predictions, outcomes)
+
+
+def _count_rows(feed, predictions: pa.Table, start: dt.date, end: dt.date) -> engine.Counts:
+    """Counts of a batch's predictions (the days [start, end)), labelled by stored outcomes."""
+    table = _labelled(feed, predictions, _outcomes_for(feed, start, end))
     return engine.aggregate(table, state_spec(feed), quantum=feed.quantum, start=start, end=end)
 
 
