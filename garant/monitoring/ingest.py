@@ -404,13 +404,13 @@ def normalise(feed: Feed, kind: str, raw: pa.Table) -> pa.Table:
     source = required["prediction_id"]
     ids = _as_text(raw[source])
     errors.add_rows(
-        pc.or_kleene(ids.is_null(), pc.equal(pc.utf8_trim_whitespace(ids), "")),
+        pc.or_kleene(ids.is_null(), pc.match_substring_regex(ids, r"^\s*$")),
         source,
         "identifiant vide",
     )
-    counts = pc.value_counts(ids.combine_chunks())
-    doubles = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
-    if len(doubles):
+    if pc.count_distinct(ids, mode="all").as_py() < len(ids):  # only then look for which
+        counts = pc.value_counts(ids.combine_chunks())
+        doubles = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
         errors.add_rows(pc.is_in(ids, doubles), source, "identifiant en double dans le lot")
     out["prediction_id"] = ids
 
