@@ -36,8 +36,8 @@ Peers are benchmark-only dependencies: the script creates ``benchmarks/.peers-ve
 (git-ignored) from the pinned ``benchmarks/requirements-peers.txt``, with ``DO_NOT_TRACK=1``;
 nothing is installed in the product's ``.venv``.
 
-    .venv/bin/python benchmarks/monitoring.py                    # 1M then 10M rows, ~25 min
-    .venv/bin/python benchmarks/monitoring.py --rows 1000000     # ~3 min
+    .venv/bin/python benchmarks/monitoring.py                    # 1M then 10M rows, ~30 min
+    .venv/bin/python benchmarks/monitoring.py --rows 1000000     # ~5 min
     .venv/bin/python benchmarks/monitoring.py --rows 10000000 --only garant --repeats 1
 """
 
@@ -352,7 +352,7 @@ def measure(implementation: str, path: Path, repeats: int, python: Path | None =
             f"(process {time.perf_counter() - started:.0f} s, peak {runs[-1]['peak_mib']:,.0f} MiB)",
             flush=True,
         )
-    result = dict(runs[len(runs) // 2])
+    result = dict(sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2])  # the median run
     result["seconds"] = statistics.median(r["seconds"] for r in runs)
     result["peak_mib"] = max(r["peak_mib"] for r in runs)
     result["runs"] = len(runs)
@@ -375,6 +375,8 @@ def leaves(value, path=()):
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
             yield from leaves(item, (*path, str(index)))
+    elif value is None:
+        yield path, None  # undefined: must be undefined on both sides
     elif isinstance(value, int | float) and not isinstance(value, bool):
         yield path, float(value)
 
@@ -392,10 +394,12 @@ def agreement(a: dict, b: dict) -> dict[str, tuple[float, int, str]]:
             name = {"missing": "missing rate (year)", "volume": "volume per month"}[path[0]]
         else:
             name = next((p for p in reversed(path) if not p.isdigit()), path[-1])
+        x = math.nan if x is None else x
+        y = math.nan if y is None else y
         if math.isnan(x) and math.isnan(y):
             difference = 0.0
         elif math.isnan(x) or math.isnan(y):
-            difference = math.inf
+            difference = math.inf  # defined on one side only
         else:
             difference = abs(x - y)
         previous = worst.get(name, (-1.0, 0, ""))
@@ -421,9 +425,9 @@ def scoped_agreement(a: dict, b: dict, keys=AGREEMENT_KEYS) -> list[tuple[str, s
     for scope, member in scopes.items():
         for key in keys:
             values = [
-                abs(x - right[p])
+                math.inf if (x is None) != (right[p] is None) else abs(x - right[p])
                 for p, x in left.items()
-                if p in right and member(p) and p[-1] == key and not math.isnan(x + right[p])
+                if p in right and member(p) and p[-1] == key and (x, right[p]) != (None, None)
             ]
             if values:
                 rows.append((scope, key, max(values), len(values)))
