@@ -9,6 +9,7 @@ GARANT_SESSION_IDLE_MINUTES  inactivity before the session expires (30)
 GARANT_SECURE_COOKIES "1" behind HTTPS
 """
 
+import json
 import os
 import secrets
 from datetime import timedelta
@@ -184,10 +185,17 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
 
-# Delta Lake tables of the monitoring feeds (one folder per feed)
+# Delta Lake tables of the monitoring feeds (one folder per feed) and their monitoring state
 GARANT_MONITORING_DIR = Path(
     os.environ.get("GARANT_MONITORING_DIR", DATA_DIR / "monitoring")
 ).resolve()
+# The Delta tables may live in object storage instead (e.g. s3://bucket/garant, abfss://…,
+# gs://…): its URI here, and delta-rs storage options (credentials, endpoint) as a JSON object
+# in GARANT_MONITORING_STORAGE_OPTIONS. The monitoring state and its locks stay local.
+GARANT_MONITORING_TABLES = os.environ.get("GARANT_MONITORING_TABLES", "")
+GARANT_MONITORING_STORAGE_OPTIONS = json.loads(
+    os.environ.get("GARANT_MONITORING_STORAGE_OPTIONS", "{}")
+)
 
 NINJA_PAGINATION_PER_PAGE = 50
 NINJA_MAX_PER_PAGE_SIZE = 500  # ninja reads this name for PAGINATION_MAX_PER_PAGE_SIZE

@@ -1,6 +1,7 @@
 """Delta Lake tables of the monitoring feeds: one table per feed and kind, on local disk.
 
-Layout: ``GARANT_MONITORING_DIR/<feed id>/predictions`` and ``…/outcomes``, partitioned by
+Layout: ``GARANT_MONITORING_DIR/<feed id>/predictions`` and ``…/outcomes`` (or the same under
+``GARANT_MONITORING_TABLES``, an object-storage URI, see settings.py), partitioned by
 ``month`` (YYYY-MM, UTC) of the prediction time or of the outcome time. Columns have canonical
 names (the feed's own names are mapped at ingestion, see `ingest.py`):
 
@@ -69,12 +70,28 @@ def schema(feed, kind: str) -> pa.Schema:
 
 
 def table_path(feed, kind: str) -> Path:
+    """The local folder of a feed's table (when no object storage is configured)."""
     return Path(settings.GARANT_MONITORING_DIR) / str(feed.pk) / kind
 
 
+def table_uri(feed, kind: str) -> str:
+    """Where a feed's table is: ``GARANT_MONITORING_TABLES/<feed>/<kind>`` when set (object
+    storage), else its local folder."""
+    base = settings.GARANT_MONITORING_TABLES
+    if not base:
+        return str(table_path(feed, kind))
+    return f"{base.rstrip('/')}/{feed.pk}/{kind}"
+
+
+def _options() -> dict | None:
+    return dict(settings.GARANT_MONITORING_STORAGE_OPTIONS) or None
+
+
 def _delta(feed, kind: str) -> DeltaTable | None:
-    path = table_path(feed, kind)
-    return DeltaTable(str(path)) if DeltaTable.is_deltatable(str(path)) else None
+    uri, options = table_uri(feed, kind), _options()
+    if not DeltaTable.is_deltatable(uri, storage_options=options):
+        return None
+    return DeltaTable(uri, storage_options=options)
 
 
 def with_month(table: pa.Table, kind: str) -> pa.Table:
@@ -108,11 +125,12 @@ def _writer_properties(kind: str) -> WriterProperties:
 def append(feed, kind: str, table: pa.Table) -> None:
     """Append normalised rows (every column of `schema` but ``month``) in one Delta commit."""
     table = with_month(table, kind).select(schema(feed, kind).names).cast(schema(feed, kind))
-    path = table_path(feed, kind)
-    path.mkdir(parents=True, exist_ok=True)
+    if not settings.GARANT_MONITORING_TABLES:
+        table_path(feed, kind).mkdir(parents=True, exist_ok=True)
     write_deltalake(
-        str(path),
+        table_uri(feed, kind),
         table,
+        storage_options=_options(),
         partition_by=["month"],
         mode="append",
         configuration={"delta.dataSkippingStatsColumns": STATS_COLUMNS[kind]},
