@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -111,11 +112,10 @@ def find_identifiers(table: pa.Table, text_columns: list[str] | None = None) -> 
     if text_columns is None:
         text_columns = [f.name for f in table.schema if _textual(f.type)]
     flagged = {f.column for f in findings}
-    for name in text_columns:
-        if name not in flagged:
-            finding = _value_finding(name, table[name])
-            if finding is not None:
-                findings.append(finding)
+    names = [name for name in text_columns if name not in flagged]
+    with ThreadPoolExecutor(max_workers=2) as pool:  # Arrow's kernels release the GIL
+        found = pool.map(lambda name: _value_finding(name, table[name]), names)
+        findings.extend(f for f in found if f is not None)
     return findings
 
 

@@ -393,6 +393,13 @@ def normalise(feed: Feed, kind: str, raw: pa.Table) -> pa.Table:
     parsed |= {feed.timestamp_column} if kind == "predictions" else set()
     parsed |= {feed.outcome_column, feed.outcome_time_column} if kind == "outcomes" else set()
     text_columns = [name for name in raw.column_names if name not in parsed]
+    source = required["prediction_id"]
+    # the search for repeated ids runs beside the search for identifiers (both release the GIL)
+    pool = ThreadPoolExecutor(max_workers=1)
+    repeated = None
+    if source in raw.column_names:
+        repeated = pool.submit(_has_duplicates, _as_text(raw[source]))
+    pool.shutdown(wait=False)
     for finding in find_identifiers(raw, text_columns):
         errors.add(finding.row, finding.column, finding.reason)
     if errors.total or raw.num_rows == 0:
@@ -401,14 +408,10 @@ def normalise(feed: Feed, kind: str, raw: pa.Table) -> pa.Table:
         raise BatchRefused(errors)
 
     out: dict[str, pa.ChunkedArray | None] = {}
-    source = required["prediction_id"]
     ids = _as_text(raw[source])
-    errors.add_rows(
-        pc.or_kleene(ids.is_null(), pc.match_substring_regex(ids, r"^\s*$")),
-        source,
-        "identifiant vide",
-    )
-    if pc.count_distinct(ids, mode="all").as_py() < len(ids):  # only then look for which
+    blank = pc.or_kleene(pc.equal(pc.utf8_length(ids), 0), pc.utf8_is_space(ids))
+    errors.add_rows(pc.or_kleene(ids.is_null(), blank), source, "identifiant vide")
+    if repeated.result():  # only then look for which
         counts = pc.value_counts(ids.combine_chunks())
         doubles = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
         errors.add_rows(pc.is_in(ids, doubles), source, "identifiant en double dans le lot")
@@ -463,6 +466,25 @@ def normalise(feed: Feed, kind: str, raw: pa.Table) -> pa.Table:
     )
 
 
+def _has_duplicates(ids: pa.ChunkedArray) -> bool:
+    """Whether a value occurs twice (DuckDB's parallel hash count; nulls count as a value)."""
+    con = _duckdb()
+    try:
+        con.register("ids", pa.table({"id": ids}))
+        [(distinct, nulls)] = con.sql(
+            "SELECT count(DISTINCT id), count(*) - count(id) FROM ids"
+        ).fetchall()
+    finally:
+        con.close()
+    return distinct + min(nulls, 1) < len(ids)
+
+
+def _duckdb() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
 def content_hash(table: pa.Table) -> str:
     """SHA-256 fingerprint of the normalised batch, whatever the order of its rows.
 
@@ -471,7 +493,7 @@ def content_hash(table: pa.Table) -> str:
     another order give the same fingerprint; any changed value gives another.
     """
     columns = ", ".join('"' + name.replace('"', '""') + '"' for name in table.column_names)
-    con = duckdb.connect()
+    con = _duckdb()
     try:
         con.register("batch", table)
         rows = con.sql(f"SELECT hash({columns}) AS h FROM batch").to_arrow_table()
@@ -490,12 +512,12 @@ def ingest(feed: Feed, kind: str, raw: pa.Table, source: str, user=None) -> Inge
     """Validate `raw` entirely, then store it atomically; `BatchRefused` or `AlreadyReceived`
     when nothing is stored. The caller sets the `audit_context`."""
     table = normalise(feed, kind, raw)
-    # the fingerprint and the state's counts of a predictions batch are computed side by
-    # side (DuckDB and NumPy release the GIL); the counts serve once the batch is committed
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        counting = storage.precount(feed, table, pool) if kind == "predictions" else None
+    # a predictions batch's state counts are computed while its rows are written (NumPy and
+    # delta-rs release the GIL); they serve once the batch is committed
+    with ThreadPoolExecutor(max_workers=1) as pool:
         digest = content_hash(table)
-        batch = _store(feed, kind, table, digest, source, user)
+        counting = storage.precount(feed, table, pool) if kind == "predictions" else None
+        batch = _store(feed, kind, table, digest, source, user)  # counting meanwhile
         # once committed: its days counted in the state, then the alerts evaluated (neither
         # failing the ingestion; a state not updated here is updated at its next read)
         rows = (batch.pk, counting) if counting is not None else None

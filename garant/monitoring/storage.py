@@ -129,7 +129,7 @@ def append(feed, kind: str, table: pa.Table) -> None:
         table_path(feed, kind).mkdir(parents=True, exist_ok=True)
     write_deltalake(
         table_uri(feed, kind),
-        table,
+        table.to_reader(max_chunksize=1 << 20),  # streamed: faster than one table at 10M rows
         storage_options=_options(),
         partition_by=["month"],
         mode="append",

@@ -308,17 +308,19 @@ def _decimal_codes(values: np.ndarray):
     exact = np.empty(min(CHUNK, len(values)), dtype=bool)
     for part in _chunks(len(values)):
         v = values[part]
-        scaled = v * scale
-        np.rint(scaled, out=scaled)
-        back = scaled / scale
+        scaled = np.rint(v) if scale == 1 else np.rint(v * scale)
+        back = scaled if scale == 1 else scaled / scale
         missing = np.isnan(v)
         ok = exact[: len(v)]
         np.equal(back, v, out=ok)
-        ok |= missing
+        has_missing = bool(missing.any())
+        if has_missing:
+            ok |= missing
         if not ok.all():
             return None
         scaled -= low
-        scaled[missing] = -1
+        if has_missing:
+            np.copyto(scaled, -1.0, where=missing)
         codes[part] = scaled
     return (low + np.arange(int(high - low) + 1)) / scale, codes
 
@@ -1079,7 +1081,7 @@ def _pieces(data, columns: list[str]) -> list:
         if groups and max(groups) <= 4 * PIECE_ROWS:
 
             def group(i: int):
-                return lambda: pq.ParquetFile(data).read_row_group(
+                return lambda: pq.ParquetFile(data, memory_map=True).read_row_group(
                     i, columns=columns, use_threads=False
                 )
 
