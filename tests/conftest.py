@@ -56,6 +56,23 @@ def make_system(establishment: Establishment, **kw) -> AISystem:
     return system
 
 
+def make_feed(system: AISystem, **fields):
+    """A monitoring feed "Sepsis" of `system` (created as the tests' audited source)."""
+    from garant.monitoring.models import Feed
+
+    values = {"name": "Sepsis", "slug": "sepsis", **fields}
+    with audit_context(source="test"):
+        return Feed.objects.create(ai_system=system, **values)
+
+
+def token_client(user) -> Client:
+    """A test client authenticated by a new API bearer token of `user`."""
+    from garant.core.models import ApiToken
+
+    _, raw = ApiToken.issue(user, name="script")
+    return Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+
 @pytest.fixture(autouse=True)
 def monitoring_dir(settings, tmp_path):
     """Each test writes its Delta tables apart: feed ids are reused between tests."""

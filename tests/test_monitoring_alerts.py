@@ -15,9 +15,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from garant.core.audit import audit_context
-from garant.core.models import ApiToken, AuditEvent, Role
+from garant.core.models import AuditEvent, Role
 from garant.monitoring import alerts, ingest
-from garant.monitoring.models import Alert, AlertRule, Feed
+from garant.monitoring.models import Alert, AlertRule
+from tests.conftest import make_feed, token_client
 
 JSON = "application/json"
 TODAY = dt.date(2024, 6, 30)
@@ -30,19 +31,7 @@ def monitoring_dir(settings, tmp_path):
 
 @pytest.fixture
 def feed(world):
-    with audit_context(source="test"):
-        return Feed.objects.create(
-            ai_system=world["a"]["system"],
-            name="Sepsis",
-            slug="sepsis",
-            operating_threshold=0.5,
-            subgroup_columns=["site"],
-        )
-
-
-def token_client(user) -> Client:
-    _, raw = ApiToken.issue(user, name="script")
-    return Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return make_feed(world["a"]["system"], operating_threshold=0.5, subgroup_columns=["site"])
 
 
 _counter = iter(range(10**9))

@@ -30,7 +30,8 @@ from django.db import connection
 
 from garant.core.audit import audit_context
 from garant.monitoring import ingest, storage
-from garant.monitoring.models import Feed, IngestBatch
+from garant.monitoring.models import IngestBatch
+from tests.conftest import make_feed
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -59,15 +60,12 @@ main(sys.argv[2:])
 
 @pytest.fixture
 def feed(world):
-    with audit_context(source="test"):
-        return Feed.objects.create(
-            ai_system=world["a"]["system"],
-            name="Sepsis",
-            slug="sepsis",
-            feature_columns=["age"],
-            subgroup_columns=["site"],
-            operating_threshold=0.5,
-        )
+    return make_feed(
+        world["a"]["system"],
+        feature_columns=["age"],
+        subgroup_columns=["site"],
+        operating_threshold=0.5,
+    )
 
 
 @pytest.fixture

@@ -14,9 +14,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from garant.core.audit import audit_context
-from garant.core.models import ApiToken, Role
+from garant.core.models import Role
 from garant.monitoring import ingest, storage
 from garant.monitoring.models import Feed, IngestBatch
+from tests.conftest import make_feed, token_client
 from tests.test_monitoring_fhir import load
 
 DATA = Path(__file__).parent / "data" / "fhir"
@@ -30,17 +31,10 @@ def monitoring_dir(settings, tmp_path):
 
 @pytest.fixture
 def feed(world):
-    with audit_context(source="test"):
-        return Feed.objects.create(
-            ai_system=world["a"]["system"], name="Sepsis", slug="sepsis", operating_threshold=0.4
-        )
+    return make_feed(world["a"]["system"], operating_threshold=0.4)
 
 
-def api(user):
-    from django.test import Client
-
-    _, raw = ApiToken.issue(user, name="script")
-    return Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+api = token_client
 
 
 def bundle(name) -> bytes:

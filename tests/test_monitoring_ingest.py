@@ -19,24 +19,21 @@ from garant.core.models import AuditEvent
 from garant.monitoring import engine, storage
 from garant.monitoring.identifiers import nir_key_valid
 from garant.monitoring.ingest import AlreadyReceived, BatchRefused, ingest, read_file, read_records
-from garant.monitoring.models import Feed, IngestBatch
+from garant.monitoring.models import IngestBatch
+from tests.conftest import make_feed
 
 T0 = dt.datetime(2024, 3, 1, 8, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def feed(world, settings, tmp_path):
-    settings.GARANT_MONITORING_DIR = tmp_path / "monitoring"
-    with audit_context(source="test"):
-        return Feed.objects.create(
-            ai_system=world["a"]["system"],
-            name="Sepsis",
-            slug="sepsis",
-            feature_columns=["age"],
-            subgroup_columns=["site"],
-            operating_threshold=0.5,
-            outcome_window_hours=48,
-        )
+def feed(world):
+    return make_feed(
+        world["a"]["system"],
+        feature_columns=["age"],
+        subgroup_columns=["site"],
+        operating_threshold=0.5,
+        outcome_window_hours=48,
+    )
 
 
 def predictions(n=6, start=0, patient=lambda i: f"P{i % 3}"):

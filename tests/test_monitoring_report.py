@@ -20,7 +20,7 @@ from django.urls import reverse
 from garant.core.audit import audit_context
 from garant.core.models import Role
 from garant.monitoring import charts, engine, ingest, report, storage
-from garant.monitoring.models import Feed
+from tests.conftest import make_feed
 
 PARIS = ZoneInfo("Europe/Paris")
 START = dt.date(2024, 3, 1)  # first day of the synthetic data (30 March: change to summer time)
@@ -33,16 +33,13 @@ def monitoring_dir(settings, tmp_path):
 
 @pytest.fixture
 def feed(world):
-    with audit_context(source="test"):
-        return Feed.objects.create(
-            ai_system=world["a"]["system"],
-            name="Sepsis",
-            slug="sepsis",
-            feature_columns=["age"],
-            categorical_columns=["service"],
-            subgroup_columns=["site", "sexe"],
-            operating_threshold=0.4,
-        )
+    return make_feed(
+        world["a"]["system"],
+        feature_columns=["age"],
+        categorical_columns=["service"],
+        subgroup_columns=["site", "sexe"],
+        operating_threshold=0.4,
+    )
 
 
 def synthetic(n: int, days: int, seed: int = 7, drift_after: int | None = None):

@@ -16,26 +16,23 @@ import pytest
 from garant.core.audit import audit_context
 from garant.monitoring import engine, storage
 from garant.monitoring.ingest import ingest
-from garant.monitoring.models import Feed, IngestBatch
+from garant.monitoring.models import IngestBatch
+from tests.conftest import make_feed
 
 T0 = dt.datetime(2024, 3, 1, 8, 0, tzinfo=dt.UTC)
 DAY = dt.timedelta(days=1)
 
 
 @pytest.fixture
-def feed(world, settings, tmp_path):
-    settings.GARANT_MONITORING_DIR = tmp_path / "monitoring"
-    with audit_context(source="test"):
-        return Feed.objects.create(
-            ai_system=world["a"]["system"],
-            name="Sepsis",
-            slug="sepsis",
-            feature_columns=["age"],
-            categorical_columns=["service"],
-            subgroup_columns=["site"],
-            operating_threshold=0.5,
-            outcome_window_hours=48,
-        )
+def feed(world):
+    return make_feed(
+        world["a"]["system"],
+        feature_columns=["age"],
+        categorical_columns=["service"],
+        subgroup_columns=["site"],
+        operating_threshold=0.5,
+        outcome_window_hours=48,
+    )
 
 
 def predictions(first: int, n: int, seed: int = 0) -> pa.Table:

@@ -8,13 +8,12 @@ import io
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pytest
-from django.test import Client
 from django.urls import reverse
 
-from garant.core.audit import audit_context
-from garant.core.models import ApiToken, Role
+from garant.core.models import Role
 from garant.monitoring import storage
 from garant.monitoring.models import Feed, IngestBatch
+from tests.conftest import make_feed, token_client
 
 JSON = "application/json"
 
@@ -26,15 +25,7 @@ def monitoring_dir(settings, tmp_path):
 
 @pytest.fixture
 def feed(world):
-    with audit_context(source="test"):
-        return Feed.objects.create(
-            ai_system=world["a"]["system"], name="Sepsis", slug="sepsis", operating_threshold=0.4
-        )
-
-
-def token_client(user) -> Client:
-    _, raw = ApiToken.issue(user, name="script")
-    return Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return make_feed(world["a"]["system"], operating_threshold=0.4)
 
 
 def records(n=3, start=0):

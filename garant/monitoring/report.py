@@ -51,7 +51,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from garant.monitoring import engine, storage
-from garant.monitoring.engine.counts import PERIODS
+from garant.monitoring.engine.counts import PERIODS, next_period, period_start
 
 FORMAT = "garant.monitoring.report/1"
 REPORT_KEYS = (
@@ -191,24 +191,6 @@ def _subgroups(s: engine.SubgroupReport) -> dict:
             for row in s.rows
         ],
     }
-
-
-def period_start(day: dt.date, by: str) -> dt.date:
-    """The start of the calendar period holding ``day`` (weeks start on Monday)."""
-    if by == "week":
-        return day - dt.timedelta(days=day.weekday())
-    if by == "month":
-        return day.replace(day=1)
-    return day
-
-
-def next_period(start: dt.date, by: str) -> dt.date:
-    if by == "day":
-        return start + dt.timedelta(days=1)
-    if by == "week":
-        return start + dt.timedelta(weeks=1)
-    year, month = divmod(start.month, 12)
-    return dt.date(start.year + year, month + 1, 1)
 
 
 def periods(start: dt.date, end: dt.date, by: str) -> list[tuple[dt.date, dt.date, bool]]:

@@ -940,7 +940,7 @@ class Counts:
         units, totals = self._score_block().per_unit(self.start, self.end)
         observed: dict[dt.date, int] = {}
         for number, total in zip(units.tolist(), totals.tolist(), strict=True):
-            start = _period_start(unit_start(number, self.unit), period)
+            start = period_start(unit_start(number, self.unit), period)
             observed[start] = observed.get(start, 0) + int(total)
         if not observed:
             return []
@@ -1198,7 +1198,8 @@ def _aggregate_piece(
     )
 
 
-def _period_start(day: dt.date, period: str) -> dt.date:
+def period_start(day: dt.date, period: str) -> dt.date:
+    """The start of the calendar period holding ``day`` (weeks start on Monday)."""
     if period == "week":
         return day - dt.timedelta(days=day.weekday())
     if period == "month":
@@ -1206,15 +1207,19 @@ def _period_start(day: dt.date, period: str) -> dt.date:
     return day
 
 
+def next_period(start: dt.date, period: str) -> dt.date:
+    """The start of the period after the one starting on ``start``."""
+    if period == "day":
+        return start + dt.timedelta(days=1)
+    if period == "week":
+        return start + dt.timedelta(weeks=1)
+    return month_start(month_number(start) + 1)
+
+
 def _calendar(first: dt.date, last: dt.date, period: str) -> list[dt.date]:
     """Every period start from ``first`` to ``last`` (both already period starts)."""
     starts, current = [], first
     while current <= last:
         starts.append(current)
-        if period == "day":
-            current += dt.timedelta(days=1)
-        elif period == "week":
-            current += dt.timedelta(weeks=1)
-        else:
-            current = month_start(month_number(current) + 1)
+        current = next_period(current, period)
     return starts
