@@ -320,7 +320,7 @@ def _load_state(feed) -> engine.Counts | None:
         stat = path.stat()
     except FileNotFoundError:
         return None
-    key = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    key = (str(path), stat.st_mtime_ns, stat.st_size, stat.st_ino)
     with _cache_lock:
         cached = _cache.get(feed.pk)
     if cached is not None and cached[0] == key:
