@@ -591,3 +591,9 @@ def test_rules_api_permissions_and_tenancy(world, feed):
     alert.refresh_from_db()
     assert auc.active is True and alert.state == "open"
     assert not rule_events(auc.pk, "update").exists()
+
+
+def test_figures_in_messages_are_french_and_never_minus_zero():
+    assert alerts._fr(0.81234) == "0,812"
+    assert alerts._percent(-0.00001) == "0,0 %"
+    assert alerts._percent(-0.5) == "-50,0 %"

@@ -73,7 +73,10 @@ class Check:
 
 
 def _fr(value: float, digits: int = 3) -> str:
-    return f"{value:.{digits}f}".replace(".", ",")
+    text = f"{value:.{digits}f}"
+    if float(text) == 0:
+        text = text.lstrip("-")  # no "-0,0 %" for a change that rounds to nothing
+    return text.replace(".", ",")
 
 
 def _percent(value: float) -> str:
