@@ -1,7 +1,8 @@
 """Alerts of monitoring feeds: rules checked after each ingestion and on a schedule.
 
-Each active `AlertRule` of a feed is computed on the feed's joined table (`storage.joined`)
-with the engine, over windows of days in the project's time zone ending with `today`:
+Each active `AlertRule` of a feed is computed with the engine from the feed's monitoring
+state (`storage.counts`; the late-outcome rule reads the joined rows of its window), over
+windows of days in the project's time zone ending with `today`:
 
 * ``auc_below``: ROC AUC of the last `window_days` days below the threshold (a floor);
 * ``psi_above``: PSI of the score, the last `window_days` days against the `window_days`
