@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
@@ -340,6 +341,7 @@ def test_counting_in_pieces_gives_the_counts_of_the_whole(monkeypatch, tmp_path,
         assert_same(engine.aggregate(table, SPEC, unit=unit), whole[unit])
         assert_same(engine.aggregate(shuffled, SPEC, unit=unit), whole[unit])
         assert_same(engine.aggregate(str(path), SPEC, unit=unit), whole[unit])
+        assert_same(engine.aggregate(ds.dataset(path), SPEC, unit=unit), whole[unit])
 
 
 def test_a_new_batch_alone_on_its_days_is_counted_from_memory(

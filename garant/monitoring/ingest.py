@@ -30,7 +30,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -468,7 +467,7 @@ def normalise(feed: Feed, kind: str, raw: pa.Table) -> pa.Table:
 
 def _has_duplicates(ids: pa.ChunkedArray) -> bool:
     """Whether a value occurs twice (DuckDB's parallel hash count; nulls count as a value)."""
-    con = _duckdb()
+    con = storage.duckdb_connection()
     try:
         con.register("ids", pa.table({"id": ids}))
         [(distinct, nulls)] = con.sql(
@@ -479,12 +478,6 @@ def _has_duplicates(ids: pa.ChunkedArray) -> bool:
     return distinct + min(nulls, 1) < len(ids)
 
 
-def _duckdb() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")
-    return con
-
-
 def content_hash(table: pa.Table) -> str:
     """SHA-256 fingerprint of the normalised batch, whatever the order of its rows.
 
@@ -493,7 +486,7 @@ def content_hash(table: pa.Table) -> str:
     another order give the same fingerprint; any changed value gives another.
     """
     columns = ", ".join('"' + name.replace('"', '""') + '"' for name in table.column_names)
-    con = _duckdb()
+    con = storage.duckdb_connection()
     try:
         con.register("batch", table)
         rows = con.sql(f"SELECT hash({columns}) AS h FROM batch").to_arrow_table()

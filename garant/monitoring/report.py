@@ -45,7 +45,6 @@ reason; no NaN or infinity.
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import timezone
@@ -220,10 +219,6 @@ def _series_row(counts: engine.Counts, first: dt.date, last: dt.date, partial: b
         "sensitivity": metric(c.sensitivity),
         "flag_rate": metric(c.flag_rate),
     }
-
-
-def _local_midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(), tzinfo=zone)
 
 
 def build_report(

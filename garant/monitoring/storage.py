@@ -97,7 +97,7 @@ def _delta(feed, kind: str) -> DeltaTable | None:
 def with_month(table: pa.Table, kind: str) -> pa.Table:
     """The table with its ``month`` partition column (YYYY-MM of the UTC time)."""
     days = engine.counts.local_days(table[TIME_COLUMN[kind]], "UTC")
-    months = engine.counts._units(days, "month")
+    months = engine.counts.to_units(days, "month")
     first = int(months.min()) if len(months) else 0
     names = [
         engine.counts.month_start(m).strftime("%Y-%m")
@@ -143,7 +143,6 @@ def remove_batch(feed, kind: str, batch_id: int) -> None:
     delta = _delta(feed, kind)
     if delta is not None:
         delta.delete(f"batch_id = {int(batch_id)}")
-    invalidate_state(feed)  # its rows may have been counted while it was in flight
 
 
 def _committed_rows(feed, kind: str) -> ds.Expression:
@@ -231,11 +230,18 @@ def joined(feed, start=None, end=None, ordered: bool = True) -> pa.Table:
     return table
 
 
+def duckdb_connection() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection, without the progress bar it prints on long queries."""
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
 def _labelled(feed, predictions: pa.Table, outcomes: pa.Table) -> pa.Table:
     """``predictions`` (in their order) with the ``label`` of their outcome, null when none."""
     label = pa.nulls(predictions.num_rows, pa.int8())
     if outcomes.num_rows and predictions.num_rows:
-        con = duckdb.connect()
+        con = duckdb_connection()
         try:
             con.register("p", predictions.select(["prediction_id", "timestamp"]))
             con.register("o", outcomes)
@@ -334,14 +340,6 @@ def _load_state(feed) -> engine.Counts | None:
         while len(_cache) > CACHE_SIZE:
             _cache.pop(next(iter(_cache)))
     return state
-
-
-def invalidate_state(feed) -> None:
-    """Forget the state: the next read rebuilds it from the Delta tables."""
-    with _state_lock(feed):
-        state_path(feed).unlink(missing_ok=True)
-    with _cache_lock:
-        _cache.pop(feed.pk, None)
 
 
 def _committed(feed) -> dict[int, tuple]:
@@ -453,7 +451,8 @@ def sync_state(feed, batch: tuple[int, Precount] | None = None) -> engine.Counts
         if _fresh(feed, state, committed):
             return state
         if state is None and batch is not None and set(committed) == {batch[0]}:
-            state = _save(feed, engine.empty_counts(state_spec(feed), feed.quantum), ())
+            empty = engine.empty_counts(state_spec(feed), feed.quantum)  # the feed's first batch
+            state = replace(empty, info={"signature": _signature(feed), "batches": []})
         included = set(state.info.get("batches", ())) if state is not None else set()
         if state is None or state.info.get("signature") != _signature(feed):
             return _save(feed, _count_days(feed), committed)

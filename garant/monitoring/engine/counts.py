@@ -187,7 +187,8 @@ def local_days(column, timezone: str = "UTC") -> np.ndarray:
     return days
 
 
-def _units(days: np.ndarray, unit: str) -> np.ndarray:
+def to_units(days: np.ndarray, unit: str) -> np.ndarray:
+    """Day numbers as units: the same for ``day``, months since January 1970 for ``month``."""
     if unit == "day" or not len(days):
         return days
     first, last = int(days.min()), int(days.max())
@@ -946,16 +947,6 @@ class Counts:
             return []
         return [(p, observed.get(p, 0)) for p in _calendar(min(observed), max(observed), period)]
 
-    def span(self) -> tuple[dt.date, dt.date] | None:
-        """First and last day holding predictions (in the window), or None."""
-        units, _ = self._score_block(ALL).per_unit(self.start, self.end)
-        if not len(units):
-            return None
-        last = unit_start(int(units[-1]), self.unit)
-        if self.unit == "month":
-            last = month_start(int(units[-1]) + 1) - dt.timedelta(days=1)
-        return unit_start(int(units[0]), self.unit), last
-
     # -- persistence --------------------------------------------------------------------
 
     def save(self, path: str | Path) -> None:
@@ -1070,8 +1061,9 @@ PIECE_ROWS = 1 << 20
 
 def _pieces(data, columns: list[str]) -> list:
     """The needed columns of ``data`` (Arrow table, dataset, reader, Parquet path), as a list
-    of functions each returning a table of about :data:`PIECE_ROWS` rows (read when called,
-    so that only the pieces being counted are in memory)."""
+    of functions each returning one piece, read when called so that only the pieces being
+    counted are in memory: a Parquet file's row groups, a dataset's fragments, slices of
+    :data:`PIECE_ROWS` rows of a table."""
     if isinstance(data, str | Path):
         source = pq.ParquetFile(data)
         missing = [c for c in columns if c not in source.schema_arrow.names]
@@ -1088,8 +1080,10 @@ def _pieces(data, columns: list[str]) -> list:
             return [group(i) for i in range(len(groups))]
         data = ds.dataset(data, format="parquet")
     if isinstance(data, ds.Dataset):
-        batches = data.to_batches(columns=columns, batch_size=PIECE_ROWS)
-        return [lambda batch=batch: pa.Table.from_batches([batch]) for batch in batches]
+        fragments = list(data.get_fragments())
+        return [lambda f=f: f.to_table(columns=columns) for f in fragments] or [
+            lambda: data.to_table(columns=columns)
+        ]
     if isinstance(data, pa.RecordBatchReader):
         data = data.read_all()
     if isinstance(data, pa.RecordBatch):
@@ -1150,7 +1144,7 @@ def _aggregate_piece(
             keep = None
         else:
             table, days = table.filter(pa.array(keep)), days[keep]
-    units = _units(days, unit)
+    units = to_units(days, unit)
     segments = _segments(units)
 
     def count(codes, size, outer=None, n_outer=1) -> list[Block]:
