@@ -64,6 +64,9 @@ INSTALLED_APPS = [
     "garant.core",
     "garant.registry",
     "garant.monitoring",
+    "garant.compliance",
+    "garant.lifecycle",
+    "garant.governance",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ComplianceConfig(AppConfig):
+    name = "garant.compliance"
+    label = "compliance"
+    verbose_name = "Garant — qualification réglementaire et conformité"
