@@ -163,6 +163,13 @@ def record(obj, action: str, changes: dict | None = None):
     return append([pending_for(obj, action, changes or {})])[0]
 
 
+def record_refused(obj, reason: str, attempted: dict | None = None):
+    """A write that the model refused (a signed decision edited): kept in the trail as an
+    "event" on the object, with the reason and {field: [stored, attempted]}. It is written in
+    the caller's transaction: refuse outside any transaction that will be rolled back."""
+    return record(obj, "event", {"refused": [None, str(reason)], **(attempted or {})})
+
+
 def record_event(object_type: str, object_repr: str, changes: dict, establishment_id=None):
     """An event about no single model row (a login, an import summary, a verification)."""
     return append(

@@ -28,6 +28,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "import": frozenset({Role.ADMIN, Role.REFERENT}),
     # the establishment itself: its services, users and roles
     "manage": frozenset({Role.ADMIN}),
+    # governance: committees, their meetings, decisions and actions (others read them)
+    "govern": frozenset({Role.ADMIN, Role.COMMITTEE}),
     # the audit trail
     "audit": frozenset({Role.ADMIN, Role.DPO, Role.AUDITOR, Role.COMMITTEE}),
 }

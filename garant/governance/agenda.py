@@ -1,0 +1,115 @@
+"""The agenda a meeting is proposed: what the lifecycle says awaits the committee.
+
+- projects awaiting a decision: in phase "evaluation" or "generalisation", whose latest
+  frozen assessment has no signed decision yet;
+- overdue re-evaluations: projects whose next review date has passed.
+
+Projects already on the agenda of another planned meeting of the committee are left out.
+The proposal is then an ordinary agenda, edited like any other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from garant.core.documents import display
+from garant.governance.models import AgendaItem, Committee, Decision, Meeting
+
+AWAITING_PHASES = ("evaluation", "generalisation")
+CLOSED_PHASES = ("suspended", "retired")
+
+
+@dataclass(frozen=True)
+class Proposal:
+    kind: str
+    project: object
+    title: str
+    notes: str
+
+
+def proposals(committee: Committee, meeting: Meeting | None = None) -> list[Proposal]:
+    """What the lifecycle puts on the committee's next agenda (two queries)."""
+    from garant.lifecycle.models import Assessment, Project
+
+    projects = Project.objects.filter(establishment_id=committee.establishment_id)
+    pending = AgendaItem.objects.filter(
+        meeting__committee=committee,
+        meeting__status=Meeting.Status.PLANNED,
+        project__isnull=False,
+    )
+    if meeting is not None:
+        pending = pending.exclude(meeting=meeting)
+    projects = projects.exclude(pk__in=pending.values("project_id"))
+    latest_frozen = Assessment.objects.filter(project=OuterRef("pk"), status="frozen").order_by(
+        "-frozen_at", "-pk"
+    )
+    decided = Decision.objects.signed().values("assessment_id")
+    today = timezone.localdate()
+    awaiting = (
+        projects.filter(phase__in=AWAITING_PHASES)
+        .annotate(
+            frozen_id=Subquery(latest_frozen.values("pk")[:1]),
+            frozen_at=Subquery(latest_frozen.values("frozen_at")[:1]),
+        )
+        .filter(frozen_id__isnull=False)
+        .exclude(frozen_id__in=decided)
+        .select_related("ai_system")
+    )
+    result = [
+        Proposal(
+            AgendaItem.Kind.DECISION,
+            project,
+            _("Décision sur « %(project)s »") % {"project": project},
+            _("Évaluation figée le %(date)s.") % {"date": display(project.frozen_at)},
+        )
+        for project in awaiting
+    ]
+    awaiting_ids = {p.project.pk for p in result}
+    overdue = (
+        projects.filter(next_review_date__lt=today)
+        .exclude(phase__in=CLOSED_PHASES)
+        .exclude(pk__in=awaiting_ids)
+        .select_related("ai_system")
+        .order_by("next_review_date", "pk")
+    )
+    result += [
+        Proposal(
+            AgendaItem.Kind.REVIEW,
+            project,
+            _("Réévaluation de « %(project)s »") % {"project": project},
+            _("Réévaluation prévue le %(date)s, en retard de %(days)s jours.")
+            % {
+                "date": display(project.next_review_date),
+                "days": (today - project.next_review_date).days,
+            },
+        )
+        for project in overdue
+    ]
+    return result
+
+
+def add_to_agenda(meeting: Meeting, chosen: list[Proposal]) -> int:
+    """Append the chosen proposals not yet on the meeting's agenda; returns how many."""
+    present = set(meeting.agenda.exclude(project=None).values_list("project_id", flat=True))
+    position = meeting.agenda.count()
+    added = 0
+    with transaction.atomic():
+        for proposal in chosen:
+            if proposal.project.pk in present:
+                continue
+            position += 1
+            AgendaItem.objects.create(
+                meeting=meeting,
+                position=position,
+                kind=proposal.kind,
+                project=proposal.project,
+                title=proposal.title[:300],
+                notes=proposal.notes,
+            )
+            added += 1
+    return added

@@ -1,0 +1,464 @@
+"""Governance: committees (Copil IA…), their members, meetings with agenda and minutes,
+decisions taken on a project's frozen assessment, and the action items that follow.
+
+A signed decision is immutable: see `Decision` and `garant.governance.signing`.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from garant.core.audit import Audited
+from garant.core.models import Establishment, User
+from garant.core.tenancy import TenantQuerySet
+
+#: "au-delà de 15 membres on ne fait plus équipe" (the seeds): a warning, never a refusal
+TEAM_SIZE = 15
+
+
+class Committee(Audited, models.Model):
+    """A governance body of an establishment: Copil IA, collège de garantie humaine…"""
+
+    class Kind(models.TextChoices):
+        STRATEGIC = "strategic", _("stratégique (orientation, priorisation, arbitrage)")
+        OPERATIONAL = "operational", _("opérationnel (suivi, mise en œuvre, risques)")
+        SINGLE = "single", _("unique (stratégique et opérationnel)")
+
+    establishment = models.ForeignKey(
+        Establishment,
+        verbose_name=_("établissement"),
+        on_delete=models.PROTECT,
+        related_name="committees",
+    )
+    name = models.CharField(_("nom"), max_length=200)
+    kind = models.CharField(_("niveau"), max_length=20, choices=Kind.choices, default=Kind.SINGLE)
+    mandate = models.TextField(
+        _("mandat"),
+        blank=True,
+        help_text=_("Missions confiées, périmètre, fréquence des séances, instances liées."),
+    )
+
+    tenant_path = "establishment_id"
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("comité")
+        verbose_name_plural = _("comités")
+        ordering = ["establishment__name", "name", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["establishment", "name"], name="committee_unique_name_per_establishment"
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("governance:committee_detail", args=[self.pk])
+
+
+class CommitteeMember(Audited, models.Model):
+    """A seat in a committee: a Garant user or a person named only (usager, invité…)."""
+
+    class Role(models.TextChoices):
+        DIRECTION = "direction", _("direction")
+        CME = "cme", _("CME")
+        NURSING = "nursing", _("direction des soins")
+        IT = "it", _("DSI")
+        QUALITY = "quality", _("qualité et gestion des risques")
+        LEGAL = "legal", _("juridique")
+        DPO = "dpo", _("DPO")
+        USERS = "users", _("représentant des usagers")
+        FIELD = "field", _("professionnel de terrain")
+        OTHER = "other", _("autre")
+
+    committee = models.ForeignKey(
+        Committee, verbose_name=_("comité"), on_delete=models.CASCADE, related_name="members"
+    )
+    user = models.ForeignKey(
+        User,
+        verbose_name=_("utilisateur"),
+        on_delete=models.PROTECT,
+        related_name="committee_seats",
+        null=True,
+        blank=True,
+        help_text=_("Laisser vide pour une personne sans compte Garant, nommée ci-dessous."),
+    )
+    name = models.CharField(
+        _("nom"), max_length=200, blank=True, help_text=_("Obligatoire sans utilisateur.")
+    )
+    role = models.CharField(_("fonction"), max_length=20, choices=Role.choices)
+    chair = models.BooleanField(_("préside le comité"), default=False)
+
+    tenant_path = "committee__establishment_id"
+    audit_parent = "committee"
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("membre du comité")
+        verbose_name_plural = _("membres du comité")
+        ordering = ["committee", "-chair", "role", "name", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["committee", "user"],
+                condition=Q(user__isnull=False),
+                name="committee_member_unique_user",
+            ),
+            models.CheckConstraint(
+                condition=Q(user__isnull=False) | ~Q(name=""), name="committee_member_named"
+            ),
+        ]
+
+    def __str__(self):
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        if self.user_id and not self.name:
+            return str(self.user)
+        return self.name
+
+    def clean(self):
+        if self.user_id is None and not self.name.strip():
+            raise ValidationError(
+                {"name": _("Choisissez un utilisateur ou saisissez le nom de la personne.")}
+            )
+
+
+class Meeting(Audited, models.Model):
+    """A meeting (séance) of a committee: its agenda, then its minutes."""
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", _("prévue")
+        HELD = "held", _("tenue")
+
+    committee = models.ForeignKey(
+        Committee, verbose_name=_("comité"), on_delete=models.PROTECT, related_name="meetings"
+    )
+    starts_at = models.DateTimeField(_("date et heure"))
+    place = models.CharField(_("lieu"), max_length=200, blank=True)
+    status = models.CharField(
+        _("statut"), max_length=10, choices=Status.choices, default=Status.PLANNED
+    )
+    secretary = models.ForeignKey(
+        User,
+        verbose_name=_("secrétaire de séance"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    minutes = models.TextField(_("compte rendu"), blank=True)
+
+    tenant_path = "committee__establishment_id"
+    audit_parent = "committee"
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("séance")
+        verbose_name_plural = _("séances")
+        ordering = ["-starts_at", "-pk"]
+
+    def __str__(self):
+        when = timezone.localtime(self.starts_at).strftime("%d/%m/%Y %H:%M")
+        return f"{self.committee} — {when}"
+
+    def get_absolute_url(self):
+        return reverse("governance:meeting_detail", args=[self.pk])
+
+    @property
+    def is_upcoming(self) -> bool:
+        return self.status == self.Status.PLANNED and self.starts_at >= timezone.now()
+
+    def clean(self):
+        if self.status == self.Status.HELD and self.starts_at and self.starts_at > timezone.now():
+            raise ValidationError(
+                {"status": _("Une séance à venir ne peut pas être déclarée tenue.")}
+            )
+
+
+class AgendaItem(Audited, models.Model):
+    """One point of a meeting's agenda: a project awaiting a decision, an overdue
+    re-evaluation, or any other subject. Proposed from the lifecycle, then editable."""
+
+    class Kind(models.TextChoices):
+        DECISION = "decision", _("décision attendue")
+        REVIEW = "review", _("réévaluation en retard")
+        OTHER = "other", _("autre point")
+
+    meeting = models.ForeignKey(
+        Meeting, verbose_name=_("séance"), on_delete=models.CASCADE, related_name="agenda"
+    )
+    position = models.PositiveSmallIntegerField(_("ordre"), default=0)
+    kind = models.CharField(_("nature"), max_length=10, choices=Kind.choices, default=Kind.OTHER)
+    project = models.ForeignKey(
+        "lifecycle.Project",
+        verbose_name=_("projet"),
+        on_delete=models.PROTECT,
+        related_name="agenda_items",
+        null=True,
+        blank=True,
+    )
+    title = models.CharField(_("intitulé"), max_length=300)
+    notes = models.TextField(_("précisions"), blank=True)
+
+    tenant_path = "meeting__committee__establishment_id"
+    audit_parent = "meeting"
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("point de l'ordre du jour")
+        verbose_name_plural = _("ordre du jour")
+        ordering = ["meeting", "position", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["meeting", "project"],
+                condition=Q(project__isnull=False),
+                name="agenda_item_unique_project",
+            )
+        ]
+
+    def __str__(self):
+        return self.title
+
+
+class Outcome(models.TextChoices):
+    """What a committee decides on a project (the codes of lifecycle's recommendations)."""
+
+    GENERALISE = "generalise", _("généraliser")
+    WITH_CONDITIONS = "generalise_with_conditions", _("généraliser sous conditions")
+    EXTEND_POC = "extend_poc", _("prolonger le PoC")
+    STOP = "stop", _("arrêter")
+
+
+class DecisionSigned(Exception):
+    """A change of a signed decision: refused, and the attempt recorded in the audit trail."""
+
+
+class DecisionQuerySet(TenantQuerySet):
+    def signed(self):
+        return self.filter(signed_at__isnull=False)
+
+    def update(self, **kwargs):
+        self._refuse_signed(kwargs)
+        return super().update(**kwargs)
+
+    def delete(self):
+        self._refuse_signed({})
+        return super().delete()
+
+    def _refuse_signed(self, attempted: dict):
+        signed = self.signed().first()
+        if signed is not None:
+            signed.refuse_change({k: [None, v] for k, v in attempted.items()})
+
+
+class Decision(Audited, models.Model):
+    """What a committee decided on a project, at a meeting, on a frozen assessment.
+
+    Recorded as a draft, then signed: from then on any save, update or deletion is refused
+    (`DecisionSigned`, with a French message) and the attempt is recorded in the audit trail.
+    """
+
+    meeting = models.ForeignKey(
+        Meeting, verbose_name=_("séance"), on_delete=models.PROTECT, related_name="decisions"
+    )
+    project = models.ForeignKey(
+        "lifecycle.Project",
+        verbose_name=_("projet"),
+        on_delete=models.PROTECT,
+        related_name="decisions",
+    )
+    assessment = models.ForeignKey(
+        "lifecycle.Assessment",
+        verbose_name=_("évaluation figée"),
+        on_delete=models.PROTECT,
+        related_name="decisions",
+    )
+    outcome = models.CharField(_("décision"), max_length=30, choices=Outcome.choices)
+    options = models.TextField(
+        _("options examinées"), blank=True, help_text=_("Les options débattues, une par ligne.")
+    )
+    consensus = models.BooleanField(
+        _("adoptée par consensus"),
+        default=False,
+        help_text=_("Sinon, saisissez le décompte des voix."),
+    )
+    votes_for = models.PositiveSmallIntegerField(_("voix pour"), null=True, blank=True)
+    votes_against = models.PositiveSmallIntegerField(_("voix contre"), null=True, blank=True)
+    votes_abstain = models.PositiveSmallIntegerField(_("abstentions"), null=True, blank=True)
+    chair = models.ForeignKey(
+        CommitteeMember,
+        verbose_name=_("président de séance"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    rationale = models.TextField(_("motivation"))
+    conditions = models.TextField(
+        _("conditions"),
+        blank=True,
+        help_text=_("Obligatoires pour une généralisation sous conditions."),
+    )
+    next_review_date = models.DateField(_("prochaine réévaluation"), null=True, blank=True)
+    created_at = models.DateTimeField(_("enregistrée le"), default=timezone.now)
+    signed_at = models.DateTimeField(_("signée le"), null=True, blank=True)
+    signed_by = models.ForeignKey(
+        User,
+        verbose_name=_("signée par"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+
+    tenant_path = "meeting__committee__establishment_id"
+    audit_parent = "project"
+    objects = DecisionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("décision")
+        verbose_name_plural = _("décisions")
+        ordering = ["-meeting__starts_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["meeting", "project"], name="decision_unique_project_per_meeting"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.project} — {self.get_outcome_display()}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            stored = Decision.objects.filter(pk=self.pk).signed().values().first()
+            if stored is not None:
+                after = self.audit_snapshot()
+                self.refuse_change(
+                    {
+                        k: [stored[k], v]
+                        for k, v in after.items()
+                        if k in stored and _comparable(stored[k]) != v
+                    }
+                )
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("governance:decision_detail", args=[self.pk])
+
+    def delete(self, *args, **kwargs):
+        if Decision.objects.filter(pk=self.pk).signed().exists():
+            self.refuse_change({}, deleting=True)
+        return super().delete(*args, **kwargs)
+
+    @property
+    def is_signed(self) -> bool:
+        return self.signed_at is not None
+
+    @property
+    def votes_total(self) -> int:
+        return (self.votes_for or 0) + (self.votes_against or 0) + (self.votes_abstain or 0)
+
+    def clean(self):
+        from garant.governance.decisions import decision_errors
+
+        if errors := decision_errors(self):
+            raise ValidationError(errors)
+
+    def refuse_change(self, attempted: dict, *, deleting: bool = False):
+        """Record the refused attempt in the audit trail, then raise `DecisionSigned`."""
+        from garant.core.audit import record_refused
+        from garant.governance.decisions import signed_message
+
+        signed = Decision.objects.select_related("signed_by").get(pk=self.pk)
+        message = signed_message(signed, deleting=deleting)
+        record_refused(signed, message, attempted)
+        raise DecisionSigned(message)
+
+
+def _comparable(value):
+    from garant.core.audit import _jsonable
+
+    return _jsonable(value)
+
+
+class Action(Audited, models.Model):
+    """An action item decided at a meeting (often for a decision): owner, due date, status."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("ouverte")
+        DONE = "done", _("réalisée")
+        CANCELLED = "cancelled", _("annulée")
+
+    meeting = models.ForeignKey(
+        Meeting, verbose_name=_("séance"), on_delete=models.PROTECT, related_name="actions"
+    )
+    decision = models.ForeignKey(
+        Decision,
+        verbose_name=_("décision"),
+        on_delete=models.PROTECT,
+        related_name="actions",
+        null=True,
+        blank=True,
+    )
+    title = models.CharField(_("action"), max_length=300)
+    owner = models.ForeignKey(
+        User,
+        verbose_name=_("porteur (utilisateur)"),
+        on_delete=models.PROTECT,
+        related_name="governance_actions",
+        null=True,
+        blank=True,
+    )
+    owner_name = models.CharField(
+        _("porteur (nom)"), max_length=200, blank=True, help_text=_("Sans compte Garant.")
+    )
+    due_date = models.DateField(_("échéance"))
+    status = models.CharField(
+        _("statut"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
+    done_at = models.DateTimeField(_("réalisée le"), null=True, blank=True)
+    notes = models.TextField(_("suivi"), blank=True)
+
+    tenant_path = "meeting__committee__establishment_id"
+    audit_parent = "meeting"
+    objects = TenantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("action")
+        verbose_name_plural = _("actions")
+        ordering = ["due_date", "pk"]
+
+    def __str__(self):
+        return self.title
+
+    def save(self, *args, **kwargs):
+        if self.status == self.Status.DONE and self.done_at is None:
+            self.done_at = timezone.now()
+        elif self.status != self.Status.DONE:
+            self.done_at = None
+        super().save(*args, **kwargs)
+
+    @property
+    def owner_display(self) -> str:
+        return self.owner_name or (str(self.owner) if self.owner_id else "")
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.status == self.Status.OPEN and self.due_date < timezone.localdate()
+
+    def clean(self):
+        errors = {}
+        if self.owner_id is None and not self.owner_name.strip():
+            errors["owner_name"] = _("Choisissez un utilisateur ou saisissez le nom du porteur.")
+        if self.decision_id and self.meeting_id and self.decision.meeting_id != self.meeting_id:
+            errors["decision"] = _("La décision doit avoir été prise lors de cette séance.")
+        if errors:
+            raise ValidationError(errors)
