@@ -103,6 +103,10 @@ class AISystemForm(forms.ModelForm):
         self.fields["services"].help_text = _(
             "Maintenir Ctrl (ou Cmd sur Mac) pour en choisir plusieurs."
         )
+        if self.instance.pk and hasattr(self.instance, "project"):
+            # the lifecycle drives the phase of a system that has a project (gates only)
+            self.fields["phase"].disabled = True
+            self.fields["phase"].help_text = _("Changée par les étapes du projet.")
         if self.instance.pk and self.instance.hds_certified is not None:
             self.initial["hds_certified"] = "true" if self.instance.hds_certified else "false"
 

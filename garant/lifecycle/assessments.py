@@ -1,0 +1,246 @@
+"""Assessments on a decision grid: the recommendation and its reasons, and freezing.
+
+The recommendation, in this order:
+
+1. a stop-if condition found met on any criterion forces "arrêter" (reasons: which ones);
+2. a mandatory indicator of the grid without any measured value, or a criterion not scored,
+   gives "pas encore" (reasons: which ones);
+3. otherwise the weighted mean of the scores and the lowest score are compared with the
+   grid's thresholds: généraliser, généraliser sous conditions, prolonger le PoC, else arrêter.
+
+`recommend` is a pure function of the grid and the scores, so every branch is tested without
+a database; `compute` reads an assessment's scores and indicators and stores the result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+
+from garant.core.referentials import localized
+from garant.lifecycle import grids
+from garant.lifecycle.models import (
+    Assessment,
+    AssessmentFrozen,
+    CriterionScore,
+    IndicatorValue,
+    Recommendation,
+)
+
+
+@dataclass(frozen=True)
+class Score:
+    value: int | None
+    stop_if_met: bool = False
+
+
+@dataclass
+class Result:
+    recommendation: str
+    reasons: list[str] = field(default_factory=list)
+    mean: float | None = None
+
+
+def _num(value: float) -> str:
+    return number_format(round(value, 2), decimal_pos=2)
+
+
+def weighted_mean(grid: grids.Grid, scores: dict[str, Score]) -> float | None:
+    scored = [(c, scores[c.code].value) for c in grid.criteria if scores.get(c.code)]
+    scored = [(c, v) for c, v in scored if v is not None]
+    if not scored:
+        return None
+    total = sum(c.weight for c, _v in scored)
+    return sum(c.weight * v for c, v in scored) / total
+
+
+def recommend(grid: grids.Grid, scores: dict[str, Score], measured: set[str]) -> Result:
+    """The recommendation for `scores` ({criterion code: Score}) on `grid`, given the codes of
+    the grid's mandatory indicators that have at least one measured value."""
+    stops = [c for c in grid.criteria if scores.get(c.code) and scores[c.code].stop_if_met]
+    if stops:
+        return Result(
+            Recommendation.STOP,
+            [
+                _("Condition d'arrêt constatée — %(n)s. %(title)s : %(stop_if)s.")
+                % {"n": c.n, "title": c.title, "stop_if": c.text("stop_if")}
+                for c in stops
+            ],
+            weighted_mean(grid, scores),
+        )
+    reasons = [
+        _("Indicateur obligatoire sans valeur mesurée — %(n)s. %(title)s : %(indicator)s.")
+        % {"n": c.n, "title": c.title, "indicator": localized(item)}
+        for c in grid.criteria
+        for item in c.mandatory_indicators
+        if item["code"] not in measured
+    ]
+    reasons += [
+        _("Critère non noté — %(n)s. %(title)s.") % {"n": c.n, "title": c.title}
+        for c in grid.criteria
+        if scores.get(c.code) is None or scores[c.code].value is None
+    ]
+    if reasons:
+        return Result(Recommendation.NOT_YET, reasons, weighted_mean(grid, scores))
+
+    mean = weighted_mean(grid, scores)
+    lowest = min(scores[c.code].value for c in grid.criteria)
+    weakest = [c for c in grid.criteria if scores[c.code].value == lowest]
+    scale_max = max(c.scale.max for c in grid.criteria)
+    summary = _("Moyenne pondérée %(mean)s / %(max)s ; note la plus basse %(low)s (%(which)s).") % {
+        "mean": _num(mean),
+        "max": scale_max,
+        "low": lowest,
+        "which": ", ".join(f"{c.n}. {c.title}" for c in weakest),
+    }
+    t = grid.thresholds
+    levels = [
+        (Recommendation.GENERALISE, t["generalise"]),
+        (Recommendation.WITH_CONDITIONS, t["generalise_with_conditions"]),
+        (Recommendation.EXTEND_POC, t["extend_poc"]),
+    ]
+    for recommendation, threshold in levels:
+        if mean >= threshold["mean"] and lowest >= threshold.get("min", 0):
+            return Result(
+                recommendation, [summary, _threshold_reason(recommendation, threshold)], mean
+            )
+    return Result(
+        Recommendation.STOP,
+        [
+            summary,
+            _("Sous le seuil de prolongation du PoC (moyenne %(mean)s) : arrêter.")
+            % {"mean": _num(t["extend_poc"]["mean"])},
+        ],
+        mean,
+    )
+
+
+def _threshold_reason(recommendation: str, threshold: dict) -> str:
+    label = Recommendation(recommendation).label
+    if "min" in threshold:
+        return _("Seuil « %(label)s » atteint : moyenne ≥ %(mean)s et aucune note < %(min)s.") % {
+            "label": label,
+            "mean": _num(threshold["mean"]),
+            "min": threshold["min"],
+        }
+    return _("Seuil « %(label)s » atteint : moyenne ≥ %(mean)s.") % {
+        "label": label,
+        "mean": _num(threshold["mean"]),
+    }
+
+
+# --- assessments in the database ---------------------------------------------------------------
+
+
+def grid_of(assessment: Assessment) -> grids.Grid:
+    return grids.grid(assessment.grid_code, assessment.grid_version)
+
+
+def measured_indicators(project) -> set[str]:
+    """Codes of the grid's mandatory indicators measured at least once for the project."""
+    return set(
+        IndicatorValue.objects.filter(indicator__charter__project=project)
+        .exclude(indicator__grid_indicator="")
+        .values_list("indicator__grid_indicator", flat=True)
+        .distinct()
+    )
+
+
+def scores_of(assessment: Assessment) -> dict[str, Score]:
+    return {
+        s.criterion_code: Score(s.score, s.stop_if_met)
+        for s in CriterionScore.objects.filter(assessment=assessment)
+    }
+
+
+def evaluate(assessment: Assessment) -> Result:
+    return recommend(
+        grid_of(assessment), scores_of(assessment), measured_indicators(assessment.project)
+    )
+
+
+def start(project, user) -> Assessment:
+    """A new draft assessment of `project` on its grid in force, one empty score per criterion."""
+    grid = grids.grid(project.effective_grid_code)
+    with transaction.atomic():
+        assessment = Assessment.objects.create(
+            project=project, grid_code=grid.code, grid_version=grid.version, assessor=user
+        )
+        for criterion in grid.criteria:
+            CriterionScore.objects.create(assessment=assessment, criterion_code=criterion.code)
+        compute(assessment)
+    return assessment
+
+
+def compute(assessment: Assessment) -> Assessment:
+    """Store the recommendation of a draft assessment from its current scores."""
+    if assessment.is_frozen:
+        raise AssessmentFrozen(assessment)
+    result = evaluate(assessment)
+    assessment.recommendation = result.recommendation
+    assessment.reasons = result.reasons
+    assessment.save()
+    return assessment
+
+
+def snapshot(assessment: Assessment) -> dict:
+    """Everything the decision is taken on, as it was when frozen."""
+    grid = grid_of(assessment)
+    scores = {
+        s.criterion_code: s
+        for s in assessment.scores.prefetch_related("indicator_values__indicator")
+    }
+    criteria = []
+    for c in grid.criteria:
+        s = scores.get(c.code)
+        criteria.append(
+            {
+                "code": c.code,
+                "n": c.n,
+                "title": c.title,
+                "source": c.source,
+                "weight": c.weight,
+                "score": s.score if s else None,
+                "scale_max": c.scale.max,
+                "stop_if_met": bool(s and s.stop_if_met),
+                "comment": s.comment if s else "",
+                "evidence": s.evidence_list if s else [],
+                "indicator_values": [
+                    {
+                        "indicator": str(v.indicator),
+                        "value": str(v.value),
+                        "measured_on": v.measured_on.isoformat(),
+                    }
+                    for v in (s.indicator_values.all() if s else [])
+                ],
+            }
+        )
+    return {
+        "grid": grid.code,
+        "grid_label": grid.label,
+        "grid_version": grid.version,
+        "assessor": str(assessment.assessor) if assessment.assessor else "",
+        "recommendation": assessment.recommendation,
+        "reasons": assessment.reasons,
+        "summary": assessment.summary,
+        "criteria": criteria,
+    }
+
+
+def freeze(assessment: Assessment, user) -> Assessment:
+    """Freeze `assessment` (idempotent): its recommendation recomputed, a snapshot stored, and
+    no edit accepted afterwards. Returns the frozen assessment."""
+    with transaction.atomic():
+        current = Assessment.objects.select_for_update().get(pk=assessment.pk)
+        if current.is_frozen:
+            return current
+        compute(current)
+        current.snapshot = snapshot(current)
+        current.status = Assessment.Status.FROZEN
+        current.frozen_at = timezone.now()
+        current.save()
+    return current

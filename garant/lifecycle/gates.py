@@ -1,0 +1,271 @@
+"""The gates between lifecycle phases: which transitions exist and what each one needs.
+
+    idea → instruction → poc → evaluation → generalisation → routine
+                  └── (M2: no PoC) ──┘        (decision)      │ (periodic re-evaluation)
+                                                              └→ evaluation
+    any phase → suspended (with a reason); suspended → the phase it left; any → retired
+
+- instruction → poc (M1 only): a charter with an end date and at least one measurable
+  indicator (a target and a way to measure it);
+- instruction → evaluation: M2 only (M1 goes through a PoC);
+- poc → evaluation: at least one indicator value recorded;
+- evaluation → generalisation (the decision phase): a frozen assessment on the grid;
+- generalisation → routine: a signed decision "généraliser" or "généraliser sous conditions"
+  taken on the latest frozen assessment, whose re-evaluation date is not already past;
+- generalisation → poc: a signed decision "prolonger le PoC" (M1);
+- generalisation → retired: a signed decision "arrêter" (any phase may also be retired with
+  a reason, e.g. a project abandoned during instruction);
+- routine → evaluation: the periodic re-evaluation (always allowed; required once
+  `next_review_date` has passed, and a project overdue cannot re-enter routine on its old
+  decision: it is reported as blocked on the portfolio and the home page);
+- suspended → the phase it left; back to routine needs the same decision as above.
+
+Every transition records who, when and why (`PhaseTransition`) and mirrors the phase on the
+register entry (`ai_system.phase`), which the register form no longer offers for edit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.apps import apps
+from django.db import transaction
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from garant.core.referentials import vocabulary
+from garant.lifecycle.models import Assessment, PhaseTransition, Project
+
+# phase -> phases reachable from it (before the gate conditions are checked)
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "idea": ("instruction",),
+    "instruction": ("poc", "evaluation"),
+    "poc": ("evaluation",),
+    "evaluation": ("generalisation",),
+    "generalisation": ("routine", "poc"),
+    "routine": ("evaluation",),
+    "suspended": (),  # back to the phase it left: see `allowed_targets`
+    "retired": (),
+}
+ALWAYS = ("suspended", "retired")  # from any live phase, with a reason
+GO_OUTCOMES = ("generalise", "generalise_with_conditions")
+
+
+class GateRefused(Exception):
+    """A transition refused; `messages` say in French what is missing."""
+
+    def __init__(self, messages: list[str]):
+        super().__init__(" ".join(messages))
+        self.messages = messages
+
+
+def phase_label(code: str) -> str:
+    return vocabulary("phase").label_of(code)
+
+
+def _date(value: dt.date) -> str:
+    return date_format(value, "d/m/Y")
+
+
+def suspended_from(project: Project) -> str | None:
+    """The phase a suspended project left."""
+    last = project.transitions.filter(to_phase="suspended").order_by("-at", "-pk").first()
+    return last.from_phase if last else None
+
+
+def allowed_targets(project: Project) -> list[str]:
+    """The phases offered from the current one (each still subject to its gate)."""
+    if project.phase == "retired":
+        return []
+    targets = list(TRANSITIONS.get(project.phase, ()))
+    if project.phase == "suspended":
+        back = suspended_from(project)
+        targets = [back] if back else []
+    return targets + [p for p in ALWAYS if p != project.phase]
+
+
+def latest_frozen_assessment(project: Project) -> Assessment | None:
+    return (
+        project.assessments.filter(status=Assessment.Status.FROZEN)
+        .order_by("-frozen_at", "-pk")
+        .first()
+    )
+
+
+def governance_available() -> bool:
+    return apps.is_installed("garant.governance") and hasattr(Project, "decisions")
+
+
+def signed_decision(project: Project):
+    """The latest signed decision taken on the project's latest frozen assessment, or None."""
+    if not governance_available():
+        return None
+    assessment = latest_frozen_assessment(project)
+    if assessment is None:
+        return None
+    return (
+        project.decisions.filter(signed_at__isnull=False, assessment=assessment)
+        .order_by("-signed_at", "-pk")
+        .first()
+    )
+
+
+def _needs_decision(project: Project, outcomes: tuple[str, ...], today: dt.date) -> list[str]:
+    """A signed decision with one of `outcomes` on the latest frozen assessment; to go (back)
+    to routine, its re-evaluation date must not have passed."""
+    decision = signed_decision(project)
+    if decision is None:
+        if latest_frozen_assessment(project) is None:
+            return [_("Aucune évaluation figée : évaluez le projet sur la grille de décision.")]
+        return [
+            _(
+                "Aucune décision signée du comité sur la dernière évaluation figée : "
+                "inscrivez le projet à l'ordre du jour d'une séance."
+            )
+        ]
+    if decision.outcome not in outcomes:
+        return [
+            _("La décision signée du %(date)s est « %(outcome)s » : elle ne permet pas ce passage.")
+            % {
+                "date": _date(timezone.localdate(decision.signed_at)),
+                "outcome": decision.get_outcome_display(),
+            }
+        ]
+    review = getattr(decision, "next_review_date", None)
+    if outcomes == GO_OUTCOMES and review and review < today:
+        return [
+            _(
+                "Réévaluation en retard : la décision du %(date)s prévoyait une réévaluation "
+                "le %(review)s. Réévaluez le projet (phase Évaluation) avant la routine."
+            )
+            % {"date": _date(timezone.localdate(decision.signed_at)), "review": _date(review)}
+        ]
+    return []
+
+
+def _charter_problems(project: Project) -> list[str]:
+    charter = getattr(project, "charter", None)
+    if charter is None:
+        return [_("Pas de charte de PoC : rédigez la charte avant de lancer le PoC.")]
+    problems = []
+    if not any(i.is_measurable for i in charter.indicators.all()):
+        problems.append(
+            _(
+                "La charte n'a aucun indicateur de succès mesurable (une cible et une méthode "
+                "de mesure ou une métrique du suivi)."
+            )
+        )
+    if charter.end_date is None:
+        problems.append(_("La charte n'a pas de date de fin."))
+    return problems
+
+
+def check(project: Project, to_phase: str, reason: str = "", today=None) -> list[str]:
+    """What is missing for `project` to enter `to_phase`; an empty list means allowed."""
+    today = today or timezone.localdate()
+    here = project.phase
+    if to_phase not in vocabulary("phase"):
+        return [_("Phase inconnue : %(phase)s.") % {"phase": to_phase}]
+    if to_phase == here:
+        return [_("Le projet est déjà en phase « %(phase)s ».") % {"phase": phase_label(here)}]
+    if to_phase not in allowed_targets(project):
+        if here == "instruction" and to_phase == "evaluation":
+            pass  # explained below with the modality
+        else:
+            return [
+                _("Passage impossible de « %(from)s » à « %(to)s ».")
+                % {"from": phase_label(here), "to": phase_label(to_phase)}
+            ]
+    if to_phase in ALWAYS:
+        if not reason.strip():
+            return [_("Indiquez le motif de ce changement de phase.")]
+        if to_phase == "retired" and here == "generalisation":
+            return _needs_decision(project, ("stop",), today)
+        return []
+    if to_phase == "poc":
+        if project.modality == "M2":
+            return [
+                _(
+                    "Modalité M2 (généralisation directe) : pas de PoC. Changez la modalité du "
+                    "système si un PoC est prévu."
+                )
+            ]
+        if here == "generalisation":
+            return _needs_decision(project, ("extend_poc",), today)
+        return _charter_problems(project)
+    if to_phase == "evaluation":
+        if here == "instruction" and project.modality != "M2":
+            return [_("Modalité M1 : le projet doit passer par un PoC avant l'évaluation.")]
+        if here == "poc":
+            charter = getattr(project, "charter", None)
+            if charter is None or not charter.indicators.filter(values__isnull=False).exists():
+                return [
+                    _(
+                        "Aucune valeur d'indicateur n'a été enregistrée pendant le PoC : "
+                        "mesurez les indicateurs de la charte avant l'évaluation."
+                    )
+                ]
+        return []
+    if to_phase == "generalisation":
+        if latest_frozen_assessment(project) is None:
+            return [
+                _(
+                    "Aucune évaluation figée : évaluez le projet sur la grille de décision puis "
+                    "figez l'évaluation pour la soumettre au comité."
+                )
+            ]
+        return []
+    if to_phase == "routine":
+        return _needs_decision(project, GO_OUTCOMES, today)
+    return []
+
+
+def transition(project: Project, to_phase: str, user, reason: str = "") -> PhaseTransition:
+    """Move `project` to `to_phase` if its gate allows it (GateRefused otherwise); the
+    instance passed is refreshed."""
+    with transaction.atomic():
+        locked = Project.objects.select_for_update().select_related("ai_system").get(pk=project.pk)
+        problems = check(locked, to_phase, reason)
+        if problems:
+            raise GateRefused(problems)
+        now = timezone.now()
+        step = PhaseTransition.objects.create(
+            project=locked,
+            from_phase=locked.phase,
+            to_phase=to_phase,
+            by=user,
+            at=now,
+            reason=reason.strip(),
+        )
+        locked.phase = to_phase
+        locked.phase_entered_at = now
+        if to_phase == "routine":
+            locked.next_review_date = _next_review(locked, timezone.localdate(now))
+        locked.save()
+        system = locked.ai_system
+        system.phase = to_phase
+        system.save(update_fields=["phase", "updated_at"])
+    project.refresh_from_db()
+    return step
+
+
+def _next_review(project: Project, today: dt.date) -> dt.date:
+    """The decision's re-evaluation date, or today + the project's review period."""
+    decision = signed_decision(project)
+    review = getattr(decision, "next_review_date", None)
+    if review:
+        return review
+    month = today.month - 1 + project.review_period_months
+    year, month = today.year + month // 12, month % 12 + 1
+    day = min(today.day, 28)
+    return dt.date(year, month, day)
+
+
+def blocked_reason(project: Project) -> str:
+    """Why the project is stuck at a gate (shown on the portfolio), or ""."""
+    if project.review_overdue:
+        return _("Réévaluation en retard (prévue le %(date)s)") % {
+            "date": _date(project.next_review_date)
+        }
+    return ""
