@@ -1,7 +1,15 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ComplianceConfig(AppConfig):
     name = "garant.compliance"
     label = "compliance"
     verbose_name = "Garant — qualification réglementaire et conformité"
+
+    def ready(self):
+        from garant.compliance import rules
+        from garant.registry.tabs import register_tab
+
+        rules.check_all()  # a broken regulatory referential stops start-up, naming file and item
+        register_tab("compliance", _("Conformité"), "compliance:system", 20)

@@ -1,5 +1,14 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from garant.compliance import views
 
 app_name = "compliance"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("systemes/<int:pk>/", views.system_compliance, name="system"),
+    path("systemes/<int:pk>/qualifier/", views.wizard, name="wizard"),
+    path("qualifications/<int:pk>/", views.qualification_detail, name="qualification"),
+    path("obligations/<int:pk>/", views.obligation_detail, name="obligation"),
+    path("preuves/<int:pk>/fichier/", views.evidence_file, name="evidence_file"),
+    path("preuves/<int:pk>/retirer/", views.evidence_delete, name="evidence_delete"),
+]

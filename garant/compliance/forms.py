@@ -1,0 +1,120 @@
+"""Forms of compliance: one step of the qualification wizard (built from the referential),
+an obligation's follow-up, evidence and comments."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from garant.compliance.models import Evidence, Obligation, ObligationComment, ObligationStatus
+from garant.compliance.rules import Rulebook
+from garant.core.models import User
+from garant.core.referentials import localized
+
+DATE_WIDGET = forms.DateInput(format="%d/%m/%Y", attrs={"placeholder": "jj/mm/aaaa"})
+EVIDENCE_MAX_BYTES = 20 * 1024 * 1024
+
+
+class StepForm(forms.Form):
+    """The questions of one wizard step that apply to the answers given so far."""
+
+    def __init__(self, book: Rulebook, step: dict, answers: dict, prefilled: dict, *args, **kw):
+        super().__init__(*args, **kw)
+        self.book = book
+        self.step = step
+        self.prefilled_ids = []
+        for question in step["questions"]:
+            if not book.visible(step, question, answers):
+                continue
+            qid = question["id"]
+            initial = answers.get(qid, prefilled.get(qid))
+            if qid not in answers and qid in prefilled:
+                self.prefilled_ids.append(qid)
+            self.fields[qid] = self._field(question, initial)
+
+    def _field(self, question: dict, initial):
+        cite = self.book.cite(question["cite"])
+        help_text = " ".join(
+            part for part in (localized(question.get("help", {})), f"[{cite['text']}]") if part
+        )
+        common = {"label": localized(question["text"]), "help_text": help_text, "initial": initial}
+        if question["type"] == "bool":
+            return forms.TypedChoiceField(
+                choices=[("true", _("Oui")), ("false", _("Non"))],
+                coerce=lambda v: v == "true",
+                widget=forms.RadioSelect,
+                **{
+                    **common,
+                    "initial": None if initial is None else ("true" if initial else "false"),
+                },
+            )
+        choices = [(o["code"], localized(o)) for o in question["options"]]
+        if question["type"] == "multi":
+            return forms.MultipleChoiceField(
+                choices=choices, widget=forms.CheckboxSelectMultiple, **common
+            )
+        return forms.ChoiceField(choices=choices, widget=forms.RadioSelect, **common)
+
+    def clean(self):
+        cleaned = super().clean()
+        for qid in list(self.fields):
+            if qid in cleaned:
+                try:
+                    cleaned[qid] = self.book.clean_value(self.book.questions[qid], cleaned[qid])
+                except ValueError as exc:
+                    self.add_error(qid, str(exc))
+        return cleaned
+
+
+class ObligationForm(forms.ModelForm):
+    class Meta:
+        model = Obligation
+        fields = ["status", "justification", "owner", "due_date"]
+        widgets = {"due_date": DATE_WIDGET, "justification": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        establishment_id = self.instance.ai_system.establishment_id
+        self.fields["owner"].queryset = User.objects.filter(
+            memberships__establishment_id=establishment_id, is_active=True
+        ).distinct()
+        self.fields["due_date"].input_formats = ["%d/%m/%Y", "%Y-%m-%d"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if (
+            cleaned.get("status") == ObligationStatus.NOT_APPLICABLE
+            and not (cleaned.get("justification") or "").strip()
+        ):
+            self.add_error("justification", _("Justifiez pourquoi l'obligation ne s'applique pas."))
+        return cleaned
+
+
+class EvidenceForm(forms.ModelForm):
+    class Meta:
+        model = Evidence
+        fields = ["description", "file", "url"]
+
+    def clean_file(self):
+        upload = self.cleaned_data.get("file")
+        if upload and upload.size > EVIDENCE_MAX_BYTES:
+            raise ValidationError(
+                _("Le fichier « %(name)s » dépasse 20 Mo.") % {"name": upload.name}
+            )
+        return upload
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("file") and not cleaned.get("url") and not self.errors:
+            raise ValidationError(_("Joignez un fichier ou indiquez un lien."))
+        return cleaned
+
+
+class CommentForm(forms.ModelForm):
+    class Meta:
+        model = ObligationComment
+        fields = ["text"]
+        widgets = {"text": forms.Textarea(attrs={"rows": 2})}
+        labels = {"text": gettext_lazy("Ajouter un commentaire")}

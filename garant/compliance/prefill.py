@@ -1,0 +1,122 @@
+"""Initial answers of the qualification wizard, read from the system's register entry.
+
+A question's `prefill` (in the referential) names one function here. A prefilled answer is only
+a suggestion that the user sees and confirms; None leaves the question blank. The register
+fields read here are also those whose change makes a stored qualification stale
+(`RELEVANT_FIELDS`), so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+# register field → the prefills that read it (a change of one of them makes a qualification stale)
+RELEVANT_FIELDS = (
+    "intended_purpose",
+    "use_case",
+    "solution_type",
+    "domain",
+    "device_status",
+    "hosting",
+    "hds_certified",
+    "data_categories",
+    "gpai_based",
+)
+
+_DEVICE_CLASSES = {"mdr_i": "I", "mdr_iia": "IIa", "mdr_iib": "IIb", "mdr_iii": "III"}
+_IVD_CLASSES = {"ivd_a": "A", "ivd_b": "B", "ivd_c": "C", "ivd_d": "D"}
+_ORIGINS = {
+    "S1": "vendor",
+    "S2": "in_house",
+    "S3": "vendor_modified",
+    "S4": "gpai_app",
+    "S5": "in_house",
+    "S6": "vendor",
+}
+_DATA_USE = {"D1": ["care"], "D2": ["management"], "D3": ["research_reuse"]}
+
+
+def _technique(system):
+    if system.gpai_based or system.solution_type == "S4":
+        return "llm"
+    return None if system.solution_type == "S5" else "learned"
+
+
+def _research_only(system):
+    return None if system.domain == "D3" else False
+
+
+def _medical_purpose(system):
+    status = system.device_status
+    if status == "not_device":
+        return "no"
+    return None if status in ("", "unknown") else "yes"
+
+
+def _regime(system):
+    status = system.device_status
+    if status in _DEVICE_CLASSES:
+        return "ce_mdr"
+    if status in _IVD_CLASSES:
+        return "ce_ivdr"
+    return "in_house" if status == "in_house" else None
+
+
+def _personal_data(system):
+    categories = set(system.data_categories or ())
+    if "health" in categories:
+        return "health"
+    if "personal" in categories:
+        return "personal"
+    return "none" if categories else None
+
+
+def _data_use(system):
+    uses = list(_DATA_USE.get(system.domain, []))
+    if system.solution_type == "S5" and "health" in (system.data_categories or ()):
+        uses.append("warehouse")
+    return uses or None
+
+
+def _dpia_criteria(system):
+    categories = set(system.data_categories or ())
+    if not categories & {"personal", "health"}:
+        return None
+    criteria = ["sensitive"] if "health" in categories else []
+    if system.solution_type != "S5":
+        criteria.append("innovative")  # the EDPB counts AI as an innovative technology
+    return criteria
+
+
+PREFILLS: dict[str, Callable] = {
+    "technique": _technique,
+    "research_only": _research_only,
+    "medical_purpose": _medical_purpose,
+    "regime": _regime,
+    "mdr_class": lambda s: _DEVICE_CLASSES.get(s.device_status),
+    "ivd_class": lambda s: _IVD_CLASSES.get(s.device_status),
+    "origin": lambda s: _ORIGINS.get(s.solution_type),
+    "personal_data": _personal_data,
+    "data_use": _data_use,
+    "dpia_criteria": _dpia_criteria,
+    "hosting": lambda s: s.hosting or None,
+    "hds_certified": lambda s: s.hds_certified,
+}
+
+
+def initial_answers(book, system) -> dict:
+    """{question id: suggested answer} for the questions that have a prefill and a value."""
+    answers = {}
+    for qid, question in book.questions.items():
+        if (name := question.get("prefill")) and (value := PREFILLS[name](system)) is not None:
+            answers[qid] = value
+    return answers
+
+
+def snapshot(system) -> dict:
+    """The relevant register fields as stored with a qualification (JSON values)."""
+    values = {}
+    for name in RELEVANT_FIELDS:
+        value = getattr(system, name)
+        values[name] = sorted(value) if isinstance(value, (list, set, tuple)) else value
+    return values

@@ -1,0 +1,132 @@
+"""Qualifying a system: storing answers and result, keeping its checklist in line, and telling
+when a stored qualification is stale (the referential or the register entry changed since)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from garant.compliance import prefill
+from garant.compliance.models import Obligation, Qualification
+from garant.compliance.rules import Rulebook, current_version, rulebook
+
+# an obligation already in force when a system is qualified is given this long to be met
+GRACE_DAYS = 30
+
+
+def current(system) -> Qualification | None:
+    """The latest qualification of `system` (prefetched `qualifications` are used if present)."""
+    cache = getattr(system, "_prefetched_objects_cache", {})
+    if "qualifications" in cache:
+        return next(iter(cache["qualifications"]), None)
+    return system.qualifications.order_by("-created_at", "-pk").first()
+
+
+@transaction.atomic
+def qualify(system, raw_answers: dict, user, book: Rulebook | None = None) -> Qualification:
+    """Store a qualification of `system` from raw answers (AnswerError if they do not fit)."""
+    book = book or rulebook()
+    answers = book.clean(raw_answers)
+    result = book.evaluate(answers)
+    qualification = Qualification.objects.create(
+        ai_system=system,
+        referential_version=book.version,
+        answers=answers,
+        result=result,
+        system_snapshot=prefill.snapshot(system),
+        risk_level=Qualification.risk_level_of(result),
+        legal_review=bool(result["flags"]),
+        created_by=user if getattr(user, "is_authenticated", False) else None,
+    )
+    sync_checklist(qualification, book)
+    return qualification
+
+
+def default_due_date(applies_from: dt.date, qualified_on: dt.date) -> dt.date:
+    """The application date, or GRACE_DAYS after qualifying when the duty is already in force."""
+    return max(applies_from, qualified_on + dt.timedelta(days=GRACE_DAYS))
+
+
+def sync_checklist(qualification: Qualification, book: Rulebook) -> None:
+    """Create the obligations the qualification requires, refresh the ones that exist, and mark
+    the others as no longer required. Status, owner, evidence and comments are kept; a due date
+    is moved only if no user set it."""
+    system = qualification.ai_system
+    qualified_on = timezone.localdate(qualification.created_at)
+    existing = {o.code: o for o in system.obligations.all()}
+    wanted = set()
+    for item in qualification.result["obligations"]:
+        code = item["code"]
+        wanted.add(code)
+        applies_from = book.date(item["date"])
+        due = default_due_date(applies_from, qualified_on)
+        if book.obligations[code].get("due_from") == "ce_expiry" and system.ce_expiry:
+            due = system.ce_expiry
+        obligation = existing.get(code)
+        if obligation is None:
+            Obligation.objects.create(
+                ai_system=system,
+                code=code,
+                family=book.obligations[code]["family"],
+                referential_version=book.version,
+                date_key=item["date"],
+                applies_from=applies_from,
+                due_date=due,
+            )
+            continue
+        obligation.family = book.obligations[code]["family"]
+        obligation.referential_version = book.version
+        obligation.date_key = item["date"]
+        obligation.applies_from = applies_from
+        obligation.required = True
+        if not obligation.due_date_manual:
+            obligation.due_date = due
+        obligation.save()
+    for code, obligation in existing.items():
+        if code not in wanted and obligation.required:
+            obligation.required = False
+            obligation.save(update_fields=["required", "updated_at"])
+
+
+def staleness(qualification: Qualification, system=None) -> list[str]:
+    """Why `qualification` no longer reflects the referential or the register (empty if it does)."""
+    system = system or qualification.ai_system
+    reasons = []
+    if qualification.referential_version != current_version():
+        reasons.append(
+            _("Le référentiel réglementaire est passé de la version %(old)s à la version %(new)s.")
+            % {"old": qualification.referential_version, "new": current_version()}
+        )
+    now = prefill.snapshot(system)
+    for name, value in now.items():
+        before = qualification.system_snapshot.get(name)
+        if before != value:
+            field = system._meta.get_field(name)
+            reasons.append(
+                _("« %(field)s » a changé dans le registre : %(old)s → %(new)s.")
+                % {
+                    "field": field.verbose_name,
+                    "old": _display(system, name, before),
+                    "new": _display(system, name, value),
+                }
+            )
+    return reasons
+
+
+def _display(system, name: str, value) -> str:
+    from garant.core.referentials import vocabulary
+
+    if value in (None, "", []):
+        return "—"
+    if isinstance(value, bool):
+        return _("oui") if value else _("non")
+    field = system._meta.get_field(name)
+    vocab = getattr(field, "vocabulary", None)
+    if vocab:
+        values = value if isinstance(value, list) else [value]
+        return ", ".join(vocabulary(vocab).label_of(v) for v in values)
+    text = str(value)
+    return text if len(text) <= 80 else text[:77] + "…"
