@@ -4,7 +4,8 @@
   frozen assessment has no signed decision yet;
 - overdue re-evaluations: projects whose next review date has passed.
 
-Projects already on the agenda of another planned meeting of the committee are left out.
+Projects already on the agenda of a planned meeting of the committee (or of the meeting
+being completed) are left out.
 The proposal is then an ordinary agenda, edited like any other.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -33,17 +34,16 @@ class Proposal:
 
 
 def proposals(committee: Committee, meeting: Meeting | None = None) -> list[Proposal]:
-    """What the lifecycle puts on the committee's next agenda (two queries)."""
+    """What the lifecycle puts on the committee's agenda and is not there yet (two queries)."""
     from garant.lifecycle.models import Assessment, Project
 
     projects = Project.objects.filter(establishment_id=committee.establishment_id)
-    pending = AgendaItem.objects.filter(
-        meeting__committee=committee,
-        meeting__status=Meeting.Status.PLANNED,
-        project__isnull=False,
-    )
+    on_agenda = Q(meeting__status=Meeting.Status.PLANNED)
     if meeting is not None:
-        pending = pending.exclude(meeting=meeting)
+        on_agenda |= Q(meeting=meeting)
+    pending = AgendaItem.objects.filter(
+        on_agenda, meeting__committee=committee, project__isnull=False
+    )
     projects = projects.exclude(pk__in=pending.values("project_id"))
     latest_frozen = Assessment.objects.filter(project=OuterRef("pk"), status="frozen").order_by(
         "-frozen_at", "-pk"
