@@ -12,7 +12,12 @@ from garant.core.audit import audit_context, verify
 from garant.core.models import AuditEvent
 from garant.governance.decisions import SignRefused, sign
 from garant.governance.models import Action, Decision, DecisionSigned, Outcome
-from tests.test_governance_fixtures import gov, lifecycle_urls, make_decision, make_project  # noqa: F401
+from tests.test_governance_fixtures import (  # noqa: F401 (gov, lifecycle_urls: fixtures)
+    gov,
+    lifecycle_urls,
+    make_decision,
+    make_project,
+)
 
 pytestmark = pytest.mark.django_db
 
