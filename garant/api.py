@@ -26,6 +26,7 @@ from ninja.utils import check_csrf
 
 from garant.core.api import FormErrors, establishments, services
 from garant.core.models import ApiToken
+from garant.governance import api as governance_api
 from garant.monitoring.api import alerts_router, feeds, rules_router
 from garant.registry.api import systems, vendors, versions
 
@@ -90,6 +91,10 @@ api.add_router("/services", services)
 api.add_router("/feeds", feeds)
 api.add_router("/alerts", alerts_router)
 api.add_router("/rules", rules_router)
+api.add_router("/committees", governance_api.committees)
+api.add_router("/meetings", governance_api.meetings)
+api.add_router("/decisions", governance_api.decisions)
+api.add_router("/actions", governance_api.actions)
 
 
 # --- errors: JSON, in French, never a 5xx for what a client sent -----------------------------

@@ -15,14 +15,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from garant.core import permissions
 from garant.governance.forms import ActionForm
 from garant.governance.models import Action, Committee
 from garant.governance.views import _errors, get_scoped, meeting_queryset
-
-
-def may_update(user, action: Action) -> bool:
-    return action.owner_id == user.pk or permissions.object_permission(user, action, "govern")
 
 
 class ActionFilters(forms.Form):
@@ -114,7 +109,7 @@ def action_add(request, pk):
 @login_required
 def action_edit(request, pk):
     action = get_scoped(request, Action.objects.select_related("meeting__committee"), pk)
-    if not may_update(request.user, action):
+    if not action.updatable_by(request.user):
         raise PermissionDenied(_("Seuls le porteur de l'action et le comité la mettent à jour."))
     form = ActionForm(request.POST or None, instance=action, meeting=action.meeting)
     if request.method == "POST" and form.is_valid():

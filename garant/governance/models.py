@@ -446,6 +446,12 @@ class Action(Audited, models.Model):
             self.done_at = None
         super().save(*args, **kwargs)
 
+    def updatable_by(self, user) -> bool:
+        """The committee (permission "govern") and the action's owner update an action."""
+        from garant.core.permissions import object_permission
+
+        return self.owner_id == user.pk or object_permission(user, self, "govern")
+
     @property
     def owner_display(self) -> str:
         return self.owner_name or (str(self.owner) if self.owner_id else "")
