@@ -54,11 +54,9 @@ def make_committee(establishment, members: int = 5, **kw) -> Committee:
 
 def make_meeting(committee, days: int = -1, **kw) -> Meeting:
     with audit_context(source="test"):
+        values = {"place": "Salle du conseil", **kw}
         return Meeting.objects.create(
-            committee=committee,
-            starts_at=timezone.now() + dt.timedelta(days=days),
-            place="Salle du conseil",
-            **kw,
+            committee=committee, starts_at=timezone.now() + dt.timedelta(days=days), **values
         )
 
 

@@ -314,3 +314,18 @@ def test_list_pages_do_not_grow_queries_with_rows(gov, client_for, django_assert
     with django_assert_max_num_queries(20):
         c.get(gov["meeting"].get_absolute_url())
     assert CommitteeMember.objects.count() == 10
+
+
+def test_home_lists_overdue_actions_and_upcoming_meetings(gov, client_for):
+    make_meeting(gov["committee"], days=5, place="Salle du directoire")
+    Action.objects.create(
+        meeting=gov["meeting"],
+        title="Rédiger la note d'information des patients",
+        owner_name="Cadre de santé",
+        due_date=timezone.localdate() - dt.timedelta(days=1),
+    )
+    page = client_for(gov["users"]["a"]["contributor"]).get(reverse("home")).content.decode()
+    assert "Actions en retard" in page and "Rédiger la note d&#x27;information" in page
+    assert "Séances à venir (30 j)" in page
+    other = client_for(gov["users"]["b"]["contributor"]).get(reverse("home")).content.decode()
+    assert "Actions en retard" not in other and "Séances à venir" not in other

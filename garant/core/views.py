@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from garant.core import permissions
 from garant.core.models import AuditEvent, Establishment
 from garant.core.referentials import vocabulary
+from garant.governance.todo import governance_todo
 from garant.monitoring.models import Alert
 from garant.registry.models import AISystem, Vendor
 
@@ -95,6 +96,7 @@ def home(request):
         "contracts_ending": contracts_ending,
         "incomplete": incomplete,
         "open_alerts": Alert.objects.for_user(request.user).filter(state=Alert.State.OPEN).count(),
+        **governance_todo(request.user),
         "today": today,
         "roles": request.user.memberships.select_related("establishment"),
     }
