@@ -93,6 +93,10 @@ class ObligationForm(forms.ModelForm):
 
 
 class EvidenceForm(forms.ModelForm):
+    url = forms.URLField(
+        label=gettext_lazy("lien"), max_length=500, required=False, assume_scheme="https"
+    )
+
     class Meta:
         model = Evidence
         fields = ["description", "file", "url"]

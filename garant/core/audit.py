@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from django.db import models, transaction
 from django.db.models.base import DEFERRED
+from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
 GENESIS = "0" * 64
@@ -63,6 +64,8 @@ def _jsonable(value):
         return [_jsonable(v) for v in value]
     if isinstance(value, models.Model):
         return value.pk
+    if isinstance(value, FieldFile):
+        return value.name or None  # the stored file's path, not its content
     return value
 
 
