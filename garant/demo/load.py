@@ -33,6 +33,7 @@ from garant.core.models import (
     Service,
     User,
 )
+from garant.demo.governance import load_demo_governance
 from garant.demo.monitoring import load_demo_feeds
 from garant.registry.forms import SYSTEM_FIELDS
 from garant.registry.models import AISystem, AISystemVersion, Vendor
@@ -170,6 +171,7 @@ def load_demo(password: str = DEFAULT_PASSWORD, today: dt.date | None = None) ->
             _create_register(est, establishments[est["code"]], users, today, summary)
         summary.establishments = len(establishments)
         summary.feeds = load_demo_feeds(establishments, today)
+        load_demo_governance(establishments, users, today)
     return summary
 
 
