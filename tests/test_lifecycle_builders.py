@@ -1,5 +1,5 @@
 """Builders shared by the lifecycle tests (no tests here): a project with a charter, values,
-(when the governance app is present) signed decisions."""
+assessments and (when the governance app is present) signed decisions."""
 
 from __future__ import annotations
 

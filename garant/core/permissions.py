@@ -30,6 +30,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "manage": frozenset({Role.ADMIN}),
     # governance: committees, their meetings, decisions and actions (others read them)
     "govern": frozenset({Role.ADMIN, Role.COMMITTEE}),
+    # the lifecycle: anyone submits an idea; the committee and the project leads triage
+    # ideas and steer projects (charter, indicators, phases, assessments)
+    "submit_idea": ALL_ROLES,
+    "triage": frozenset({Role.ADMIN, Role.REFERENT, Role.COMMITTEE}),
+    "assess": frozenset({Role.ADMIN, Role.REFERENT, Role.COMMITTEE}),
     # the audit trail
     "audit": frozenset({Role.ADMIN, Role.DPO, Role.AUDITOR, Role.COMMITTEE}),
 }

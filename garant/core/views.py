@@ -17,6 +17,7 @@ from garant.core import permissions
 from garant.core.models import AuditEvent, Establishment
 from garant.core.referentials import vocabulary
 from garant.governance.todo import governance_todo
+from garant.lifecycle.todo import lifecycle_todo
 from garant.monitoring.models import Alert
 from garant.registry.models import AISystem, Vendor
 
@@ -97,6 +98,7 @@ def home(request):
         "incomplete": incomplete,
         "open_alerts": Alert.objects.for_user(request.user).filter(state=Alert.State.OPEN).count(),
         **governance_todo(request.user),
+        **lifecycle_todo(request.user),
         "today": today,
         "roles": request.user.memberships.select_related("establishment"),
     }

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class LifecycleConfig(AppConfig):
@@ -8,5 +9,7 @@ class LifecycleConfig(AppConfig):
 
     def ready(self):
         from garant.lifecycle import grids
+        from garant.registry.tabs import register_tab
 
         grids.load_checked()  # a broken decision grid stops the start-up, naming file and item
+        register_tab("project", _("Projet"), "lifecycle:system_project", 20)

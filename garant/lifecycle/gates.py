@@ -70,7 +70,8 @@ def _date(value: dt.date) -> str:
 
 def suspended_from(project: Project) -> str | None:
     """The phase a suspended project left."""
-    last = project.transitions.filter(to_phase="suspended").order_by("-at", "-pk").first()
+    into = [t for t in project.transitions.all() if t.to_phase == "suspended"]
+    last = max(into, key=lambda t: (t.at, t.pk), default=None)
     return last.from_phase if last else None
 
 
@@ -85,16 +86,25 @@ def allowed_targets(project: Project) -> list[str]:
     return targets + [p for p in ALWAYS if p != project.phase]
 
 
+# The helpers below read related rows with .all(), so that the portfolio can prefetch them
+# (`PREFETCH`) and judge every project's gate without one query per project.
+PREFETCH = ("transitions", "charter__indicators__values", "assessments", "decisions")
+
+
 def latest_frozen_assessment(project: Project) -> Assessment | None:
-    return (
-        project.assessments.filter(status=Assessment.Status.FROZEN)
-        .order_by("-frozen_at", "-pk")
-        .first()
-    )
+    frozen = [a for a in project.assessments.all() if a.status == Assessment.Status.FROZEN]
+    return max(frozen, key=lambda a: (a.frozen_at, a.pk), default=None)
 
 
 def governance_available() -> bool:
     return apps.is_installed("garant.governance") and hasattr(Project, "decisions")
+
+
+def prefetch_names() -> tuple[str, ...]:
+    """What to prefetch to judge many projects' gates in a constant number of queries."""
+    if governance_available():
+        return PREFETCH
+    return tuple(p for p in PREFETCH if p != "decisions")
 
 
 def signed_decision(project: Project):
@@ -104,11 +114,12 @@ def signed_decision(project: Project):
     assessment = latest_frozen_assessment(project)
     if assessment is None:
         return None
-    return (
-        project.decisions.filter(signed_at__isnull=False, assessment=assessment)
-        .order_by("-signed_at", "-pk")
-        .first()
-    )
+    signed = [
+        d
+        for d in project.decisions.all()
+        if d.signed_at is not None and d.assessment_id == assessment.pk
+    ]
+    return max(signed, key=lambda d: (d.signed_at, d.pk), default=None)
 
 
 def _needs_decision(project: Project, outcomes: tuple[str, ...], today: dt.date) -> list[str]:
@@ -199,7 +210,8 @@ def check(project: Project, to_phase: str, reason: str = "", today=None) -> list
             return [_("Modalité M1 : le projet doit passer par un PoC avant l'évaluation.")]
         if here == "poc":
             charter = getattr(project, "charter", None)
-            if charter is None or not charter.indicators.filter(values__isnull=False).exists():
+            measured = charter and any(i.values.all() for i in charter.indicators.all())
+            if not measured:
                 return [
                     _(
                         "Aucune valeur d'indicateur n'a été enregistrée pendant le PoC : "
@@ -262,10 +274,21 @@ def _next_review(project: Project, today: dt.date) -> dt.date:
     return dt.date(year, month, day)
 
 
+def next_phase(project: Project) -> str | None:
+    """The phase a project normally moves on to (None in routine, suspended or retired)."""
+    if project.phase == "instruction":
+        return "evaluation" if project.modality == "M2" else "poc"
+    return {"idea": "instruction", "poc": "evaluation", "evaluation": "generalisation"}.get(
+        project.phase, "routine" if project.phase == "generalisation" else None
+    )
+
+
 def blocked_reason(project: Project) -> str:
-    """Why the project is stuck at a gate (shown on the portfolio), or ""."""
+    """What stops the project at its next gate (the portfolio's "bloqué"), or ""."""
     if project.review_overdue:
         return _("Réévaluation en retard (prévue le %(date)s)") % {
             "date": _date(project.next_review_date)
         }
-    return ""
+    target = next_phase(project)
+    problems = check(project, target, reason="-") if target else []
+    return problems[0] if problems else ""

@@ -53,6 +53,18 @@ class Criterion:
         return self.text("title")
 
     @property
+    def evaluates(self) -> str:
+        return self.text("evaluates")
+
+    @property
+    def deploy_if(self) -> str:
+        return self.text("deploy_if")
+
+    @property
+    def stop_if(self) -> str:
+        return self.text("stop_if")
+
+    @property
     def mandatory_indicators(self) -> list[dict]:
         return self.data["mandatory_indicators"]
 

@@ -1,0 +1,247 @@
+"""The decision dossier of a project, for the committee and auditors: register data,
+qualification (when the compliance capability has one), charter, indicator history, the latest
+assessment, the decisions with their conditions, and the actions. One set of values
+(`sections`) is shown as an HTML page and written as a PDF (`garant.core.documents`)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from garant.core.documents import PdfDocument, display, pdf_response
+from garant.core.permissions import get_scoped
+from garant.lifecycle import gates
+from garant.lifecycle.models import Assessment, Indicator, PocCharter, Project, Recommendation
+
+
+def _qualification(system) -> list[tuple[str, object]] | None:
+    try:
+        from garant.compliance.summary import current_summary
+    except ImportError:
+        return None
+    summary = current_summary(system)
+    if not summary:
+        return None
+    return [
+        (_("Niveau de risque (AI Act)"), summary.get("risk_label")),
+        (_("Référentiel"), summary.get("referential_version")),
+        (_("Qualifié le"), summary.get("qualified_at")),
+        (
+            _("Obligations remplies"),
+            f"{summary.get('obligations_done', 0)} / {summary.get('obligations_total', 0)}",
+        ),
+        (_("Obligations en retard"), summary.get("obligations_overdue", 0)),
+        (_("À revoir (système modifié depuis)"), summary.get("stale")),
+    ]
+
+
+def _register(project: Project) -> list[tuple[str, object]]:
+    s = project.ai_system
+    return [
+        (_("Système"), s.name),
+        (_("Établissement"), s.establishment.name),
+        (_("Éditeur"), s.vendor.name if s.vendor else _("Développement interne")),
+        (_("Finalité prévue"), s.intended_purpose),
+        (_("Cas d'usage"), s.use_case),
+        (_("Type de solution"), f"{s.solution_type} — {s.get_solution_type_display()}"),
+        (_("Domaine"), f"{s.domain} — {s.get_domain_display()}"),
+        (_("Modalité"), f"{s.modality} — {s.get_modality_display()}"),
+        (_("Phase"), s.get_phase_display()),
+        (_("Statut dispositif médical"), s.get_device_status_display()),
+        (_("Prochaine réévaluation"), project.next_review_date),
+    ]
+
+
+def _charter(charter: PocCharter | None) -> list[tuple[str, object]] | None:
+    if charter is None:
+        return None
+    return [
+        (_("Cas d'usage précis"), charter.use_case),
+        (_("Objectif opérationnel"), charter.operational_objective),
+        (_("Services"), ", ".join(str(s) for s in charter.services.all())),
+        (_("Nombre d'utilisateurs"), charter.users_count),
+        (_("Population de patients"), charter.patient_population),
+        (_("Période"), f"{display(charter.start_date)} → {display(charter.end_date)}"),
+        (_("Utilisateurs impliqués"), charter.users_involved),
+        (_("Qualité des données"), charter.data_quality_check),
+        (_("Passage à l'échelle"), charter.scalability),
+        (_("Intégration aux outils"), charter.integration),
+        (_("Statut réglementaire"), charter.regulatory_status),
+        (_("Budget (€)"), charter.budget),
+    ]
+
+
+def _indicators(charter: PocCharter | None) -> list[dict]:
+    if charter is None:
+        return []
+    return [
+        {
+            "name": str(i),
+            "baseline": i.baseline,
+            "target": i.target,
+            "direction": i.get_direction_display(),
+            "values": [
+                (display(v.measured_on), f"{v.value.normalize():f}", v.get_source_display())
+                for v in i.values.all()
+            ],
+        }
+        for i in Indicator.objects.filter(charter=charter).prefetch_related("values")
+    ]
+
+
+def _decisions(project: Project) -> tuple[list[dict], list[dict]]:
+    if not gates.governance_available():
+        return [], []
+    from garant.governance.models import Action
+
+    decisions = [
+        {
+            "date": d.signed_at,
+            "outcome": d.get_outcome_display(),
+            "signed": d.signed_at is not None,
+            "rationale": d.rationale,
+            "conditions": d.conditions,
+            "next_review_date": d.next_review_date,
+            "meeting": d.meeting,
+        }
+        for d in project.decisions.select_related("meeting__committee").order_by("-created_at")
+    ]
+    actions = [
+        {
+            "title": a.title,
+            "owner": a.owner_display,
+            "due_date": a.due_date,
+            "status": a.get_status_display(),
+        }
+        for a in Action.objects.filter(decision__project=project)
+        .select_related("owner")
+        .order_by("due_date", "pk")
+    ]
+    return decisions, actions
+
+
+def sections(project: Project) -> dict:
+    charter = PocCharter.objects.filter(project=project).prefetch_related("services").first()
+    assessment = (
+        Assessment.objects.filter(project=project, status=Assessment.Status.FROZEN)
+        .order_by("-frozen_at", "-pk")
+        .first()
+    )
+    decisions, actions = _decisions(project)
+    return {
+        "register": _register(project),
+        "qualification": _qualification(project.ai_system),
+        "charter": _charter(charter),
+        "indicators": _indicators(charter),
+        "assessment": assessment,
+        "snapshot": assessment.snapshot if assessment else None,
+        "recommendation": Recommendation(assessment.recommendation).label
+        if assessment and assessment.recommendation
+        else "",
+        "decisions": decisions,
+        "actions": actions,
+        "generated_at": timezone.now(),
+    }
+
+
+def _project(request, pk) -> Project:
+    return get_scoped(
+        request.user,
+        Project.objects.select_related("ai_system__establishment", "ai_system__vendor"),
+        pk,
+    )
+
+
+@login_required
+def dossier_html(request, pk):
+    project = _project(request, pk)
+    return render(request, "lifecycle/dossier.html", {"project": project, **sections(project)})
+
+
+def pdf(project: Project) -> bytes:
+    data = sections(project)
+    doc = PdfDocument(
+        _("Dossier de décision — %(name)s") % {"name": project.ai_system.name},
+        subtitle=project.establishment.name,
+    )
+    doc.heading(_("Fiche de la cartographie"))
+    doc.fields(data["register"])
+    doc.heading(_("Qualification réglementaire"))
+    if data["qualification"]:
+        doc.fields(data["qualification"])
+    else:
+        doc.paragraph(_("Pas de qualification enregistrée."), note=True)
+    doc.heading(_("Charte du PoC"))
+    if data["charter"]:
+        doc.fields(data["charter"])
+    else:
+        doc.paragraph(_("Pas de charte."), note=True)
+    doc.heading(_("Indicateurs de succès"))
+    for i in data["indicators"]:
+        doc.heading(i["name"], level=2)
+        doc.paragraph(
+            _("Référence : %(b)s — cible : %(t)s (%(d)s)")
+            % {"b": display(i["baseline"]), "t": display(i["target"]), "d": i["direction"]}
+        )
+        doc.table([_("Date"), _("Valeur"), _("Source")], i["values"], empty=_("Aucune valeur."))
+    doc.heading(_("Évaluation sur la grille"))
+    snap = data["snapshot"]
+    if snap:
+        doc.paragraph(
+            _("%(grid)s (version %(version)s), figée le %(date)s — recommandation : %(rec)s")
+            % {
+                "grid": snap["grid_label"],
+                "version": snap["grid_version"],
+                "date": display(data["assessment"].frozen_at),
+                "rec": data["recommendation"],
+            }
+        )
+        doc.table(
+            [_("Critère"), _("Note"), _("Arrêt"), _("Commentaire")],
+            [
+                (
+                    f"{c['n']}. {c['title']}",
+                    f"{display(c['score'])} / {c['scale_max']}",
+                    c["stop_if_met"],
+                    c["comment"],
+                )
+                for c in snap["criteria"]
+            ],
+            widths=[0.4, 0.12, 0.1, 0.38],
+        )
+        for reason in snap["reasons"]:
+            doc.paragraph(f"• {reason}")
+    else:
+        doc.paragraph(_("Pas d'évaluation figée."), note=True)
+    doc.heading(_("Décisions"))
+    doc.table(
+        [_("Signée le"), _("Décision"), _("Motivation"), _("Conditions"), _("Réévaluation")],
+        [
+            (
+                d["date"] if d["signed"] else _("non signée"),
+                d["outcome"],
+                d["rationale"],
+                d["conditions"],
+                d["next_review_date"],
+            )
+            for d in data["decisions"]
+        ],
+        empty=_("Aucune décision."),
+    )
+    doc.heading(_("Actions"))
+    doc.table(
+        [_("Action"), _("Porteur"), _("Échéance"), _("Statut")],
+        [(a["title"], a["owner"], a["due_date"], a["status"]) for a in data["actions"]],
+        empty=_("Aucune action."),
+    )
+    return doc.render()
+
+
+@login_required
+def dossier_pdf(request, pk):
+    project = _project(request, pk)
+    stamp = date_format(timezone.localdate(), "Y-m-d")
+    return pdf_response(pdf(project), f"dossier-projet-{project.pk}-{stamp}.pdf")

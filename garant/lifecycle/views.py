@@ -1,0 +1,530 @@
+"""Web pages of the lifecycle: ideas and their triage, the portfolio, a project's page (phase
+timeline, transitions, charter, indicators), assessments, notifications."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Prefetch
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from garant.core import permissions
+from garant.core.permissions import get_scoped
+from garant.core.referentials import localized
+from garant.lifecycle import assessments, charts, gates, grids, monitoring_values, notifications
+from garant.lifecycle.charter import initial_charter
+from garant.lifecycle.charter import warnings as charter_warnings
+from garant.lifecycle.forms import (
+    AcceptForm,
+    CharterForm,
+    CriterionScoreForm,
+    DeclineForm,
+    IdeaForm,
+    IndicatorForm,
+    IndicatorValueForm,
+    MergeForm,
+    ProjectSettingsForm,
+    TransitionForm,
+)
+from garant.lifecycle.models import (
+    Assessment,
+    AssessmentFrozen,
+    Idea,
+    Indicator,
+    IndicatorValue,
+    PocCharter,
+    Project,
+)
+from garant.lifecycle.portfolio import PortfolioFilters, board
+from garant.lifecycle.projects import TriageRefused, accept, create_project, decline, merge
+from garant.registry.models import AISystem
+from garant.registry.tabs import tabs_for
+
+
+def _require(request, permission: str, establishment_id=None, message=None):
+    if not permissions.can(request.user, permission, establishment_id):
+        raise PermissionDenied(message or _("Votre rôle ne permet pas cette action."))
+
+
+# --- ideas ---------------------------------------------------------------------------------------
+
+
+@login_required
+def idea_create(request):
+    _require(request, "submit_idea", message=_("Vous n'avez de rôle dans aucun établissement."))
+    form = IdeaForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.instance.author = request.user
+        idea = form.save()
+        messages.success(
+            request,
+            _("Merci ! Votre idée « %(title)s » est transmise au comité.") % {"title": idea.title},
+        )
+        return redirect("lifecycle:idea_list")
+    return render(request, "lifecycle/idea_form.html", {"form": form})
+
+
+@login_required
+def idea_list(request):
+    """ "Mes idées" for everyone; the ideas to triage for the committee and referents."""
+    mine = Idea.objects.filter(author=request.user).select_related("service", "project")
+    to_triage = None
+    if permissions.can(request.user, "triage"):
+        to_triage = (
+            Idea.objects.for_user(request.user, "triage")
+            .filter(status=Idea.Status.SUBMITTED)
+            .select_related("author", "service", "establishment")
+            .order_by("created_at", "pk")
+        )
+    return render(
+        request,
+        "lifecycle/idea_list.html",
+        {"mine": Paginator(mine, 50).get_page(request.GET.get("page")), "to_triage": to_triage},
+    )
+
+
+def _idea(request, pk):
+    """An idea: its author always sees it, others by their role in its establishment."""
+    idea = (
+        Idea.objects.select_related("author", "service", "establishment", "merged_into", "project")
+        .filter(pk=pk, author=request.user)
+        .first()
+    )
+    return idea or get_scoped(
+        request.user,
+        Idea.objects.select_related("author", "service", "establishment", "merged_into"),
+        pk,
+    )
+
+
+@login_required
+def idea_detail(request, pk):
+    idea = _idea(request, pk)
+    can_triage = idea.status == Idea.Status.SUBMITTED and permissions.can(
+        request.user, "triage", idea.establishment_id
+    )
+    decision = None
+    if idea.project_id and gates.governance_available():
+        decision = (
+            idea.project.decisions.filter(signed_at__isnull=False).order_by("-signed_at").first()
+        )
+    context = {"idea": idea, "can_triage": can_triage, "decision": decision}
+    if can_triage:
+        context.update(
+            accept_form=AcceptForm(prefix="accept"),
+            merge_form=MergeForm(idea=idea, prefix="merge"),
+            decline_form=DeclineForm(prefix="decline"),
+        )
+    return render(request, "lifecycle/idea_detail.html", context)
+
+
+@login_required
+@require_POST
+def idea_triage(request, pk):
+    idea = get_scoped(request.user, Idea, pk, "triage")
+    action = request.POST.get("action")
+    forms = {
+        "accept": AcceptForm(request.POST, prefix="accept"),
+        "merge": MergeForm(request.POST, idea=idea, prefix="merge"),
+        "decline": DeclineForm(request.POST, prefix="decline"),
+    }
+    form = forms.get(action)
+    if form is None:
+        messages.error(request, _("Action de tri inconnue."))
+        return redirect(idea)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return redirect(idea)
+    data = form.cleaned_data
+    try:
+        if action == "accept":
+            project = accept(
+                idea,
+                request.user,
+                solution_type=data["solution_type"],
+                domain=data["domain"],
+                modality=data["modality"],
+                reason=data["reason"],
+            )
+            messages.success(request, _("Idée acceptée : le projet est ouvert en instruction."))
+            return redirect(project)
+        if action == "merge":
+            merge(idea, data["into"], request.user, data["reason"])
+            messages.success(request, _("Idée fusionnée."))
+        else:
+            decline(idea, request.user, data["reason"])
+            messages.success(request, _("Idée non retenue ; son auteur en est informé."))
+    except TriageRefused as exc:
+        messages.error(request, str(exc))
+    return redirect(idea)
+
+
+def _form_errors(request, form) -> None:
+    """A form posted from a page that shows several: its errors as messages, naming the field."""
+    for field, errors in form.errors.items():
+        label = form.fields[field].label if field in form.fields else ""
+        for error in errors:
+            messages.error(request, f"{str(label).capitalize()} : {error}" if label else error)
+
+
+@login_required
+@require_POST
+def notification_read(request, pk=None):
+    notifications.mark_read(request.user, pk)
+    target = request.POST.get("next", "")
+    return redirect(target if target.startswith("/") and not target.startswith("//") else "home")
+
+
+# --- portfolio -----------------------------------------------------------------------------------
+
+
+@login_required
+def portfolio(request):
+    filters = PortfolioFilters(request.GET or None, user=request.user)
+    context = {"filters": filters, **board(request.user, filters)}
+    context["several"] = len(context["group"]) > 1
+    return render(request, "lifecycle/portfolio.html", context)
+
+
+# --- a project -----------------------------------------------------------------------------------
+
+PROJECT_QS = Project.objects.select_related("ai_system__establishment", "establishment")
+
+
+def _project(request, pk, permission="view"):
+    return get_scoped(request.user, PROJECT_QS, pk, permission)
+
+
+def _project_context(request, project, tab="project"):
+    system = project.ai_system
+    return {
+        "project": project,
+        "system": system,
+        "tabs": tabs_for(request, system),
+        "active_tab": tab,
+        "can_assess": permissions.object_permission(request.user, project, "assess"),
+    }
+
+
+@login_required
+def system_project(request, pk):
+    """The "Projet" tab of a system: its project, or a button to open one."""
+    system = get_scoped(request.user, AISystem.objects.select_related("establishment"), pk)
+    project = Project.objects.filter(ai_system=system).first()
+    if project is not None:
+        return redirect(project)
+    if request.method == "POST":
+        _require(request, "assess", system.establishment_id)
+        with transaction.atomic():
+            project = create_project(system, request.user)
+        messages.success(request, _("Projet ouvert."))
+        return redirect(project)
+    context = {
+        "system": system,
+        "tabs": tabs_for(request, system),
+        "active_tab": "project",
+        "can_assess": permissions.can(request.user, "assess", system.establishment_id),
+    }
+    return render(request, "lifecycle/system_no_project.html", context)
+
+
+def _timeline(project):
+    steps = list(project.transitions.select_related("by").order_by("at", "pk"))
+    for step, following in zip(steps, [*steps[1:], None], strict=True):
+        step.until = following.at if following else None
+    return steps
+
+
+@login_required
+def project_detail(request, pk):
+    project = _project(request, pk)
+    context = _project_context(request, project)
+    charter = PocCharter.objects.filter(project=project).prefetch_related("services").first()
+    indicators = []
+    if charter:
+        for indicator in charter.indicators.select_related("feed").prefetch_related("values"):
+            values = list(indicator.values.all())
+            indicators.append(
+                {
+                    "indicator": indicator,
+                    "latest": values[-1] if values else None,
+                    "chart": mark_safe(charts.indicator_history(indicator, values)),
+                }
+            )
+    targets = gates.allowed_targets(project)
+    context.update(
+        charter=charter,
+        warnings=charter_warnings(charter),
+        indicators=indicators,
+        timeline=_timeline(project),
+        transition_form=TransitionForm(targets=targets) if targets else None,
+        settings_form=ProjectSettingsForm(instance=project),
+        grid=grids.grid(project.effective_grid_code),
+        assessments=project.assessments.select_related("assessor"),
+        blocked=gates.blocked_reason(project),
+        idea=Idea.objects.filter(project=project).select_related("author").first(),
+    )
+    return render(request, "lifecycle/project_detail.html", context)
+
+
+@login_required
+@require_POST
+def project_transition(request, pk):
+    project = _project(request, pk, "assess")
+    form = TransitionForm(request.POST, targets=gates.allowed_targets(project))
+    if not form.is_valid():
+        messages.error(request, _("Choisissez une phase proposée."))
+        return redirect(project)
+    try:
+        gates.transition(
+            project, form.cleaned_data["to_phase"], request.user, form.cleaned_data["reason"]
+        )
+    except gates.GateRefused as exc:
+        for message in exc.messages:
+            messages.error(request, _("Passage refusé : %(why)s") % {"why": message})
+        return redirect(project)
+    messages.success(
+        request,
+        _("Le projet passe en phase « %(phase)s ».")
+        % {"phase": project.ai_system.get_phase_display()},
+    )
+    return redirect(project)
+
+
+@login_required
+@require_POST
+def project_settings(request, pk):
+    project = _project(request, pk, "assess")
+    form = ProjectSettingsForm(request.POST, instance=project)
+    if form.is_valid():
+        form.save()
+        messages.success(request, _("Réglages du projet enregistrés."))
+    else:
+        _form_errors(request, form)
+    return redirect(project)
+
+
+@login_required
+# --- charter and indicators ----------------------------------------------------------------------
+
+
+@login_required
+def charter_edit(request, pk):
+    project = _project(request, pk, "assess")
+    charter = PocCharter.objects.filter(project=project).first()
+    initial = {}
+    if charter is None:
+        initial = initial_charter(project)
+    form = CharterForm(request.POST or None, instance=charter, project=project, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            form.save()
+        messages.success(request, _("Charte du PoC enregistrée."))
+        return redirect(project)
+    context = _project_context(request, project)
+    context.update(form=form, warnings=charter_warnings(charter) if charter else [])
+    return render(request, "lifecycle/charter_form.html", context)
+
+
+@login_required
+def indicator_form(request, pk, indicator_pk=None):
+    project = _project(request, pk, "assess")
+    charter = PocCharter.objects.filter(project=project).first()
+    if charter is None:
+        messages.error(request, _("Rédigez d'abord la charte du PoC."))
+        return redirect("lifecycle:charter_edit", pk=project.pk)
+    indicator = None
+    if indicator_pk is not None:
+        indicator = Indicator.objects.filter(charter=charter, pk=indicator_pk).first()
+        if indicator is None:
+            raise Http404
+    form = IndicatorForm(request.POST or None, instance=indicator, charter=charter)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Indicateur enregistré."))
+        return redirect(project)
+    context = _project_context(request, project)
+    context.update(form=form, indicator=indicator)
+    return render(request, "lifecycle/indicator_form.html", context)
+
+
+@login_required
+def indicator_values(request, pk):
+    indicator = get_scoped(
+        request.user, Indicator.objects.select_related("charter__project__ai_system", "feed"), pk
+    )
+    project = indicator.charter.project
+    can_assess = permissions.object_permission(request.user, project, "assess")
+    form = IndicatorValueForm(request.POST or None, indicator=indicator) if can_assess else None
+    if request.method == "POST":
+        if not can_assess:
+            raise PermissionDenied(_("Votre rôle ne permet pas de saisir des valeurs."))
+        if request.POST.get("pull") == "monitoring":
+            try:
+                value = monitoring_values.pull(indicator, request.user)
+            except monitoring_values.NoValue as exc:
+                messages.error(request, str(exc))
+            else:
+                messages.success(
+                    request, _("Valeur %(v)s reprise du suivi.") % {"v": value.value.normalize()}
+                )
+            return redirect("lifecycle:indicator_values", pk=indicator.pk)
+        if form.is_valid():
+            form.instance.recorded_by = request.user
+            form.save()
+            messages.success(request, _("Valeur enregistrée."))
+            return redirect("lifecycle:indicator_values", pk=indicator.pk)
+    values = list(indicator.values.select_related("recorded_by"))
+    context = _project_context(request, project)
+    context.update(
+        indicator=indicator,
+        values=values,
+        form=form,
+        chart=mark_safe(charts.indicator_history(indicator, values)),
+    )
+    return render(request, "lifecycle/indicator_values.html", context)
+
+
+# --- assessments ---------------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def assessment_create(request, pk):
+    project = _project(request, pk, "assess")
+    assessment = assessments.start(project, request.user)
+    return redirect(assessment)
+
+
+def _assessment(request, pk, permission="view"):
+    return get_scoped(
+        request.user,
+        Assessment.objects.select_related("project__ai_system__establishment", "assessor"),
+        pk,
+        permission,
+    )
+
+
+def _score_forms(assessment, grid, data=None):
+    values = IndicatorValue.objects.filter(
+        indicator__charter__project=assessment.project
+    ).select_related("indicator")
+    scores = {
+        s.criterion_code: s
+        for s in assessment.scores.prefetch_related(
+            Prefetch("indicator_values", queryset=IndicatorValue.objects.only("pk"))
+        )
+    }
+    return [
+        CriterionScoreForm(
+            data, instance=scores.get(c.code), criterion=c, values=values, prefix=c.code
+        )
+        for c in grid.criteria
+        if c.code in scores
+    ]
+
+
+def _chart_rows(assessment, grid):
+    scores = {s.criterion_code: s for s in assessment.scores.all()}
+    rows = [
+        {
+            "label": f"{c.n}. {c.title}",
+            "score": scores[c.code].score if c.code in scores else None,
+            "stop": c.code in scores and scores[c.code].stop_if_met,
+        }
+        for c in grid.criteria
+    ]
+    scale_max = max(c.scale.max for c in grid.criteria)
+    target = grid.thresholds["generalise"].get("min", grid.thresholds["generalise"]["mean"])
+    return mark_safe(charts.criteria_bars(rows, target, scale_max))
+
+
+@login_required
+def assessment_detail(request, pk):
+    assessment = _assessment(request, pk)
+    project = assessment.project
+    grid = assessments.grid_of(assessment)
+    can_edit = not assessment.is_frozen and permissions.object_permission(
+        request.user, project, "assess"
+    )
+    forms = None
+    if request.method == "POST":
+        if not can_edit:
+            raise PermissionDenied(
+                _("Cette évaluation est figée ou votre rôle ne permet pas de la modifier.")
+            )
+        forms = _score_forms(assessment, grid, request.POST)
+        if all(f.is_valid() for f in forms):
+            try:
+                with transaction.atomic():
+                    for f in forms:
+                        f.save()
+                    assessment.summary = request.POST.get("summary", "")[:5000]
+                    assessments.compute(assessment)
+            except AssessmentFrozen:
+                messages.error(
+                    request, _("Cette évaluation est figée : elle ne peut plus être modifiée.")
+                )
+                return redirect(assessment)
+            messages.success(request, _("Évaluation enregistrée ; recommandation recalculée."))
+            return redirect(assessment)
+    elif can_edit:
+        forms = _score_forms(assessment, grid)
+    criteria = []
+    scores = {
+        s.criterion_code: s
+        for s in assessment.scores.prefetch_related("indicator_values__indicator")
+    }
+    form_by_code = {f.criterion.code: f for f in forms or []}
+    for c in grid.criteria:
+        score = scores.get(c.code)
+        criteria.append(
+            {
+                "criterion": c,
+                "score": score,
+                "form": form_by_code.get(c.code),
+                "score_label": c.scale.label(score.score) if score else "",
+                "examples": [
+                    {"label": localized(i), "source": i.get("source", "")}
+                    for i in c.example_indicators
+                ],
+                "mandatory": [localized(i) for i in c.mandatory_indicators],
+            }
+        )
+    context = _project_context(request, project)
+    context.update(
+        assessment=assessment,
+        grid=grid,
+        criteria=criteria,
+        can_edit=can_edit,
+        chart=_chart_rows(assessment, grid),
+        decisions=assessment.decisions.all() if gates.governance_available() else [],
+    )
+    return render(
+        request,
+        "lifecycle/assessment_detail.html",
+        context,
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+@require_POST
+def assessment_freeze(request, pk):
+    assessment = _assessment(request, pk, "assess")
+    assessment = assessments.freeze(assessment, request.user)
+    messages.success(
+        request,
+        _("Évaluation figée le %(date)s : elle peut être soumise au comité.")
+        % {"date": date_format(timezone.localtime(assessment.frozen_at), "d/m/Y")},
+    )
+    return redirect(assessment)
