@@ -27,6 +27,7 @@ from ninja.utils import check_csrf
 from garant.core.api import FormErrors, establishments, services
 from garant.core.models import ApiToken
 from garant.governance import api as governance_api
+from garant.lifecycle import api as lifecycle_api
 from garant.monitoring.api import alerts_router, feeds, rules_router
 from garant.registry.api import systems, vendors, versions
 
@@ -91,6 +92,10 @@ api.add_router("/services", services)
 api.add_router("/feeds", feeds)
 api.add_router("/alerts", alerts_router)
 api.add_router("/rules", rules_router)
+api.add_router("/ideas", lifecycle_api.ideas)
+api.add_router("/projects", lifecycle_api.projects)
+api.add_router("/indicators", lifecycle_api.indicators)
+api.add_router("/assessments", lifecycle_api.assessments_router)
 api.add_router("/committees", governance_api.committees)
 api.add_router("/meetings", governance_api.meetings)
 api.add_router("/decisions", governance_api.decisions)
