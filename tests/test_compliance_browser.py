@@ -21,12 +21,12 @@ def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "files"
 
 
-def choose(page, question: str, option: str) -> None:
-    page.get_by_role("group", name=question).get_by_label(option, exact=True).check()
+def choose(tab, question: str, option: str) -> None:
+    tab.get_by_role("group", name=question).get_by_label(option, exact=True).check()
 
 
-def next_step(page) -> None:
-    page.get_by_role("button", name=re.compile("^(Suivant|Voir le résultat)$")).click()
+def next_step(tab) -> None:
+    tab.get_by_role("button", name=re.compile("^(Suivant|Voir le résultat)$")).click()
 
 
 def test_qualify_an_emergency_triage_aid_then_prove_one_obligation(
