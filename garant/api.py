@@ -24,6 +24,7 @@ from ninja.security import HttpBearer
 from ninja.security import SessionAuth as NinjaSessionAuth
 from ninja.utils import check_csrf
 
+from garant.compliance.api import compliance
 from garant.core.api import FormErrors, establishments, services
 from garant.core.models import ApiToken
 from garant.governance import api as governance_api
@@ -92,6 +93,7 @@ api.add_router("/services", services)
 api.add_router("/feeds", feeds)
 api.add_router("/alerts", alerts_router)
 api.add_router("/rules", rules_router)
+api.add_router("/compliance", compliance)
 api.add_router("/ideas", lifecycle_api.ideas)
 api.add_router("/projects", lifecycle_api.projects)
 api.add_router("/indicators", lifecycle_api.indicators)

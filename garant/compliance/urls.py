@@ -1,10 +1,13 @@
 from django.urls import path
 
-from garant.compliance import views
+from garant.compliance import dashboard, exports, views
 
 app_name = "compliance"
 
 urlpatterns = [
+    path("", dashboard.dashboard, name="dashboard"),
+    path("echeances/", dashboard.deadlines, name="deadlines"),
+    path("rapport-ecarts.<str:fmt>", exports.gap_report, name="gap_report"),
     path("systemes/<int:pk>/", views.system_compliance, name="system"),
     path("systemes/<int:pk>/qualifier/", views.wizard, name="wizard"),
     path("qualifications/<int:pk>/", views.qualification_detail, name="qualification"),

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
+from garant.compliance.dashboard import todo_counts
 from garant.core import permissions
 from garant.core.models import AuditEvent, Establishment
 from garant.core.referentials import vocabulary
@@ -97,6 +98,7 @@ def home(request):
         "contracts_ending": contracts_ending,
         "incomplete": incomplete,
         "open_alerts": Alert.objects.for_user(request.user).filter(state=Alert.State.OPEN).count(),
+        "compliance": todo_counts(request.user),
         **governance_todo(request.user),
         **lifecycle_todo(request.user),
         "today": today,
