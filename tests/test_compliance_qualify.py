@@ -81,6 +81,47 @@ def test_a_new_referential_version_makes_qualifications_stale_until_requalified(
     assert again.referential_version == "2026.2" and staleness(again) == []
 
 
+def test_the_page_says_what_the_new_referential_changes(world, fake_root):
+    system, user = world["a"]["system"], world["users"]["a"][Role.REFERENT]
+    q = qualify(system, TRIAGE_ANSWERS, user)
+
+    def amend(data):  # a new amendment moves the Annex III date and drops Art 26(7)
+        data["dates"]["ai_act_annex_iii"]["date"] = "2028-06-01"
+        data["obligations"] = [o for o in data["obligations"] if o["code"] != "aia_26_7"]
+
+    bump_version(fake_root, amend)
+    reasons = staleness(q)
+    assert (
+        "Obligation qui ne s'applique plus : Informer les représentants du personnel et les agents concernés avant la mise en service."
+        in reasons
+    )
+    assert (
+        "Date d'application modifiée : Réaliser l'analyse d'impact sur les droits fondamentaux "
+        "(AIDF) avant le premier usage : 02/12/2027 → 01/06/2028."
+    ) in reasons
+
+
+def test_a_new_question_is_named(world, fake_root):
+    system, user = world["a"]["system"], world["users"]["a"][Role.REFERENT]
+    q = qualify(system, TRIAGE_ANSWERS, user)
+
+    def amend(data):
+        data["steps"][0]["questions"].append(
+            {
+                "id": "autonomy",
+                "type": "bool",
+                "text": {"fr": "Le système agit-il sans validation humaine ?", "en": "Autonomous?"},
+                "cite": {"act": "ai_act", "ref": "Art. 3(1)"},
+            }
+        )
+
+    bump_version(fake_root, amend)
+    assert (
+        "Nouvelle question à laquelle répondre : « Le système agit-il sans validation humaine ? »."
+        in staleness(q)
+    )
+
+
 def test_a_change_of_the_register_entry_makes_it_stale_and_says_what_changed(world, client_for):
     system, user = world["a"]["system"], world["users"]["a"][Role.REFERENT]
     qualify(system, TRIAGE_ANSWERS, user)

@@ -11,7 +11,8 @@ from django.utils.translation import gettext as _
 
 from garant.compliance import prefill
 from garant.compliance.models import Obligation, Qualification
-from garant.compliance.rules import Rulebook, current_version, rulebook
+from garant.compliance.rules import AnswerError, Rulebook, current_version, rulebook
+from garant.core.referentials import localized
 
 # an obligation already in force when a system is qualified is given this long to be met
 GRACE_DAYS = 30
@@ -100,6 +101,7 @@ def staleness(qualification: Qualification, system=None) -> list[str]:
             _("Le référentiel réglementaire est passé de la version %(old)s à la version %(new)s.")
             % {"old": qualification.referential_version, "new": current_version()}
         )
+        reasons.extend(referential_changes(qualification))
     now = prefill.snapshot(system)
     for name, value in now.items():
         before = qualification.system_snapshot.get(name)
@@ -114,6 +116,41 @@ def staleness(qualification: Qualification, system=None) -> list[str]:
                 }
             )
     return reasons
+
+
+def referential_changes(qualification: Qualification) -> list[str]:
+    """What the referential in force would change in this qualification's result, on the same
+    answers: obligations added or dropped, application dates moved, questions to answer."""
+    old, new = rulebook(qualification.referential_version), rulebook()
+    try:
+        result = new.evaluate(new.clean(qualification.answers))
+    except AnswerError as exc:
+        questions = [new.questions[q] for q in exc.errors if q in new.questions]
+        return [
+            _("Nouvelle question à laquelle répondre : « %(q)s ».") % {"q": localized(q["text"])}
+            for q in questions
+        ]
+    before = {o["code"]: o["date"] for o in qualification.result.get("obligations", [])}
+    after = {o["code"]: o["date"] for o in result["obligations"]}
+    changes = []
+    for code in after.keys() - before.keys():
+        title = localized(new.obligations[code]["title"])
+        changes.append(_("Nouvelle obligation : %(t)s.") % {"t": title})
+    for code in before.keys() - after.keys():
+        title = localized(old.obligations[code]["title"])
+        changes.append(_("Obligation qui ne s'applique plus : %(t)s.") % {"t": title})
+    for code in before.keys() & after.keys():
+        was, now = old.date(before[code]), new.date(after[code])
+        if was != now:
+            changes.append(
+                _("Date d'application modifiée : %(t)s : %(old)s → %(new)s.")
+                % {
+                    "t": localized(new.obligations[code]["title"]),
+                    "old": was.strftime("%d/%m/%Y"),
+                    "new": now.strftime("%d/%m/%Y"),
+                }
+            )
+    return sorted(changes)
 
 
 def _display(system, name: str, value) -> str:
