@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
+from pathlib import Path
 
 import openpyxl
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
@@ -15,7 +18,9 @@ from garant.compliance.models import Obligation, ObligationStatus
 from garant.compliance.qualifications import qualify
 from garant.core.audit import audit_context
 from garant.core.models import Membership, Role
+from garant.demo.load import DEFAULT_PASSWORD
 from tests.conftest import make_system, make_user
+from tests.test_browser import chromium, page  # noqa: F401, F811  (browser fixtures)
 
 # an emergency-department triage aid: high-risk under Annex III 5(d), FRIA required
 TRIAGE = {
@@ -310,7 +315,8 @@ def test_gap_report_pdf(qualified_world, client_for):
     )
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
-    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    pages = PdfReader(io.BytesIO(response.content)).pages
+    text = "\n".join(p.extract_text() for p in pages)
     assert "Rapport d'écarts de conformité" in text
     assert "Synthèse" in text and "Haut risque" in text
     assert "Triage A" in text and "Fractures" in text and "Triage B" not in text
@@ -358,3 +364,34 @@ def test_home_says_nothing_when_everything_is_in_order(world, client_for):
     qualified(world["a"]["system"], RULES_ONLY)
     body = client_for(world["users"]["a"][Role.REFERENT]).get("/").content.decode()
     assert "obligation réglementaire" not in body and "jamais qualifié" not in body
+
+
+# --- in a browser, on the demo (and the documentation's screenshot) ---------------------------
+
+SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "img" / "compliance-dashboard.png"
+
+
+@pytest.mark.browser
+def test_dashboard_on_the_demo_in_a_browser(page, live_server):  # noqa: F811
+    """Set GARANT_SCREENSHOTS=1 to (re)write docs/img/compliance-dashboard.png."""
+    call_command("demo", stdout=io.StringIO())
+    page.set_viewport_size({"width": 1280, "height": 860})
+    page.goto(f"{live_server.url}/connexion/")
+    page.get_by_label("Nom d’utilisateur").fill("referent.valmont")
+    page.get_by_label("Mot de passe").fill(DEFAULT_PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(f"{live_server.url}/")
+    page.get_by_role("navigation", name="Navigation principale").get_by_role(
+        "link", name="Conformité"
+    ).click()
+    page.get_by_role("heading", name="Conformité réglementaire").wait_for()
+    matrix = page.get_by_role("table", name="Avancement des obligations par système et par famille")
+    assert matrix.get_by_role(
+        "link", name="Aide au tri des patients aux urgences (IOA)"
+    ).is_visible()
+    assert page.locator("td.cell-done, td.cell-partial, td.cell-late").count() > 0
+    if os.environ.get("GARANT_SCREENSHOTS"):
+        page.screenshot(path=str(SCREENSHOT), full_page=True)
+    page.get_by_role("link", name="Échéances").first.click()
+    page.get_by_role("link", name="90 jours").click()
+    page.get_by_role("heading", name="À échéance dans les 90 jours").wait_for()
