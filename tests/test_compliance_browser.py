@@ -126,12 +126,14 @@ def test_qualify_an_emergency_triage_aid_then_prove_one_obligation(
     )
     assert "Annexe III, point 5(d)" in text
     assert re.search(r"AIDF \(AI Act art\. 27\)\s+Requise", text), text
-    table = page.get_by_role("table", name="Obligations et échéances")
-    fria = table.locator("tbody tr").filter(has_text="analyse d'impact sur les droits fondamentaux")
-    fria_text = fria.inner_text()
-    assert "02/12/2027" in fria_text
-    assert "initialement le 02/08/2026, reportée par le Règlement (UE) 2026/1744" in fria_text
-    assert "Texte consolidé CELEX 02024R1689-20260727" in fria_text  # the source behind the date
+    group = page.locator("section.obligations-by-date").filter(
+        has_text="Réaliser l'analyse d'impact sur les droits fondamentaux"
+    )
+    group_text = group.inner_text()
+    assert "Applicable le 02/12/2027" in group_text
+    assert "initialement le 02/08/2026, reportée par le Règlement (UE) 2026/1744" in group_text
+    assert "Texte consolidé CELEX 02024R1689-20260727" in group_text  # the source of the date
+    assert "AI Act Art. 27(1), 27(2), 27(4)" in group_text
     assert "À confirmer par une revue juridique" in page.content()
     qualification = Qualification.objects.get(ai_system=system)
     assert qualification.risk_level == "high" and qualification.result["facts"]["fria"]

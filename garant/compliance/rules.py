@@ -217,10 +217,11 @@ class Rulebook:
         act = self.data["acts"][cite["act"]]
         return {
             "act": cite["act"],
+            "act_short": localized(act["short"]),
             "act_title": localized(act["title"]),
             "ref": cite["ref"],
             "source_version": act["source_version"],
-            "text": f"{cite['ref']} — {localized(act['title'])}",
+            "text": f"{localized(act['short'])} {cite['ref']}",
         }
 
     def describe_date(self, key: str) -> dict:
@@ -300,6 +301,12 @@ class Rulebook:
         high_risk = items["annex_i_routes"] + (
             items["annex_iii_routes"] if facts["annex_iii"] else []
         )
+        obligations = [
+            self.describe_obligation(o["code"], o["date"]) for o in result["obligations"]
+        ]
+        obligations = [
+            self.describe_obligation(o["code"], o["date"]) for o in result["obligations"]
+        ]
         roles = []
         if facts["provider"]:
             roles.append("provider")
@@ -325,8 +332,16 @@ class Rulebook:
             "dpia_grounds": items["dpia_grounds"],
             "fria_required": facts["fria"],
             "flags": [self.describe_flag(c) for c in result["flags"]],
-            "obligations": [
-                self.describe_obligation(o["code"], o["date"]) for o in result["obligations"]
+            "obligations": obligations,
+            "by_date": by_date(obligations),
+            "acts": [
+                {
+                    "short": localized(act["short"]),
+                    "title": localized(act["title"]),
+                    "version": act["source_version"],
+                }
+                for key, act in self.data["acts"].items()
+                if any(o["cite"]["act"] == key for o in obligations)
             ],
         }
 
@@ -359,6 +374,15 @@ class Rulebook:
                 for step in self.data["steps"]
             ],
         }
+
+
+def by_date(obligations: list[dict]) -> list[dict]:
+    """Described obligations grouped by application date, earliest first."""
+    groups: dict[str, dict] = {}
+    for o in obligations:
+        groups.setdefault(o["date"]["key"], {"date": o["date"], "obligations": []})
+        groups[o["date"]["key"]]["obligations"].append(o)
+    return sorted(groups.values(), key=lambda g: g["date"]["date"])
 
 
 def _fact_of(book: Rulebook, section: str) -> str:

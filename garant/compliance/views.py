@@ -140,7 +140,6 @@ def wizard(request, pk):
             "form": form,
             "state": state,
             "position": position,
-            "total": len(step_ids),
             "is_last": position == len(step_ids),
         }
     )
