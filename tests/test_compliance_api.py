@@ -307,3 +307,16 @@ def test_patch_permissions(api, world, checklist):
     assert response.status_code == 422 and response.json()["detail"][0]["field"] == "owner"
     obligation.refresh_from_db()
     assert obligation.status == "todo" and obligation.owner is None
+
+
+def test_endpoints_are_documented(api):
+    paths = api["auditor"].get("/api/openapi.json").json()["paths"]
+    for path in (
+        "/api/compliance/questionnaire",
+        "/api/compliance/evaluate",
+        "/api/compliance/qualifications",
+        "/api/compliance/qualifications/{qualification_id}",
+        "/api/compliance/obligations",
+        "/api/compliance/obligations/{obligation_id}",
+    ):
+        assert path in paths, path

@@ -395,3 +395,16 @@ def test_dashboard_on_the_demo_in_a_browser(page, live_server):  # noqa: F811
     page.get_by_role("link", name="Échéances").first.click()
     page.get_by_role("link", name="90 jours").click()
     page.get_by_role("heading", name="À échéance dans les 90 jours").wait_for()
+
+
+def test_referential_labels_follow_the_language(qualified_world, client_for):
+    client = client_for(qualified_world["users"]["a"][Role.REFERENT])
+    client.post(reverse("set_language"), {"language": "en"})
+    response = get(client, "dashboard")
+    labels = [f["label"] for f in response.context["data"].families]
+    assert "AI Act — high-risk deployer" in labels and "GDPR" in labels
+    bases = {r["code"]: r["label"] for r in response.context["data"].bases}
+    assert bases["annex_iii_5d"].startswith("Emergency call triage")
+    xlsx = client.get(reverse("compliance:gap_report", args=["xlsx"]))
+    rows = list(openpyxl.load_workbook(io.BytesIO(xlsx.content)).worksheets[1].values)
+    assert "AI Act — high-risk deployer" in {r[3] for r in rows[1:]}
