@@ -10,7 +10,7 @@ import pytest
 import yaml
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from garant.compliance import rules
 from garant.compliance.models import Evidence, Obligation, Qualification
@@ -74,7 +74,9 @@ def test_a_new_referential_version_makes_qualifications_stale_until_requalified(
     q = qualify(system, TRIAGE_ANSWERS, user)
     assert staleness(q) == []
     bump_version(fake_root)
-    assert staleness(q) == [
+    with translation.override("fr"):
+        reasons = staleness(q)
+    assert reasons == [
         "Le référentiel réglementaire est passé de la version 2026.1 à la version 2026.2."
     ]
     again = qualify(system, TRIAGE_ANSWERS, user)
@@ -90,7 +92,8 @@ def test_the_page_says_what_the_new_referential_changes(world, fake_root):
         data["obligations"] = [o for o in data["obligations"] if o["code"] != "aia_26_7"]
 
     bump_version(fake_root, amend)
-    reasons = staleness(q)
+    with translation.override("fr"):
+        reasons = staleness(q)
     assert (
         "Obligation qui ne s'applique plus : Informer les représentants du personnel et les agents concernés avant la mise en service."
         in reasons
@@ -116,9 +119,11 @@ def test_a_new_question_is_named(world, fake_root):
         )
 
     bump_version(fake_root, amend)
+    with translation.override("fr"):
+        reasons = staleness(q)
     assert (
         "Nouvelle question à laquelle répondre : « Le système agit-il sans validation humaine ? »."
-        in staleness(q)
+        in reasons
     )
 
 

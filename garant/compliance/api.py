@@ -29,7 +29,6 @@ from garant.compliance.forms import ObligationForm
 from garant.compliance.models import Obligation, ObligationStatus, Qualification
 from garant.compliance.qualifications import qualify, staleness
 from garant.compliance.rules import KIND, AnswerError, Rulebook, rulebook
-from garant.compliance.views import _save_obligation
 from garant.core import permissions, referentials
 from garant.core.api import (
     READ_ERRORS,
@@ -335,5 +334,5 @@ def update_obligation(request, obligation_id: Id, payload: PatchDict[ObligationI
     form = ObligationForm(merged(obligation, ObligationIn, payload), instance=obligation)
     if not form.is_valid():
         raise FormErrors(form.errors)
-    _save_obligation(form)
+    form.save()
     return get_scoped(request, obligation_queryset(), obligation.pk)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -82,14 +84,21 @@ class ObligationForm(forms.ModelForm):
         ).distinct()
         self.fields["due_date"].input_formats = ["%d/%m/%Y", "%Y-%m-%d"]
 
-    def clean(self):
-        cleaned = super().clean()
-        if (
-            cleaned.get("status") == ObligationStatus.NOT_APPLICABLE
-            and not (cleaned.get("justification") or "").strip()
-        ):
-            self.add_error("justification", _("Justifiez pourquoi l'obligation ne s'applique pas."))
-        return cleaned
+    @transaction.atomic
+    def save(self, commit: bool = True) -> Obligation:
+        """A due date changed by a person is never moved by a requalification; finishing an
+        obligation (done or not applicable) dates it. The web page and the API both save here.
+        (The justification that "non applicable" needs is checked by `Obligation.clean`.)"""
+        obligation = super().save(commit=False)
+        if "due_date" in self.changed_data:
+            obligation.due_date_manual = True
+        if obligation.status in (ObligationStatus.DONE, ObligationStatus.NOT_APPLICABLE):
+            obligation.completed_at = obligation.completed_at or timezone.now()
+        else:
+            obligation.completed_at = None
+        if commit:
+            obligation.save()
+        return obligation
 
 
 class EvidenceForm(forms.ModelForm):

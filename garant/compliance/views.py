@@ -7,7 +7,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.exceptions import BadRequest
-from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -16,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from garant.compliance import prefill
 from garant.compliance.forms import CommentForm, EvidenceForm, ObligationForm, StepForm
-from garant.compliance.models import Evidence, Obligation, ObligationStatus, Qualification
+from garant.compliance.models import Evidence, Obligation, Qualification
 from garant.compliance.qualifications import current, qualify, staleness
 from garant.compliance.rules import AnswerError, rulebook, status_label
 from garant.core import permissions
@@ -229,7 +228,7 @@ def obligation_detail(request, pk):
         if action == "update":
             form = ObligationForm(request.POST, instance=obligation)
             if form.is_valid():
-                _save_obligation(form)
+                form.save()
                 messages.success(request, _("Obligation mise à jour."))
                 return redirect(obligation)
         elif action == "evidence":
@@ -266,19 +265,6 @@ def obligation_detail(request, pk):
         }
     )
     return render(request, "compliance/obligation.html", context)
-
-
-@transaction.atomic
-def _save_obligation(form) -> Obligation:
-    obligation = form.save(commit=False)
-    if "due_date" in form.changed_data:
-        obligation.due_date_manual = True
-    if obligation.status in (ObligationStatus.DONE, ObligationStatus.NOT_APPLICABLE):
-        obligation.completed_at = obligation.completed_at or timezone.now()
-    else:
-        obligation.completed_at = None
-    obligation.save()
-    return obligation
 
 
 @login_required
