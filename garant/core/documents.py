@@ -60,11 +60,36 @@ def display(value) -> str:
     return str(value)
 
 
+# Characters French text and numbers commonly carry that Helvetica (WinAnsi) cannot draw,
+# with what is printed instead: typographic spaces, arrows, comparison signs.
+_PDF_SUBSTITUTES = str.maketrans(
+    {
+        "\u202f": " ",  # narrow no-break space (before « : », in 1 234)
+        "\u2009": " ",
+        "\u2007": " ",
+        "→": "->",
+        "←": "<-",
+        "⇒": "=>",
+        "≥": ">=",
+        "≤": "<=",
+        "≠": "!=",
+        "≈": "~",
+        "✓": "v",
+        "✔": "v",
+        "✗": "x",
+        "−": "-",
+    }
+)
+
+
+def _pdf_plain(text: str) -> str:
+    text = text.translate(_PDF_SUBSTITUTES)
+    return "".join(ch if _encodable(ch) else "?" for ch in text)
+
+
 def _pdf_text(value) -> str:
     """Escaped for ReportLab's mini-markup, limited to what Helvetica can draw."""
-    text = display(value)
-    text = "".join(ch if _encodable(ch) else "?" for ch in text)
-    return escape(text).replace("\n", "<br/>")
+    return escape(_pdf_plain(display(value))).replace("\n", "<br/>")
 
 
 def _encodable(ch: str) -> bool:
@@ -199,10 +224,6 @@ class PdfDocument:
         )
         doc.build(list(self.story), onFirstPage=footer, onLaterPages=footer)
         return buffer.getvalue()
-
-
-def _pdf_plain(text: str) -> str:
-    return "".join(ch if _encodable(ch) else "?" for ch in text)
 
 
 def _xlsx_value(sheet, value):
