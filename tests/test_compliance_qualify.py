@@ -264,20 +264,17 @@ def test_the_wizard_prefills_from_the_register_skips_what_does_not_apply_and_sto
     assert "02/08/2028" in page and "initialement le 02/08/2027" in page
 
 
+def answer_first_step(client, url, technique: str):
+    first = client.get(url)
+    data = {"state": first.context["state"], "step": "definition", "technique": technique}
+    return client.post(url, {**data, "research_only": "false"})
+
+
 def test_going_back_keeps_the_answers(world, client_for):
     system = world["a"]["system"]
     client = client_for(world["users"]["a"][Role.REFERENT])
     url = reverse("compliance:wizard", args=[system.pk])
-    r = client.get(url)
-    r = client.post(
-        url,
-        {
-            "state": r.context["state"],
-            "step": "definition",
-            "technique": "llm",
-            "research_only": "false",
-        },
-    )
+    r = answer_first_step(client, url, "llm")
     assert r.context["step"]["id"] == "prohibited"
     back = client.post(url, {"state": r.context["state"], "step": "prohibited", "back": "1"})
     assert back.context["step"]["id"] == "definition"
@@ -288,16 +285,7 @@ def test_wizard_errors_are_clear_and_nothing_is_stored(world, client_for):
     system = world["a"]["system"]
     client = client_for(world["users"]["a"][Role.REFERENT])
     url = reverse("compliance:wizard", args=[system.pk])
-    r = client.get(url)
-    r = client.post(
-        url,
-        {
-            "state": r.context["state"],
-            "step": "definition",
-            "technique": "learned",
-            "research_only": "false",
-        },
-    )
+    r = answer_first_step(client, url, "learned")
     bad = client.post(
         url,
         {"state": r.context["state"], "step": "prohibited", "practices": ["none", "manipulation"]},
