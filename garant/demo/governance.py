@@ -125,7 +125,7 @@ def _decide_past(meeting, chair, signer, today) -> list[Decision]:
             [agenda.Proposal("decision", project, f"Décision sur « {project} »", "")],
         )
         if signer is not None and decision.chair_id:
-            sign(decision, signer)
+            sign(decision, signer, at=meeting.starts_at + dt.timedelta(hours=2))
         decisions.append(decision)
     return decisions
 

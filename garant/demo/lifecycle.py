@@ -33,7 +33,15 @@ PATH = {
     "M1": ["instruction", "poc", "evaluation", "generalisation", "routine"],
     "M2": ["instruction", "evaluation", "generalisation", "routine"],
 }
-STEP_DAYS = 75
+STEP_DAYS = 75  # the mean time a demo project spends in a phase
+
+
+def step_days(system: AISystem) -> int:
+    """Days per phase for this demo project: 40 to 110, fixed per system, so the portfolio does
+    not show the same duration on every card."""
+    return STEP_DAYS - 35 + (system.pk * 37) % 71
+
+
 # mandatory indicator of the grids -> (name, unit, baseline, target, direction, method)
 INDICATORS = {
     "clinical_outcome": (
@@ -190,7 +198,7 @@ def _assess(project, when, *, profile: str, frozen: bool):
         score.save()
     assessments.compute(assessment)
     if frozen:
-        assessment = assessments.freeze(assessment, None)
+        assessment = assessments.freeze(assessment, None, at=when + dt.timedelta(days=1))
     return assessment
 
 
@@ -201,7 +209,8 @@ def _project(system: AISystem, today: dt.date, overdue: bool) -> Project:
         steps = path[: path.index(final) + 1]
     else:  # suspended after routine; retired after the decision (stopped)
         steps = path[:-1] + [final] if final == "retired" else path + [final]
-    start = today - dt.timedelta(days=STEP_DAYS * len(steps))
+    step = step_days(system)
+    start = today - dt.timedelta(days=step * len(steps))
     project = Project.objects.create(
         establishment=system.establishment,
         ai_system=system,
@@ -211,7 +220,7 @@ def _project(system: AISystem, today: dt.date, overdue: bool) -> Project:
     previous = ""
     for n, phase in enumerate(steps):
         at = timezone.make_aware(
-            dt.datetime.combine(start + dt.timedelta(days=STEP_DAYS * n), dt.time(10))
+            dt.datetime.combine(start + dt.timedelta(days=step * n), dt.time(10))
         )
         PhaseTransition.objects.create(
             project=project,
@@ -228,9 +237,7 @@ def _project(system: AISystem, today: dt.date, overdue: bool) -> Project:
     project.phase_entered_at = at
     if "poc" in steps or "evaluation" in steps:
         measured = 6 if final not in ("poc",) else 2
-        _charter(
-            project, system, start + dt.timedelta(days=STEP_DAYS), measured, final != "retired"
-        )
+        _charter(project, system, start + dt.timedelta(days=step), measured, final != "retired")
     decided = [p for p in steps if p in ("generalisation", "routine", "suspended", "retired")]
     if final == "evaluation":
         _assess(project, timezone.now(), profile="conditions", frozen=False)
@@ -238,9 +245,9 @@ def _project(system: AISystem, today: dt.date, overdue: bool) -> Project:
         profile = (
             "stop" if final == "retired" else ("conditions" if final == "suspended" else "good")
         )
-        _assess(
-            project, timezone.now() - dt.timedelta(days=STEP_DAYS), profile=profile, frozen=True
-        )
+        # decided at the governance demo's past meeting (45 days ago): assessed before it
+        when = timezone.now() - dt.timedelta(days=max(step, 60))
+        _assess(project, when, profile=profile, frozen=True)
     if final == "routine":
         project.next_review_date = (
             today - dt.timedelta(days=20) if overdue else today + dt.timedelta(days=200)

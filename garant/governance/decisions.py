@@ -114,13 +114,13 @@ class SignRefused(Exception):
         self.problems = problems
 
 
-def sign(decision: Decision, user) -> Decision:
-    """Sign `decision` as `user`: from now on it is immutable. Tells the author of the
-    project's idea, if any, what was decided."""
+def sign(decision: Decision, user, at=None) -> Decision:
+    """Sign `decision` as `user` (at `at`, default now: only the demo back-dates): from now on
+    it is immutable. Tells the author of the project's idea, if any, what was decided."""
     if problems := sign_errors(decision):
         raise SignRefused(problems)
     with transaction.atomic():
-        decision.signed_at = timezone.now()
+        decision.signed_at = at or timezone.now()
         decision.signed_by = user
         decision.save(update_fields=["signed_at", "signed_by"])
     _notify_author(decision)

@@ -231,9 +231,10 @@ def snapshot(assessment: Assessment) -> dict:
     }
 
 
-def freeze(assessment: Assessment, user) -> Assessment:
+def freeze(assessment: Assessment, user, at=None) -> Assessment:
     """Freeze `assessment` (idempotent): its recommendation recomputed, a snapshot stored, and
-    no edit accepted afterwards. Returns the frozen assessment."""
+    no edit accepted afterwards (frozen at `at`, default now: only the demo back-dates).
+    Returns the frozen assessment."""
     with transaction.atomic():
         current = Assessment.objects.select_for_update().get(pk=assessment.pk)
         if current.is_frozen:
@@ -241,6 +242,6 @@ def freeze(assessment: Assessment, user) -> Assessment:
         compute(current)
         current.snapshot = snapshot(current)
         current.status = Assessment.Status.FROZEN
-        current.frozen_at = timezone.now()
+        current.frozen_at = at or timezone.now()
         current.save()
     return current
