@@ -12,9 +12,8 @@ from django.utils import timezone
 from garant.core.models import AuditEvent
 from garant.governance.models import Decision
 from tests.conftest import token_client
-from tests.test_governance_fixtures import (  # noqa: F401 (gov, lifecycle_urls: fixtures)
+from tests.test_governance_fixtures import (  # noqa: F401 (gov: a fixture)
     gov,
-    lifecycle_urls,
     make_decision,
     make_project,
 )

@@ -83,18 +83,6 @@ def make_decision(meeting, project, sign_by=None, **kw) -> Decision:
     return decision
 
 
-@pytest.fixture(autouse=True)
-def lifecycle_urls(monkeypatch):
-    """TEMPORARY until the lifecycle pages exist: their URLs stand in as "#"."""
-    from django.urls import NoReverseMatch, reverse
-
-    try:
-        reverse("lifecycle:project_detail", args=[1])
-    except NoReverseMatch:
-        monkeypatch.setattr(Project, "get_absolute_url", lambda self: "#", raising=False)
-        monkeypatch.setattr(Assessment, "get_absolute_url", lambda self: "#", raising=False)
-
-
 @pytest.fixture
 def gov(world):
     """world + a committee of A (5 members), a project in evaluation with a frozen

@@ -12,9 +12,8 @@ from garant.core.audit import audit_context, verify
 from garant.core.models import AuditEvent
 from garant.governance.decisions import SignRefused, sign
 from garant.governance.models import Action, Decision, DecisionSigned, Outcome
-from tests.test_governance_fixtures import (  # noqa: F401 (gov, lifecycle_urls: fixtures)
+from tests.test_governance_fixtures import (  # noqa: F401 (gov: a fixture)
     gov,
-    lifecycle_urls,
     make_decision,
     make_project,
 )

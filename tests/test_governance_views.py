@@ -11,9 +11,8 @@ from django.utils import timezone
 
 from garant.core.models import AuditEvent
 from garant.governance.models import Action, AgendaItem, Committee, CommitteeMember, Decision
-from tests.test_governance_fixtures import (  # noqa: F401 (gov, lifecycle_urls: fixtures)
+from tests.test_governance_fixtures import (  # noqa: F401 (gov: a fixture)
     gov,
-    lifecycle_urls,
     make_committee,
     make_decision,
     make_meeting,
