@@ -328,3 +328,17 @@ def test_home_lists_overdue_actions_and_upcoming_meetings(gov, client_for):
     assert "Séances à venir (30 j)" in page
     other = client_for(gov["users"]["b"]["contributor"]).get(reverse("home")).content.decode()
     assert "Actions en retard" not in other and "Séances à venir" not in other
+
+
+def test_a_decision_that_departs_from_the_grid_says_so(gov, client_for):
+    member = gov["users"]["a"]["committee"]
+    followed = make_decision(gov["meeting"], gov["project"])  # as recommended: under conditions
+    page = client_for(member).get(reverse("governance:decision_detail", args=[followed.pk]))
+    assert "s'écarte de la recommandation" not in page.content.decode()
+    other_meeting = make_meeting(gov["committee"], days=-2)
+    departed = make_decision(other_meeting, gov["project"], outcome="generalise", conditions="")
+    page = client_for(member).get(reverse("governance:decision_detail", args=[departed.pk]))
+    assert (
+        "Le comité s'écarte de la recommandation de la grille (« Généraliser sous conditions »)"
+        in page.content.decode()
+    )

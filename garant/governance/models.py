@@ -363,6 +363,13 @@ class Decision(Audited, models.Model):
         return self.signed_at is not None
 
     @property
+    def departs_from_recommendation(self) -> bool:
+        """The committee decided otherwise than the grid recommended (its right: the
+        motivation then says why, and the decision page says so)."""
+        recommended = self.assessment.recommendation if self.assessment_id else ""
+        return bool(recommended) and recommended != self.outcome
+
+    @property
     def votes_total(self) -> int:
         return (self.votes_for or 0) + (self.votes_against or 0) + (self.votes_abstain or 0)
 
