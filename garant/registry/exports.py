@@ -9,19 +9,14 @@ XLSX has real date cells; JSON carries ISO dates and, for taxonomy values, code 
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import json
 
-import openpyxl
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.utils import timezone
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 
+from garant.core.documents import XLSX_TYPE, xlsx_workbook
 from garant.core.referentials import taxonomy_version
 from garant.registry.columns import COLUMNS, HEADERS
 from garant.registry.filtersets import filtered_systems
@@ -42,37 +37,9 @@ def write_csv(queryset) -> bytes:
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
-def _xlsx_cell(sheet, value):
-    if isinstance(value, str):
-        return ILLEGAL_CHARACTERS_RE.sub("", value)  # control characters make a broken file
-    if isinstance(value, dt.date):
-        cell = WriteOnlyCell(sheet, value=value)
-        cell.number_format = "DD/MM/YYYY"
-        return cell
-    return value
-
-
 def write_xlsx(queryset) -> bytes:
-    workbook = openpyxl.Workbook(write_only=True)
-    sheet = workbook.create_sheet(title="Cartographie")
-    sheet.freeze_panes = "A2"
-    for index, header in enumerate(HEADERS, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = min(max(len(header), 12), 40)
-    bold = Font(bold=True)
-    header_cells = []
-    for header in HEADERS:
-        cell = WriteOnlyCell(sheet, value=header)
-        cell.font = bold
-        header_cells.append(cell)
-    sheet.append(header_cells)
-    count = 0
-    for system in _systems(queryset):
-        sheet.append([_xlsx_cell(sheet, c.to_cell(c.value(system))) for c in COLUMNS])
-        count += 1
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(HEADERS))}{count + 1}"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    rows = ([c.to_cell(c.value(system)) for c in COLUMNS] for system in _systems(queryset))
+    return xlsx_workbook([("Cartographie", HEADERS, rows)])
 
 
 def write_json(queryset) -> bytes:
@@ -91,7 +58,7 @@ def write_json(queryset) -> bytes:
 
 WRITERS = {
     "csv": (write_csv, "text/csv; charset=utf-8"),
-    "xlsx": (write_xlsx, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    "xlsx": (write_xlsx, XLSX_TYPE),
     "json": (write_json, "application/json; charset=utf-8"),
 }
 
