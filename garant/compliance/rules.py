@@ -38,11 +38,6 @@ SECTIONS = (
     "dpia_grounds",
 )
 OPERATORS = ("eq", "in", "has", "has_any", "min_count")
-STATUS_LABELS = {
-    "confirmed": ("confirmé", "confirmed"),
-    "secondary": ("source secondaire", "secondary source"),
-    "unconfirmed": ("non confirmé", "unconfirmed"),
-}
 
 
 class AnswerError(ValueError):
@@ -387,13 +382,6 @@ def by_date(obligations: list[dict]) -> list[dict]:
 
 def _fact_of(book: Rulebook, section: str) -> str:
     return next(f["id"] for f in book.data["facts"] if f.get("section") == section)
-
-
-def status_label(status: str) -> str:
-    from django.utils.translation import get_language
-
-    fr, en = STATUS_LABELS[status]
-    return en if (get_language() or "fr").startswith("en") else fr
 
 
 # --- loading and checking ---------------------------------------------------------------------

@@ -17,7 +17,7 @@ from garant.compliance import prefill
 from garant.compliance.forms import CommentForm, EvidenceForm, ObligationForm, StepForm
 from garant.compliance.models import Evidence, Obligation, Qualification
 from garant.compliance.qualifications import current, qualify, staleness
-from garant.compliance.rules import AnswerError, rulebook, status_label
+from garant.compliance.rules import AnswerError, rulebook
 from garant.core import permissions
 from garant.registry.models import AISystem
 from garant.registry.views import _system_context
@@ -255,7 +255,6 @@ def obligation_detail(request, pk):
         {
             "obligation": obligation,
             "item": book.describe_obligation(obligation.code, obligation.date_key),
-            "status_label": status_label(book.obligations[obligation.code]["status"]),
             "overdue": obligation.overdue(),
             "form": form,
             "evidence_form": evidence_form,

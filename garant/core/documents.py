@@ -35,8 +35,6 @@ from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import (
-    KeepTogether,
-    PageBreak,
     Paragraph,
     SimpleDocTemplate,
     Spacer,
@@ -182,18 +180,6 @@ class PdfDocument:
             )
         )
         self.story.append(table)
-
-    def keep_together(self, build) -> None:
-        """Run `build()` (calls of this document) and keep what it adds on one page."""
-        start = len(self.story)
-        build()
-        self.story[start:] = [KeepTogether(self.story[start:])]
-
-    def page_break(self) -> None:
-        self.story.append(PageBreak())
-
-    def spacer(self, height_mm: float = 4) -> None:
-        self.story.append(Spacer(1, height_mm * mm))
 
     def render(self) -> bytes:
         buffer = io.BytesIO()
