@@ -5,6 +5,7 @@ import io
 
 import openpyxl
 import pypdf
+from django.utils import translation
 
 from garant.core.documents import PdfDocument, xlsx_workbook
 
@@ -14,11 +15,14 @@ def pdf_text(content: bytes) -> str:
 
 
 def test_pdf_keeps_french_and_prints_arrows_and_typographic_spaces_readably():
-    doc = PdfDocument("Rapport d'écarts", subtitle="CHU de Valmont")
-    doc.heading("Obligations en retard")
-    doc.fields([("Échéance", dt.date(2027, 12, 2)), ("Réalisée", False)])
-    doc.table(["Système", "Évolution"], [["Tri des urgences", "PSI\u202f: 0,12 → 0,38 ≥ seuil"]])
-    text = pdf_text(doc.render())
+    with translation.override("fr"):  # "Oui"/"Non" and the footer follow the active language
+        doc = PdfDocument("Rapport d'écarts", subtitle="CHU de Valmont")
+        doc.heading("Obligations en retard")
+        doc.fields([("Échéance", dt.date(2027, 12, 2)), ("Réalisée", False)])
+        doc.table(
+            ["Système", "Évolution"], [["Tri des urgences", "PSI\u202f: 0,12 → 0,38 ≥ seuil"]]
+        )
+        text = pdf_text(doc.render())
     assert "Rapport d'écarts" in text and "CHU de Valmont" in text
     assert "02/12/2027" in text and "Non" in text
     assert "PSI : 0,12 -> 0,38 >= seuil" in text
