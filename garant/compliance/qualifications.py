@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from garant.compliance import prefill
 from garant.compliance.models import Obligation, Qualification
 from garant.compliance.rules import AnswerError, Rulebook, current_version, rulebook
-from garant.core.referentials import localized
+from garant.core.referentials import localized, vocabulary
 
 # an obligation already in force when a system is qualified is given this long to be met
 GRACE_DAYS = 30
@@ -154,8 +154,6 @@ def referential_changes(qualification: Qualification) -> list[str]:
 
 
 def _display(system, name: str, value) -> str:
-    from garant.core.referentials import vocabulary
-
     if value in (None, "", []):
         return "—"
     if isinstance(value, bool):

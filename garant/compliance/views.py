@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.exceptions import BadRequest
+from django.db.models import Count
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -19,6 +20,7 @@ from garant.compliance.models import Evidence, Obligation, Qualification
 from garant.compliance.qualifications import current, qualify, staleness
 from garant.compliance.rules import AnswerError, rulebook
 from garant.core import permissions
+from garant.core.referentials import localized
 from garant.registry.models import AISystem
 from garant.registry.views import _system_context
 
@@ -70,8 +72,6 @@ def system_compliance(request, pk):
 
 
 def _evidence_counts(obligations) -> dict[int, int]:
-    from django.db.models import Count
-
     ids = [o.pk for o in obligations]
     return dict(
         Evidence.objects.filter(obligation_id__in=ids)
@@ -107,13 +107,14 @@ def wizard(request, pk):
     step_ids = [s["id"] for s in steps]
     requested = request.POST.get("step") or (step_ids[0] if step_ids else "")
     step = next((s for s in steps if s["id"] == requested), steps[0])
-    form = StepForm(book, step, answers, suggestions)
-    if request.method == "POST":
+    if request.method == "GET":
+        form = StepForm(book, step, answers, suggestions)
+    else:
         going_back = "back" in request.POST
         form = StepForm(book, step, answers, suggestions, request.POST)
         if going_back or form.is_valid():
             if not going_back:
-                answers.update({k: v for k, v in form.cleaned_data.items()})
+                answers.update(form.cleaned_data)
             steps = book.steps_for(answers)
             step_ids = [s["id"] for s in steps]
             index = step_ids.index(step["id"]) if step["id"] in step_ids else 0
@@ -135,7 +136,7 @@ def wizard(request, pk):
         {
             "book": book,
             "step": step,
-            "step_title": book_title(step),
+            "step_title": localized(step["title"]),
             "form": form,
             "state": state,
             "position": position,
@@ -143,12 +144,6 @@ def wizard(request, pk):
         }
     )
     return render(request, "compliance/wizard.html", context)
-
-
-def book_title(step: dict) -> str:
-    from garant.core.referentials import localized
-
-    return localized(step["title"])
 
 
 # --- a stored qualification -------------------------------------------------------------------
@@ -182,8 +177,6 @@ def qualification_detail(request, pk):
 
 
 def _answer_row(book, question, value) -> dict:
-    from garant.core.referentials import localized
-
     labels = {o["code"]: localized(o) for o in question.get("options", [])}
     if question["type"] == "bool":
         shown = _("Oui") if value else _("Non")
