@@ -14,7 +14,7 @@ from django.utils import timezone, translation
 
 from garant.compliance import rules
 from garant.compliance.models import Evidence, Obligation, Qualification
-from garant.compliance.qualifications import GRACE_DAYS, qualify, staleness
+from garant.compliance.qualifications import GRACE_DAYS, is_stale, qualify, staleness
 from garant.core import referentials
 from garant.core.audit import audit_context
 from garant.core.models import AuditEvent, Role
@@ -72,8 +72,9 @@ def test_qualify_stores_answers_result_version_author_and_the_checklist(world):
 def test_a_new_referential_version_makes_qualifications_stale_until_requalified(world, fake_root):
     system, user = world["a"]["system"], world["users"]["a"][Role.REFERENT]
     q = qualify(system, TRIAGE_ANSWERS, user)
-    assert staleness(q) == []
+    assert staleness(q) == [] and not is_stale(q)
     bump_version(fake_root)
+    assert is_stale(q)
     with translation.override("fr"):
         reasons = staleness(q)
     assert reasons == [
@@ -81,6 +82,7 @@ def test_a_new_referential_version_makes_qualifications_stale_until_requalified(
     ]
     again = qualify(system, TRIAGE_ANSWERS, user)
     assert again.referential_version == "2026.2" and staleness(again) == []
+    assert not is_stale(again)
 
 
 def test_the_page_says_what_the_new_referential_changes(world, fake_root):
@@ -133,6 +135,7 @@ def test_a_change_of_the_register_entry_makes_it_stale_and_says_what_changed(wor
     system.device_status = "mdr_iia"
     system.hosting = "cloud_fr"
     system.save()
+    assert is_stale(system.qualifications.get())
     response = client_for(user).get(reverse("compliance:system", args=[system.pk]))
     page = response.content.decode()
     assert "Qualification à revoir" in page

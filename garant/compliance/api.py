@@ -27,7 +27,7 @@ from ninja.pagination import paginate
 from garant.compliance.dashboard import OPEN
 from garant.compliance.forms import ObligationForm
 from garant.compliance.models import Obligation, ObligationStatus, Qualification
-from garant.compliance.qualifications import qualify, staleness
+from garant.compliance.qualifications import is_stale, qualify, staleness
 from garant.compliance.rules import KIND, AnswerError, Rulebook, rulebook
 from garant.core import permissions, referentials
 from garant.core.api import (
@@ -132,7 +132,7 @@ class QualificationOut(Schema):
 
     @staticmethod
     def resolve_stale(obj):
-        return bool(staleness(obj))
+        return is_stale(obj)
 
     @staticmethod
     def resolve_stale_reasons(obj):

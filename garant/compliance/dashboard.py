@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from garant.compliance.models import Obligation, ObligationStatus, Qualification, RiskLevel
-from garant.compliance.qualifications import staleness
+from garant.compliance.qualifications import is_stale
 from garant.compliance.rules import rulebook
 from garant.core import permissions
 from garant.core.models import Establishment
@@ -114,9 +114,9 @@ def system_states(systems) -> list[SystemState]:
     for system in rows:
         qualification = qualifications.get(system.current_qualification_id)
         if qualification is not None:
-            qualification.ai_system = system  # staleness reads the system: no query
+            qualification.ai_system = system  # is_stale reads the system: no query
         states.append(
-            SystemState(system, qualification, bool(qualification and staleness(qualification)))
+            SystemState(system, qualification, bool(qualification and is_stale(qualification)))
         )
     return states
 

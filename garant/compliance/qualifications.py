@@ -92,6 +92,15 @@ def sync_checklist(qualification: Qualification, book: Rulebook) -> None:
             obligation.save(update_fields=["required", "updated_at"])
 
 
+def is_stale(qualification: Qualification, system=None) -> bool:
+    """Whether `staleness` would give reasons, without building them (lists, home page)."""
+    system = system or qualification.ai_system
+    if qualification.referential_version != current_version():
+        return True
+    now = prefill.snapshot(system)
+    return any(qualification.system_snapshot.get(name) != value for name, value in now.items())
+
+
 def staleness(qualification: Qualification, system=None) -> list[str]:
     """Why `qualification` no longer reflects the referential or the register (empty if it does)."""
     system = system or qualification.ai_system

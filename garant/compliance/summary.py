@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from garant.compliance.qualifications import current, staleness
+from garant.compliance.qualifications import current, is_stale
 
 
 def current_summary(system) -> dict | None:
@@ -21,7 +21,7 @@ def current_summary(system) -> dict | None:
         "referential_version": qualification.referential_version,
         "qualified_at": qualification.created_at,
         "qualified_by": qualification.created_by,
-        "stale": bool(staleness(qualification, system)),
+        "stale": is_stale(qualification, system),
         "obligations_total": len(obligations),
         "obligations_done": sum(o.status in ("done", "not_applicable") for o in obligations),
         "obligations_overdue": sum(o.overdue() for o in obligations),
