@@ -42,13 +42,10 @@ def system_compliance(request, pk):
         system.obligations.select_related("owner").order_by("-required", "due_date", "pk")
     )
     counts = _evidence_counts(obligations)
-    book_cache: dict = {}
     today = timezone.localdate()
     rows = []
     for obligation in obligations:
-        book = book_cache.setdefault(
-            obligation.referential_version, rulebook(obligation.referential_version)
-        )
+        book = rulebook(obligation.referential_version)  # cached per version
         rows.append(
             {
                 "obligation": obligation,
