@@ -10,7 +10,7 @@ subgroup columns (site, sex, age band). The current half carries covariate drift
 shift a little more each month) and concept drift (a weaker signal, much weaker at one site).
 
 Every implementation computes the same metric set on the same file, in its own subprocess
-(peak memory = that process's maxrss), one fresh process per run, timed from the Parquet file
+(peak memory = that process's peak resident set, ``peak_rss_mib``), one fresh process per run, timed from the Parquet file
 to the full report (imports excluded):
 
 * for the whole year, each half, each month and each subgroup value (site, sex, age band):
@@ -305,7 +305,21 @@ def peer_env() -> dict:
 # --- running one implementation once ------------------------------------------------------------
 
 
-def maxrss_mib() -> float:
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process, in MiB.
+
+    Linux's ``VmHWM`` belongs to the running program and starts again at ``exec``, whereas
+    ``ru_maxrss`` is carried over from the process that forked it: a run started by a harness
+    that has just generated 10M rows would report the harness's peak (seen: 2,144 MiB for
+    every run). ``ru_maxrss`` is the fallback where ``/proc`` is missing.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -316,7 +330,7 @@ def child(mode: str, path: str) -> None:
     import monitoring_garant
 
     function = getattr(monitoring_garant, mode)
-    baseline = maxrss_mib()
+    baseline = peak_rss_mib()
     if mode == "cold":
         result = function(path)
     else:
@@ -325,7 +339,7 @@ def child(mode: str, path: str) -> None:
             result = function(path, workdir)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
-    result.update(peak_mib=maxrss_mib(), baseline_mib=baseline)
+    result.update(peak_mib=peak_rss_mib(), baseline_mib=baseline)
     print(json.dumps(result, default=float))
 
 

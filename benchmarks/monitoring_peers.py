@@ -4,7 +4,7 @@ product's .venv: pandas, Evidently and their dependencies are benchmark-only).
     .peers-venv/bin/python benchmarks/monitoring_peers.py pandas|evidently FILE.parquet
 
 prints one JSON line: ``seconds`` (timed from the Parquet file to the last figure, imports
-excluded), ``peak_mib`` (this process's maxrss), ``report`` (same paths as Garant's, see
+excluded), ``peak_mib`` (this process's peak resident set), ``report`` (same paths as Garant's, see
 benchmarks/monitoring_garant.py, for the figures the peer computes) and headline figures.
 
 * ``pandas``: the obvious pandas + scikit-learn + SciPy code a data scientist would write for
@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import resource
 import sys
 import time
 
@@ -35,6 +34,7 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
+from monitoring import peak_rss_mib  # noqa: E402  (benchmarks/monitoring.py, beside this file)
 from scipy.spatial.distance import jensenshannon  # noqa: E402
 from scipy.stats import chi2_contingency, ks_2samp, rankdata, wasserstein_distance  # noqa: E402
 from sklearn.metrics import (  # noqa: E402
@@ -58,10 +58,6 @@ def columns(layout: dict) -> list[str]:
         *layout["categorical"],
         *layout["groups"],
     ]
-
-
-def maxrss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def number(value) -> float | None:
@@ -325,9 +321,9 @@ def run_evidently(path: str) -> dict:
 def main() -> None:
     implementation, path = sys.argv[1], sys.argv[2]
     run = {"pandas": run_pandas, "evidently": run_evidently}[implementation]
-    baseline = maxrss_mib()
+    baseline = peak_rss_mib()
     result = run(path)
-    result.update(peak_mib=maxrss_mib(), baseline_mib=baseline)
+    result.update(peak_mib=peak_rss_mib(), baseline_mib=baseline)
     print(json.dumps(result, default=float))
 
 

@@ -18,7 +18,14 @@ from garant.core.audit import audit_context
 from garant.core.models import AuditEvent
 from garant.monitoring import engine, storage
 from garant.monitoring.identifiers import nir_key_valid
-from garant.monitoring.ingest import AlreadyReceived, BatchRefused, ingest, read_file, read_records
+from garant.monitoring.ingest import (
+    AlreadyReceived,
+    BatchRefused,
+    content_hash,
+    ingest,
+    read_file,
+    read_records,
+)
 from garant.monitoring.models import IngestBatch
 from tests.conftest import make_feed
 
@@ -222,6 +229,25 @@ def test_sending_the_same_batch_twice_stores_it_once(feed, tmp_path):
     with pytest.raises(BatchRefused) as refused:
         ingest(feed, "predictions", predictions(2, start=5), "api")
     assert refused.value.errors[0].row == 1 and "déjà reçu" in refused.value.errors[0].reason
+
+
+def test_the_fingerprint_depends_on_the_rows_not_on_their_order():
+    table = pa.table({"id": ["a", "b", "c", "d"], "score": [0.1, 0.2, 0.3, 0.4]})
+    same = content_hash(table)
+    assert content_hash(table.take([3, 1, 0, 2])) == same
+    assert content_hash(table.take([0, 1, 2, 3])) == same
+    changed = pa.table({"id": ["a", "b", "c", "d"], "score": [0.1, 0.2, 0.3, 0.5]})
+    # the same values per column, paired differently between rows
+    paired = pa.table({"id": ["a", "b", "c", "d"], "score": [0.2, 0.1, 0.3, 0.4]})
+    others = {
+        content_hash(changed),
+        content_hash(paired),
+        content_hash(table.take([0, 0, 1, 2, 3])),  # one row twice
+        content_hash(table.slice(0, 3)),
+        content_hash(table.rename_columns(["id", "risk"])),
+        content_hash(table.cast(pa.schema([("id", pa.string()), ("score", pa.float32())]))),
+    }
+    assert same not in others and len(others) == 6
 
 
 def test_late_outcomes_join_within_the_window_only(feed):
