@@ -16,11 +16,12 @@ import pyarrow as pa
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import translation
 
 from garant.core.audit import audit_context
 from garant.core.models import Role
 from garant.monitoring import charts, engine, ingest, report, storage
-from tests.conftest import make_feed
+from tests.conftest import make_feed, token_client
 
 PARIS = ZoneInfo("Europe/Paris")
 START = dt.date(2024, 3, 1)  # first day of the synthetic data (30 March: change to summer time)
@@ -301,3 +302,84 @@ def test_cli_report_errors_in_french(loaded):
         call_report("--feed", loaded.reference, "--from", "2024-02-30", "--to", "2024-03-31")
     with pytest.raises(CommandError, match="antérieure"):
         call_report("--feed", loaded.reference, "--from", "2024-03-31", "--to", "2024-03-01")
+
+
+def test_a_threshold_asked_for_one_report_changes_every_confusion_figure(loaded):
+    at_operating = report.build_report(loaded, *PERIOD)
+    asked = report.build_report(loaded, *PERIOD, threshold=0.55)
+    assert at_operating["threshold"] == loaded.operating_threshold == 0.4
+    assert asked["threshold"] == 0.55 and asked["feed"]["operating_threshold"] == 0.4
+    counts = engine_counts(loaded, *PERIOD)
+    c = engine.confusion(counts.score_histogram(), 0.55)
+    p = asked["performance"]
+    assert p["sensitivity"]["value"] == c.sensitivity.value
+    assert p["flag_rate"]["value"] == c.flag_rate.value
+    assert p["sensitivity"]["value"] < at_operating["performance"]["sensitivity"]["value"]
+    assert asked["roc"]["operating_point"]["threshold"] == 0.55
+    # threshold-free figures are the same
+    assert p["auc"] == at_operating["performance"]["auc"]
+    assert asked["drift"] == at_operating["drift"]
+    [site] = [s for s in asked["subgroups"] if s["columns"] == ["site"]]
+    assert site["threshold"] == 0.55
+    [nord] = [r for r in site["rows"] if "Nord" in json.dumps(r["key"])]
+    expected = engine.confusion(counts.where(site="Nord").score_histogram(), 0.55)
+    assert nord["metrics"]["sensitivity"]["value"] == expected.sensitivity.value
+    loaded.refresh_from_db()
+    assert loaded.operating_threshold == 0.4  # nothing stored
+    for wrong in (-0.1, 1.5, math.nan):
+        with pytest.raises(ValueError, match="threshold"):
+            report.build_report(loaded, *PERIOD, threshold=wrong)
+
+
+def test_dashboard_cli_and_api_take_a_threshold(world, client_for, loaded):
+    url = reverse("monitoring:dashboard", args=[loaded.pk])
+    client = client_for(world["users"]["a"][Role.AUDITOR])
+    period = {"du": "31/03/2024", "au": "29/04/2024", "par": "week"}
+    with translation.override("fr"):
+        body = client.get(url, {**period, "seuil": "0,55"}).content.decode()
+        assert "seuil demandé pour ce rapport" in body and "0,5500" in body
+        assert "seuil demandé" not in client.get(url, period).content.decode()
+        for wrong in ("2", "abc", "-0,1", "nan"):
+            response = client.get(url, {**period, "seuil": wrong})
+            assert response.status_code == 200 and 'class="errorlist' in response.content.decode()
+            assert "<svg" not in response.content.decode(), wrong
+
+    data = json.loads(
+        call_report(
+            "--feed", loaded.reference, "--from", "2024-03-31", "--to", "2024-04-29",
+            "--threshold", "0,55",
+        )
+    )  # fmt: skip
+    assert data["threshold"] == 0.55
+    assert data == {
+        **report.build_report(loaded, *PERIOD, threshold=0.55),
+        "generated_at": data["generated_at"],
+    }
+    for wrong in ("1.5", "seuil"):
+        with pytest.raises(CommandError, match="entre 0 et 1"):
+            call_report(
+                "--feed", loaded.reference, "--from", "2024-03-31", "--to", "2024-04-29",
+                "--threshold", wrong,
+            )  # fmt: skip
+
+    api = f"/api/feeds/{loaded.pk}/report"
+    reader = token_client(world["users"]["a"][Role.AUDITOR])
+    response = reader.get(api, {"start": "2024-03-31", "end": "2024-04-29", "threshold": "0.55"})
+    assert response.status_code == 200
+    got = response.json()
+    assert tuple(got) == report.REPORT_KEYS and got["threshold"] == 0.55
+    assert got["performance"] == data["performance"] and got["subgroups"] == data["subgroups"]
+    assert reader.get(api).json()["period"]["days"] == 90  # the dashboard's default period
+    with translation.override("fr"):
+        for params, field in (
+            ({"start": "2024-03-31", "end": "2024-04-29", "threshold": "2"}, "threshold"),
+            ({"start": "2024-03-31"}, "end"),
+            ({"start": "2024-04-29", "end": "2024-03-31"}, "end"),
+            ({"start": "2024-03-31", "end": "2024-04-29", "by": "hour"}, "by"),
+            ({"start": "31-03-2024", "end": "2024-04-29"}, "start"),
+        ):
+            refused = reader.get(api, params)
+            assert refused.status_code == 422, params
+            assert field in json.dumps(refused.json()), (params, refused.json())
+    other = token_client(world["users"]["b"][Role.ADMIN])
+    assert other.get(api).status_code == 404

@@ -226,6 +226,10 @@ def test_splicing_days_equals_counting_everything():
     spliced = counts.spliced(start, end, days(new, start, end))
     expected = days(old, None, start) + days(new, start, end) + days(old, end, None)
     assert_same(spliced, expected)
+    # every day replaced (a feed's first batch, into empty counts): the new counts themselves
+    fresh = days(new, None, None)
+    assert_same(engine.empty_counts(SPEC).spliced(first, dt.date(2025, 1, 1), fresh), fresh)
+    assert_same(counts.spliced(dt.date(2024, 1, 1), dt.date(2025, 1, 1), fresh), fresh)
 
 
 def test_counts_survive_saving_and_loading(tmp_path):

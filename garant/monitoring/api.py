@@ -1,5 +1,5 @@
 """REST API of monitoring feeds: define feeds, send prediction and outcome batches as JSON,
-their alert rules and alerts.
+read the report of a period, their alert rules and alerts.
 
 Feeds are validated by the web form (`FeedForm`); batches go through the same ingestion as
 files (`ingest.py`): 201 when stored, 200 when the same content was already received
@@ -28,7 +28,7 @@ from garant.core.api import (
     merged,
     save_form,
 )
-from garant.monitoring import alerts, ingest
+from garant.monitoring import alerts, dashboard, ingest, report
 from garant.monitoring.alert_forms import AcknowledgeForm, AlertRuleForm
 from garant.monitoring.forms import FeedForm
 from garant.monitoring.models import Alert, AlertRule, Feed, IngestBatch
@@ -188,6 +188,40 @@ def post_fhir(request, feed_id: Id):
     les lots JSON ; en 422, `row` vaut « entry[i] » (compté depuis 0) et `column` le chemin
     FHIRPath."""
     return _receive(request, feed_id, None, None)
+
+
+# --- report ----------------------------------------------------------------------------------
+
+
+class ReportQuery(Schema):
+    start: str | None = Field(None, description="Premier jour, AAAA-MM-JJ ou JJ/MM/AAAA.")
+    end: str | None = Field(None, description="Dernier jour inclus, AAAA-MM-JJ ou JJ/MM/AAAA.")
+    by: str = Field("week", description="Granularité des séries : day, week ou month.")
+    threshold: str | None = Field(
+        None, description="Seuil de décision entre 0 et 1 pour ce rapport (défaut : celui du flux)."
+    )
+
+
+REPORT_PARAMETERS = {"du": "start", "au": "end", "par": "by", "seuil": "threshold"}
+
+
+@feeds.get("/{feed_id}/report", response={200: dict, **READ_ERRORS}, summary="Rapport de suivi")
+def feed_report(request, feed_id: Id, query: Query[ReportQuery]):
+    """Le rapport d'une période, celui du tableau de bord et de `garant monitor report` (clés
+    décrites dans docs/monitoring.md), calculé depuis l'état de suivi : rien n'est relu ni
+    enregistré. Sans `start` ni `end` : les 90 derniers jours ; l'un sans l'autre : 422. Mêmes
+    contrôles que le formulaire du tableau de bord."""
+    feed = get_scoped(request, feed_queryset().select_related("ai_system__establishment"), feed_id)
+    given = {form: getattr(query, name) for form, name in REPORT_PARAMETERS.items()}
+    if given["du"] is None and given["au"] is None:
+        given.update({k: v for k, v in dashboard.default_period().items() if k != "par"})
+    form = dashboard.PeriodForm(given)
+    if not form.is_valid():
+        raise FormErrors({REPORT_PARAMETERS.get(k, k): v for k, v in form.errors.items()})
+    data = form.cleaned_data
+    return report.build_report(
+        feed, data["du"], data["au"], by=data["par"], threshold=data["seuil"]
+    )
 
 
 # --- alerts ----------------------------------------------------------------------------------

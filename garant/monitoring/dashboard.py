@@ -1,8 +1,10 @@
 """The dashboard of a feed: `/suivi/flux/<pk>/tableau/`, the report of a period with its charts.
 
 The period form is read from the query string (``du``, ``au`` as dd/mm/yyyy or ISO, ``par`` =
-day / week / month); by default the last 90 days ending today (Europe/Paris), by week. An
-invalid form is shown with its French errors (status 200), never a server error.
+day / week / month, ``seuil`` = a decision threshold in [0, 1] other than the feed's, for a
+"what if" report); by default the last 90 days ending today (Europe/Paris), by week, at the
+feed's operating threshold. An invalid form is shown with its French errors (status 200),
+never a server error.
 """
 
 from __future__ import annotations
@@ -50,6 +52,15 @@ class PeriodForm(forms.Form):
     )
     par = forms.ChoiceField(
         label=gettext_lazy("granularité"), choices=GRANULARITIES, initial="week"
+    )
+    seuil = forms.FloatField(
+        label=gettext_lazy("seuil pour ce rapport"),
+        required=False,
+        min_value=0,
+        max_value=1,
+        localize=True,  # 0,3 as well as 0.3
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "size": 6}),
+        help_text=gettext_lazy("vide : le seuil de fonctionnement du flux"),
     )
 
     def clean(self):
@@ -180,7 +191,11 @@ def dashboard(request, pk):
     data = None
     if form.is_valid():
         data = report.build_report(
-            feed, form.cleaned_data["du"], form.cleaned_data["au"], by=form.cleaned_data["par"]
+            feed,
+            form.cleaned_data["du"],
+            form.cleaned_data["au"],
+            by=form.cleaned_data["par"],
+            threshold=form.cleaned_data["seuil"],
         )
     context.update(feed=feed, form=form, **report_context(data))
     return render(request, "monitoring/dashboard.html", context)

@@ -13,6 +13,9 @@ Keys of the result (``REPORT_KEYS``):
 * ``format``: ``"garant.monitoring.report/1"``; ``generated_at``: ISO time with offset;
 * ``feed``: id, name, slug, reference (``<system id>/<slug>``), operating threshold, quantum,
   outcome window (hours), numeric / categorical features, subgroup columns;
+* ``threshold``: the decision threshold of every confusion figure below (performance, series,
+  ROC operating point, subgroups): the feed's operating threshold unless another was asked
+  ("what if the threshold were 0.3?"); nothing is stored when one is asked;
 * ``system``: id, name, establishment (code, name);
 * ``period``: start, end (included), days, granularity (``day``/``week``/``month``), time zone;
   ``reference``: the drift reference window (start, end, days; default the same number of
@@ -21,7 +24,7 @@ Keys of the result (``REPORT_KEYS``):
 * ``performance``: count, missing scores, outcomes known / positive / negative / unknown,
   prevalence, ``auc`` (value, ci_low, ci_high, confidence, method, reason, ci_reason),
   sensitivity, specificity, ppv, npv, fpr, fnr, f1, flag_rate, brier, ece, the confusion
-  counts (tp, fp, tn, fn, flagged) at the operating threshold;
+  counts (tp, fp, tn, fn, flagged) at ``threshold``;
 * ``reference_performance``: the same for the reference window (thresholds of the charts);
 * ``series``: one row per period (start, end, partial): count, prevalence, auc, sensitivity,
   flag_rate, n_labeled;
@@ -57,6 +60,7 @@ REPORT_KEYS = (
     "format",
     "generated_at",
     "feed",
+    "threshold",
     "system",
     "period",
     "reference",
@@ -227,15 +231,21 @@ def build_report(
     end: dt.date,
     reference: tuple[dt.date, dt.date] | None = None,
     by: str = "week",
+    threshold: float | None = None,
 ) -> dict:
     """The report of ``feed`` over the days ``start`` to ``end`` (both included, local days).
 
     ``reference`` (both days included) is the drift reference window; by default the same
     number of days just before ``start``. ``by`` is the granularity of the time series and of
-    the volume: ``day``, ``week`` (from Monday) or ``month``.
+    the volume: ``day``, ``week`` (from Monday) or ``month``. ``threshold`` (in [0, 1]) replaces
+    the feed's operating threshold for this report only.
     """
     if by not in PERIODS:
         raise ValueError(f"by must be one of {PERIODS}")
+    if threshold is None:
+        threshold = feed.operating_threshold
+    elif not 0 <= threshold <= 1:  # NaN included
+        raise ValueError("threshold must be in [0, 1]")
     if end < start:
         raise ValueError("end must not be before start")
     days = (end - start).days + 1
@@ -248,7 +258,6 @@ def build_report(
     after = end + dt.timedelta(days=1)
     current = counts.window(start, after)
     previous = counts.window(ref_start, ref_end + dt.timedelta(days=1))
-    threshold = feed.operating_threshold
     histogram = current.score_histogram()
     perf = engine.performance(histogram, threshold=threshold)
     reference_perf = engine.performance(previous.score_histogram(), threshold=threshold)
@@ -291,13 +300,14 @@ def build_report(
             "name": feed.name,
             "slug": feed.slug,
             "reference": feed.reference,
-            "operating_threshold": threshold,
+            "operating_threshold": feed.operating_threshold,
             "quantum": feed.quantum,
             "outcome_window_hours": feed.outcome_window_hours,
             "numeric_features": list(feed.feature_columns),
             "categorical_features": list(feed.categorical_columns),
             "subgroup_columns": list(feed.subgroup_columns),
         },
+        "threshold": threshold,
         "system": {
             "id": feed.ai_system_id,
             "name": feed.ai_system.name,

@@ -814,6 +814,8 @@ class Counts:
 
         def join(block: Block, inserted: Block) -> Block:
             a, b = block.bounds(low, high)
+            if a == 0 and b == len(block):  # nothing kept (a feed's first batch): no copy
+                return inserted
             return Block(
                 *(
                     np.concatenate([x[:a], y, x[b:]])

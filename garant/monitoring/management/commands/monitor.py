@@ -2,10 +2,13 @@
 (`--format fhir FILE.json`: a FHIR R4 Bundle, kind deduced),
 `garant monitor erase --feed SYSTEM/SLUG --patient ID` (consent withdrawn) and
 `garant monitor evaluate [--feed SYSTEM/SLUG …] [--date YYYY-MM-DD]` (alert rules, scheduled)
-and `garant monitor state [--feed SYSTEM/SLUG …] [--rebuild]` (the counts every page reads)."""
+`garant monitor state [--feed SYSTEM/SLUG …] [--rebuild]` (the counts every page reads) and
+`garant monitor report --feed SYSTEM/SLUG --from DATE --to DATE [--format json|html]
+[--by day|week|month] [--threshold T] [--output FILE]`."""
 
 import datetime as dt
 import json
+import math
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -77,6 +80,11 @@ class Command(BaseCommand):
         summary.add_argument(
             "--by", choices=["day", "week", "month"], default="week", help="granularité des séries"
         )
+        summary.add_argument(
+            "--threshold",
+            default=None,
+            help="seuil de décision entre 0 et 1 pour ce rapport (défaut : celui du flux)",
+        )
         summary.add_argument("--output", default=None, help="fichier à écrire (sinon la sortie)")
 
     def handle(self, *args, action, user=None, **options):
@@ -141,7 +149,18 @@ class Command(BaseCommand):
         removed = storage.erase_patient(feed, patient)
         self.stdout.write(f"{removed} ligne(s) effacée(s) de {feed}.")
 
-    def do_report(self, owner, feed, start, end, report_format, by="week", output=None, **options):
+    def do_report(
+        self,
+        owner,
+        feed,
+        start,
+        end,
+        report_format,
+        by="week",
+        threshold=None,
+        output=None,
+        **options,
+    ):
         feed = self._feed(feed)
         days = []
         for option, value in (("--from", start), ("--to", end)):
@@ -156,7 +175,14 @@ class Command(BaseCommand):
             raise CommandError(
                 _("La date de fin (--to) est antérieure à la date de début (--from).")
             )
-        data = report.build_report(feed, days[0], days[1], by=by)
+        if threshold is not None:
+            try:
+                threshold = float(threshold.replace(",", "."))
+            except ValueError:
+                threshold = math.nan
+            if not 0 <= threshold <= 1:
+                raise CommandError(_("--threshold : un seuil entre 0 et 1 est attendu."))
+        data = report.build_report(feed, days[0], days[1], by=by, threshold=threshold)
         if report_format == "json":
             text = json.dumps(data, ensure_ascii=False, indent=2)
         else:
