@@ -337,7 +337,8 @@ def test_dashboard_cli_and_api_take_a_threshold(world, client_for, loaded):
     period = {"du": "31/03/2024", "au": "29/04/2024", "par": "week"}
     with translation.override("fr"):
         body = client.get(url, {**period, "seuil": "0,55"}).content.decode()
-        assert "seuil demandé pour ce rapport" in body and "0,5500" in body
+        assert "seuil demandé pour ce rapport" in body
+        assert "0,55 (score supérieur ou égal" in body and "du flux : 0,4)" in body
         assert "seuil demandé" not in client.get(url, period).content.decode()
         for wrong in ("2", "abc", "-0,1", "nan"):
             response = client.get(url, {**period, "seuil": wrong})

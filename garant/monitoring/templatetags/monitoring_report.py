@@ -18,6 +18,9 @@ def _format(value, style: str) -> str:
         return charts.percent(value)
     if style == "int":
         return charts.fr(value, 0)
+    if style == "short":  # at most 4 decimals, no trailing zero: 0,15 and 0,3456
+        text = charts.fr(value, 4)
+        return text.rstrip("0").rstrip(",") if "," in text else text
     if style.startswith("dec"):
         return charts.fr(value, int(style[3:] or 3))
     return charts.fr(value, 3)
