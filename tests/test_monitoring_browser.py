@@ -1,6 +1,7 @@
 """Monitoring end to end in a real headless Chromium: a system whose prediction feed drifts
 shows its alerts on its Suivi tab, and a committee member (who may change the system and
-read the audit trail) acknowledges one with a comment.
+read the audit trail) acknowledges one with a comment; an auditor asks the feed's dashboard
+for another decision threshold.
 
 The feed is the demo's drifting sepsis feed, made smaller (70 days, ~40 predictions a day)
 and ingested through the real path; its rules are evaluated when the ingestion commits.
@@ -14,7 +15,7 @@ from django.utils import timezone
 from garant.core.audit import audit_context, verify
 from garant.core.models import AuditEvent, Role
 from garant.demo.monitoring import DRIFTING, load_demo_feed
-from garant.monitoring.models import Alert
+from garant.monitoring.models import Alert, Feed
 from tests.conftest import make_system, make_user
 from tests.test_browser import chromium, login, page  # noqa: F401 (the browser fixtures)
 
@@ -81,3 +82,35 @@ def test_see_the_drift_alert_on_the_system_and_acknowledge_it(page, live_server,
     tabs.get_by_role("link", name="Suivi").click()
     item = page.get_by_role("listitem").filter(has_text=feed.name)
     item.get_by_text("1 alerte ouverte").wait_for()
+
+
+def test_ask_the_dashboard_for_another_threshold(page, live_server, est_a):  # noqa: F811
+    make_user("auditeur", est_a, Role.AUDITOR)
+    today = timezone.localdate()
+    with audit_context(source="test"):
+        system = make_system(est_a, name=DRIFTING.system)
+        feed = load_demo_feed(DRIFTING, system, today, days=70, per_day=40)
+    login(page, live_server, "auditeur")
+    page.goto(live_server.url + feed.get_absolute_url())
+    page.get_by_role("link", name="Tableau de bord").click()
+    performance = page.get_by_role("table", name="Performance globale")
+
+    def sensitivity() -> str:
+        return performance.locator("tr").filter(has_text="Sensibilité").first.inner_text()
+
+    at_operating = sensitivity()
+    assert page.get_by_text("seuil demandé pour ce rapport").count() == 0
+    field = page.get_by_label("Seuil pour ce rapport")
+    field.fill("0,9")
+    page.get_by_role("button", name="Afficher").click()
+    page.get_by_text("seuil demandé pour ce rapport").wait_for()
+    assert "seuil=0%2C9" in page.url
+    assert sensitivity() != at_operating  # far fewer flagged at 0.9
+    stored = Feed.objects.get(pk=feed.pk)
+    assert stored.operating_threshold == feed.operating_threshold  # nothing stored
+
+    field = page.get_by_label("Seuil pour ce rapport")
+    field.fill("2")
+    page.get_by_role("button", name="Afficher").click()
+    page.locator(".errorlist").first.wait_for()
+    assert page.get_by_role("table", name="Performance globale").count() == 0
