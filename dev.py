@@ -39,22 +39,34 @@ def run(cmd: list, **kw) -> int:
     return subprocess.call([str(c) for c in cmd], cwd=ROOT, **kw)
 
 
-def ensure_venv() -> None:
+def lock_digest(*names: str) -> str:
+    return hashlib.sha256(b"".join((ROOT / n).read_bytes() for n in names)).hexdigest()
+
+
+def ensure_venv(dev: bool = False) -> None:
+    """Install the runtime lock (`start`) or the runtime + development lock (`test`).
+
+    `requirements.lock` holds only what production needs; `requirements-dev.lock` adds the
+    test tools on top of it. A venv installed for `test` also serves `start`.
+    """
     if sys.version_info < (3, 11):  # noqa: UP036  (this file may be run by an older python3)
         sys.exit("Garant needs Python 3.11 or newer.")
     if not PY.exists():
         say(f"creating the virtual environment in {VENV}")
         venv.EnvBuilder(with_pip=True).create(VENV)
-    wanted = hashlib.sha256(
-        (ROOT / "requirements.lock").read_bytes() + (ROOT / "pyproject.toml").read_bytes()
-    ).hexdigest()
-    if STAMP.exists() and STAMP.read_text() == wanted:
+    runtime = "runtime:" + lock_digest("requirements.lock", "pyproject.toml")
+    development = "dev:" + lock_digest(
+        "requirements.lock", "requirements-dev.lock", "pyproject.toml"
+    )
+    installed = STAMP.read_text().split() if STAMP.exists() else []
+    if development in installed or (not dev and runtime in installed):
         return
-    say("installing the pinned dependencies (requirements.lock)")
+    lock = "requirements-dev.lock" if dev else "requirements.lock"
+    say(f"installing the pinned dependencies ({lock})")
     pip = [PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    if run([*pip, "-r", "requirements.lock"]) or run([*pip, "--no-deps", "-e", "."]):
+    if run([*pip, "-r", lock]) or run([*pip, "--no-deps", "-e", "."]):
         sys.exit("dependency installation failed")
-    STAMP.write_text(wanted)
+    STAMP.write_text(f"{runtime}\n{development}\n" if dev else f"{runtime}\n")
 
 
 def port_open(host: str, port: int) -> bool:
@@ -91,7 +103,7 @@ def cmd_start(args: argparse.Namespace) -> int:
 
 
 def cmd_test(args: argparse.Namespace) -> int:
-    ensure_venv()
+    ensure_venv(dev=True)
     say("ruff (lint + format)")
     if run([PY, "-m", "ruff", "check", "."]) or run([PY, "-m", "ruff", "format", "--check", "."]):
         return 1
