@@ -59,6 +59,7 @@ from django.conf import settings
 from django.db import connections, models, transaction
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
+from django.db.utils import load_backend
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -116,17 +117,18 @@ def when(manifest: dict) -> str:
 
 @contextlib.contextmanager
 def _temporary_alias(settings_dict: dict):
-    """A database alias of its own (another file, or a second connection to the same base)."""
+    """A database alias of its own (another file, or a second connection to the same base),
+    for this thread only: not added to settings.DATABASES."""
     alias = f"garant_backup_{uuid.uuid4().hex[:12]}"
-    connections.settings[alias] = settings_dict
+    wrapper = load_backend(settings_dict["ENGINE"]).DatabaseWrapper(settings_dict, alias)
+    connections[alias] = wrapper
     try:
         yield alias
     finally:
         with contextlib.suppress(Exception):
-            connections[alias].close()
-        with contextlib.suppress(AttributeError, KeyError):
+            wrapper.close()
+        with contextlib.suppress(AttributeError):
             del connections[alias]
-        connections.settings.pop(alias, None)
 
 
 def _engine(alias: str = "default") -> str:
