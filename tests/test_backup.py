@@ -14,6 +14,7 @@ Everything is committed (`transaction=True`): pg_dump and the child processes re
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import os
 import sqlite3
@@ -37,7 +38,7 @@ from garant.compliance.qualifications import qualify
 from garant.core import backup
 from garant.core.audit import audit_context
 from garant.core.models import Role
-from garant.monitoring import ingest, report
+from garant.monitoring import ingest, report, storage
 from tests.conftest import make_feed
 from tests.test_compliance_qualify import TRIAGE_ANSWERS
 from tests.test_lifecycle_builders import make_project
@@ -213,6 +214,7 @@ def test_backup_then_restore_gives_the_same_installation(installation, target, t
         f"{feed.pk}/predictions",
         f"{feed.pk}/outcomes",
     }
+    assert f"monitoring/{feed.pk}/state.npz" in manifest["members"]
     assert manifest["missing_files"] == []
     assert manifest["audit_heads"]  # the chain head(s) at the snapshot
     events = apps.get_model("core", "AuditEvent").objects
@@ -329,3 +331,27 @@ def test_an_archive_from_a_newer_garant_is_refused(installation, tmp_path):
     with pytest.raises(backup.BackupError, match="version plus récente de Garant"):
         backup._check_migrations(manifest)
     assert dt.datetime.fromisoformat(manifest["created_at"]).tzinfo is not None
+
+
+def test_tables_in_object_storage_are_named_not_copied(world, settings, tmp_path):
+    """GARANT_MONITORING_TABLES (object storage; a file:// URI here): the archive holds the
+    states, says where the tables are, and the command warns they are not in it."""
+    settings.GARANT_MONITORING_TABLES = (tmp_path / "bucket").as_uri()
+    feed = make_feed(world["a"]["system"], operating_threshold=0.5)
+    predictions, _ = synthetic(200, 10)
+    with audit_context(source="test"):
+        ingest.ingest(
+            feed,
+            "predictions",
+            predictions.select(storage.schema(feed, "predictions").names[:5]),
+            "cli",
+        )
+    storage.counts(feed)
+    archive, warnings = tmp_path / "garant.tar", io.StringIO()
+    call_command("backup", str(archive), stdout=io.StringIO(), stderr=warnings)
+    manifest = backup.verify(archive)
+    assert manifest["monitoring"]["tables_uri"] == settings.GARANT_MONITORING_TABLES
+    assert manifest["monitoring"]["tables"] == {}
+    assert f"monitoring/{feed.pk}/state.npz" in manifest["members"]
+    assert not any("_delta_log" in name for name in manifest["members"])
+    assert "ne sont pas dans l'archive" in warnings.getvalue()

@@ -518,6 +518,21 @@ def _check_pgdump(path: Path) -> None:
         raise BackupError(_("La copie PostgreSQL ne contient aucune donnée de table."))
 
 
+def _delta_problems(manifest: dict) -> list[str]:
+    """Each Delta table of the manifest has the commit of its version and all its files."""
+    problems = []
+    for table, described in manifest["monitoring"]["tables"].items():
+        prefix = f"{MONITORING}/{table}/"
+        commit = f"{prefix}_delta_log/{described['version']:020d}.json"
+        held = sum(name.startswith(prefix) for name in manifest["members"])
+        if commit not in manifest["members"] or held != described["files"]:
+            problems.append(
+                _("table de suivi %(table)s incomplète (version %(version)s)")
+                % {"table": table, "version": described["version"]}
+            )
+    return problems
+
+
 def verify(archive: str | Path, keep_database: Path | None = None) -> dict:
     """Check every member's SHA-256 and size against the manifest, that nothing is missing or
     added, and that the database copy is readable (SQLite: integrity check and row counts;
@@ -563,6 +578,7 @@ def verify(archive: str | Path, keep_database: Path | None = None) -> dict:
                         )
                 for name in sorted(set(expected) - seen):
                     problems.append(_("membre manquant : %(name)s") % {"name": name})
+                problems += _delta_problems(manifest)
                 if problems:
                     shown = "; ".join(problems[:5])
                     more = len(problems) - 5
@@ -591,11 +607,11 @@ def _occupied() -> list[str]:
     if tables:
         found.append(_("la base de données contient déjà %(n)s table(s)") % {"n": len(tables)})
     for label, folder in (
-        (_("le dossier des fichiers déposés %(path)s"), Path(settings.MEDIA_ROOT)),
-        (_("le dossier de suivi %(path)s"), Path(settings.GARANT_MONITORING_DIR)),
+        (_("le dossier des fichiers déposés %(path)s n'est pas vide"), Path(settings.MEDIA_ROOT)),
+        (_("le dossier de suivi %(path)s n'est pas vide"), Path(settings.GARANT_MONITORING_DIR)),
     ):
         if folder.is_dir() and any(p.is_file() for p in folder.rglob("*")):
-            found.append(label % {"path": folder} + _(" n'est pas vide"))
+            found.append(label % {"path": folder})
     return found
 
 

@@ -32,7 +32,7 @@ class Command(BaseCommand):
         try:
             if verify:
                 manifest = backup.verify(archive)
-                self.stdout.write(self._verified(archive, manifest))
+                self.stdout.write(self._verified(manifest))
                 return
             written = backup.create(archive)
             if not no_verify:
@@ -47,7 +47,7 @@ class Command(BaseCommand):
         self.stdout.write(f"  SHA-256 : {written.sha256}")
         self.stdout.write(self._contents(manifest))
         if not no_verify:
-            self.stdout.write(_("  archive relue et vérifiée"))
+            self.stdout.write("  " + _("archive relue et vérifiée"))
         if manifest["monitoring"]["tables_uri"]:
             self.stderr.write(
                 _(
@@ -67,8 +67,8 @@ class Command(BaseCommand):
 
     def _contents(self, manifest: dict) -> str:
         rows = sum(manifest["row_counts"].values())
-        return _(
-            "  base %(engine)s : %(tables)s tables, %(rows)s lignes ; %(files)s fichier(s) "
+        return "  " + _(
+            "base %(engine)s : %(tables)s tables, %(rows)s lignes ; %(files)s fichier(s) "
             "déposé(s) ; %(delta)s table(s) de suivi"
         ) % {
             "engine": manifest["database"]["engine"],
@@ -78,12 +78,13 @@ class Command(BaseCommand):
             "delta": len(manifest["monitoring"]["tables"]),
         }
 
-    def _verified(self, archive, manifest: dict) -> str:
+    def _verified(self, manifest: dict) -> str:
         return "\n".join(
             [
                 _("OK : archive intacte, %(n)s membres vérifiés, base lisible")
                 % {"n": len(manifest["members"])},
-                _("  sauvegarde du %(at)s, Garant %(version)s")
+                "  "
+                + _("sauvegarde du %(at)s, Garant %(version)s")
                 % {"at": backup.when(manifest), "version": manifest["garant_version"]},
                 self._contents(manifest),
             ]

@@ -48,23 +48,26 @@ class Command(BaseCommand):
             }
         )
         self.stdout.write(
-            _("  base : %(tables)s tables, %(rows)s lignes, comme dans le manifeste")
+            "  "
+            + _("base : %(tables)s tables, %(rows)s lignes, comme dans le manifeste")
             % {"tables": done.tables, "rows": number_format(done.rows, force_grouping=True)}
         )
         self.stdout.write(
-            _("  %(files)s fichier(s) déposé(s), %(monitoring)s fichier(s) de suivi")
+            "  "
+            + _("%(files)s fichier(s) déposé(s), %(monitoring)s fichier(s) de suivi")
             % {"files": done.files, "monitoring": done.monitoring_files}
         )
-        self.stdout.write(_("  piste d'audit : %(message)s") % {"message": done.audit_message})
+        self.stdout.write("  " + _("piste d'audit : %(message)s") % {"message": done.audit_message})
         if done.pending:
             self.stdout.write(
-                _("  migrations : %(n)s à appliquer : lancez « garant migrate »")
+                "  "
+                + _("migrations : %(n)s à appliquer : lancez « garant migrate »")
                 % {"n": len(done.pending)}
             )
         else:
-            self.stdout.write(_("  migrations : à jour"))
+            self.stdout.write("  " + _("migrations : à jour"))
         for path in done.set_aside:
-            self.stdout.write(_("  ancien contenu mis de côté : %(path)s") % {"path": path})
+            self.stdout.write("  " + _("ancien contenu mis de côté : %(path)s") % {"path": path})
         if done.tables_uri:
             self.stderr.write(
                 _(
