@@ -355,3 +355,28 @@ def test_tables_in_object_storage_are_named_not_copied(world, settings, tmp_path
     assert f"monitoring/{feed.pk}/state.npz" in manifest["members"]
     assert not any("_delta_log" in name for name in manifest["members"])
     assert "ne sont pas dans l'archive" in warnings.getvalue()
+
+
+def test_a_failed_backup_leaves_no_archive_and_a_missing_file_is_named(
+    installation, tmp_path, monkeypatch
+):
+    evidence = installation["evidence"]
+    Path(evidence.file.path).unlink()  # a file the database names, gone from the disk
+    archive, warnings = tmp_path / "garant.tar", io.StringIO()
+    call_command("backup", str(archive), stdout=io.StringIO(), stderr=warnings)
+    assert backup.verify(archive)["missing_files"] == [evidence.file.name]
+    assert evidence.file.name in warnings.getvalue()
+
+    listed = backup._delta_files
+
+    def vacuumed_meanwhile(table_dir):  # an erasure's vacuum right after the listing
+        version, files = listed(table_dir)
+        next(f for f in files if f.suffix == ".parquet").unlink()
+        return version, files
+
+    monkeypatch.setattr(backup, "_delta_files", vacuumed_meanwhile)
+    failed = tmp_path / "echec.tar"
+    with pytest.raises(CommandError, match="a changé pendant la copie"):
+        call_command("backup", str(failed))
+    assert sorted(p.name for p in tmp_path.iterdir() if "echec" in p.name) == []
+    assert not any(p.name.startswith(".garant-backup-") for p in tmp_path.iterdir())
