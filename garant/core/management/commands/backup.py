@@ -39,6 +39,8 @@ class Command(BaseCommand):
                 backup.verify(written.path)
         except backup.BackupError as error:
             raise CommandError(str(error)) from None
+        except OSError as error:  # a folder not writable, a disk full…
+            raise CommandError(_("Erreur de fichier : %(error)s") % {"error": error}) from None
         manifest = written.manifest
         self.stdout.write(
             _("Sauvegarde écrite : %(path)s (%(size)s octets)")

@@ -38,6 +38,8 @@ class Command(BaseCommand):
             done = backup.restore(archive, force=force)
         except backup.BackupError as error:
             raise CommandError(str(error)) from None
+        except OSError as error:  # a folder not writable, a disk full…
+            raise CommandError(_("Erreur de fichier : %(error)s") % {"error": error}) from None
         manifest = done.manifest
         self.stdout.write(
             _("Restauration terminée : sauvegarde du %(at)s (Garant %(version)s, base %(engine)s)")
