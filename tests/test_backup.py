@@ -28,6 +28,7 @@ from urllib.parse import quote
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from deltalake import DeltaTable
 from django.apps import apps
 from django.core.files.base import ContentFile
 from django.core.management import CommandError, call_command
@@ -380,3 +381,29 @@ def test_a_failed_backup_leaves_no_archive_and_a_missing_file_is_named(
         call_command("backup", str(failed))
     assert sorted(p.name for p in tmp_path.iterdir() if "echec" in p.name) == []
     assert not any(p.name.startswith(".garant-backup-") for p in tmp_path.iterdir())
+
+
+def test_each_table_is_copied_at_one_version(installation, tmp_path):
+    """Data files of a commit being written (or left by a killed ingestion), a commit not yet
+    published and a compacted log reaching past the version are left out; a checkpoint in."""
+    feed = installation["feed"]
+    table = storage.table_path(feed, "predictions")
+    delta = DeltaTable(str(table))
+    delta.create_checkpoint()
+    version = delta.version()
+    (table / "month=2024-03" / "part-00000-en-cours-c000.snappy.parquet").write_bytes(b"PAR1")
+    (table / "_delta_log" / "_commit_en-cours.json.tmp").write_text("{}")
+    (table / "_delta_log" / f"{0:020d}.{version + 1:020d}.compacted.json").write_text("")
+    archive = tmp_path / "garant.tar"
+    call_command("backup", str(archive), stdout=io.StringIO())
+    manifest = backup.verify(archive)
+    prefix = f"monitoring/{feed.pk}/predictions/"
+    held = sorted(n.removeprefix(prefix) for n in manifest["members"] if n.startswith(prefix))
+    data = sorted(Path(uri).relative_to(table).as_posix() for uri in delta.file_uris())
+    log = [f"_delta_log/{v:020d}.json" for v in range(version + 1)]
+    checkpoint = [f"_delta_log/{version:020d}.checkpoint.parquet", "_delta_log/_last_checkpoint"]
+    assert held == sorted(log + checkpoint + data)
+    assert manifest["monitoring"]["tables"][f"{feed.pk}/predictions"] == {
+        "version": version,
+        "files": len(held),
+    }

@@ -325,16 +325,17 @@ def _delta_files(table_dir: Path) -> tuple[int, list[Path]]:
     root = Path(os.path.realpath(table_dir))
     files = []
     for entry in sorted((table_dir / "_delta_log").iterdir()):
-        number = entry.name.split(".", 1)[0]
-        if not entry.is_file():
+        if not entry.is_file() or entry.name.endswith(".tmp"):
             continue
         if entry.name == "_last_checkpoint":
-            try:
+            with contextlib.suppress(ValueError, KeyError, OSError):
                 if json.loads(entry.read_text())["version"] <= version:
                     files.append(entry)
-            except (ValueError, KeyError, OSError):
-                pass
-        elif number.isdigit() and int(number) <= version and not entry.name.endswith(".tmp"):
+            continue
+        # a commit, a checkpoint (or one of its parts), a .crc: named by their version; a
+        # compacted log by its first and last ones
+        versions = [int(p) for p in entry.name.split(".") if len(p) == 20 and p.isdigit()]
+        if versions and entry.name[:20].isdigit() and max(versions) <= version:
             files.append(entry)
     for uri in table.file_uris():
         local = Path(os.path.realpath(uri.removeprefix("file://")))
