@@ -13,7 +13,7 @@ from garant.core.audit import audit_context, compute_hash, verify
 from garant.core.audit_models import NONE_CHAIN, chain_key
 from garant.core.models import AuditChainHead, AuditEvent
 from garant.registry.models import AISystem
-from tests.conftest import make_system
+from tests.conftest import make_feed, make_system
 
 
 def test_create_update_delete_are_recorded_with_before_and_after(world):
@@ -283,3 +283,63 @@ def test_a_failed_deferred_block_keeps_neither_the_writes_nor_their_events(world
     assert AuditEvent.objects.count() == count
     assert not AISystem.objects.filter(name="Jamais différé").exists()
     assert verify().ok
+
+
+def test_an_ingested_batch_and_its_audit_event_are_stored_together(world, monkeypatch):
+    from deltalake import DeltaTable
+
+    from garant.monitoring import ingest, storage
+    from garant.monitoring.models import IngestBatch
+
+    feed = make_feed(world["a"]["system"], operating_threshold=0.5)
+    with audit_context(source="test"):
+        batch = ingest.ingest(feed, "predictions", predictions(), "api")
+    event = AuditEvent.objects.get(object_type="monitoring.ingestbatch")
+    assert (event.chain, event.object_id) == (chain_key(world["a"]["est"].pk), str(batch.pk))
+    assert verify().ok
+
+    real_append, real_store = audit.append, storage.append
+    stored = []
+
+    def store(*args, **kwargs):
+        real_store(*args, **kwargs)
+        stored.append(True)
+
+    def audit_fails(pendings):  # the batch's event, chained after the Delta append, fails
+        if stored:
+            raise RuntimeError("audit indisponible")
+        return real_append(pendings)
+
+    monkeypatch.setattr(storage, "append", store)
+    monkeypatch.setattr(audit, "append", audit_fails)
+    with pytest.raises(RuntimeError, match="audit indisponible"), audit_context(source="test"):
+        ingest.ingest(feed, "predictions", predictions(start=100), "api")
+    assert stored  # the rows had reached the Delta table
+    monkeypatch.undo()
+    assert list(IngestBatch.objects.all()) == [batch]  # the second batch was rolled back ...
+    raw = DeltaTable(str(storage.table_path(feed, "predictions"))).to_pyarrow_table()
+    assert sorted(raw["prediction_id"].to_pylist()) == [
+        "id0",
+        "id1",
+        "id2",
+        "id3",
+    ]  # ... and its rows
+    assert AuditEvent.objects.filter(object_type="monitoring.ingestbatch").count() == 1
+    assert verify().ok
+
+
+def predictions(n=4, start=0):
+    import datetime as dt
+
+    import pyarrow as pa
+
+    t0 = dt.datetime(2024, 3, 1, 8, 0, tzinfo=dt.UTC)
+    return pa.table(
+        {
+            "prediction_id": [f"id{i}" for i in range(start, start + n)],
+            "timestamp": [(t0 + dt.timedelta(hours=i)).isoformat() for i in range(n)],
+            "patient_id": [f"P{i}" for i in range(n)],
+            "score": [0.2 * (i % 5) for i in range(n)],
+            "model_version": ["1.0"] * n,
+        }
+    )
