@@ -1,5 +1,6 @@
 """The audit trail: every write recorded with who/what/before/after, and a verifiable chain."""
 
+import io
 import re
 
 import pytest
@@ -343,3 +344,15 @@ def predictions(n=4, start=0):
             "model_version": ["1.0"] * n,
         }
     )
+
+
+def test_heads_command_prints_each_chain_head_to_copy_elsewhere(world):
+    out = io.StringIO()
+    call_command("audit", "heads", stdout=out)
+    lines = [line.split("\t") for line in out.getvalue().splitlines()]
+    heads = AuditChainHead.objects.order_by("chain")
+    assert [line[:3] for line in lines] == [[h.chain, str(h.seq), h.hash] for h in heads]
+    est_a = world["a"]["est"]
+    assert [chain_key(est_a.pk), f"chaîne de l'établissement {est_a.pk}"] in [
+        [line[0], line[3]] for line in lines
+    ]
