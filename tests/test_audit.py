@@ -356,3 +356,17 @@ def test_heads_command_prints_each_chain_head_to_copy_elsewhere(world):
     assert [chain_key(est_a.pk), f"chaîne de l'établissement {est_a.pk}"] in [
         [line[0], line[3]] for line in lines
     ]
+
+
+def test_one_append_to_several_chains_opens_the_new_one_first(world):
+    est_a, est_b, unseen = world["a"]["est"].pk, world["b"]["est"].pk, 10**6
+
+    def pending(establishment_id):
+        return audit.Pending("event", "test.lot", "-", "lot", "test.lot", establishment_id, {})
+
+    events = audit.append([pending(est_b), pending(est_a), pending(unseen), pending(None)])
+    assert [e.chain for e in events] == [chain_key(i) for i in (est_b, est_a, unseen, None)]
+    assert events[2].seq == 1 and events[2].prev_hash == "0" * 64  # a new chain
+    opening = AuditEvent.objects.get(object_type="core.auditchain", object_id=chain_key(unseen))
+    assert opening.chain == NONE_CHAIN and opening.pk < events[2].pk
+    assert verify().ok
