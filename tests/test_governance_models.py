@@ -98,7 +98,7 @@ def test_signed_decision_refuses_orm_changes_and_audits_them(gov):
         decision.save()
     assert "ne peut plus être modifiée" in str(caught.value)
     assert timezone.localdate().strftime("%d/%m/%Y") in str(caught.value)
-    event = AuditEvent.objects.filter(action="event").latest("seq")
+    event = AuditEvent.objects.filter(action="event").latest("id")
     assert event.object_type == "governance.decision" and event.object_id == str(decision.pk)
     assert event.actor_id == member.pk
     assert "ne peut plus être modifiée" in event.changes["refused"][1]

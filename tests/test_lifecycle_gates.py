@@ -72,7 +72,7 @@ def test_poc_allowed_with_a_good_charter_and_recorded(project, user):
         user,
         "Charte validée",
     )
-    event = AuditEvent.objects.filter(object_type="lifecycle.phasetransition").latest("seq")
+    event = AuditEvent.objects.filter(object_type="lifecycle.phasetransition").latest("id")
     assert event.actor_id == user.pk
 
 

@@ -399,7 +399,7 @@ def test_deactivation_closes_the_alerts_in_progress_and_stops_evaluation(world, 
         assert event.actor_id == world["users"]["a"][Role.REFERENT].pk
         closing = AuditEvent.objects.filter(
             object_type="monitoring.alert", object_id=str(a.pk), action="update"
-        ).latest("seq")
+        ).latest("id")
         assert closing.changes["state"][1] == "resolved"
         assert closing.changes["resolution"] == ["", "rule_deactivated"]
         assert closing.actor_id == world["users"]["a"][Role.REFERENT].pk

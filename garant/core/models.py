@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from garant.core.audit import Audited
+from garant.core.audit_models import AuditChainHead, AuditEvent  # noqa: F401  (re-exported)
 from garant.core.tenancy import TenantQuerySet
 
 
@@ -188,51 +189,3 @@ class ApiToken(Audited, models.Model):
             return None
         cls.objects.filter(pk=token.pk).update(last_used_at=now)
         return token.user
-
-
-class AuditEvent(models.Model):
-    """One append-only event of the audit trail, chained to the previous one by its hash.
-
-    Nothing here is a foreign key on purpose: deleting a user or an establishment must not
-    rewrite history. `subject` groups an object's events with those of its children (a
-    system's versions) for the per-record history.
-    """
-
-    class Action(models.TextChoices):
-        CREATE = "create", _("création")
-        UPDATE = "update", _("modification")
-        DELETE = "delete", _("suppression")
-        LOGIN = "login", _("connexion")
-        EVENT = "event", _("événement")
-
-    seq = models.PositiveBigIntegerField(unique=True)
-    at = models.DateTimeField(db_index=True)
-    actor_id = models.BigIntegerField(null=True, blank=True, db_index=True)
-    actor_name = models.CharField(max_length=150, blank=True)
-    source = models.CharField(max_length=20)
-    establishment_id = models.BigIntegerField(null=True, blank=True, db_index=True)
-    object_type = models.CharField(max_length=60, db_index=True)
-    object_id = models.CharField(max_length=40)
-    object_repr = models.CharField(max_length=300)
-    subject = models.CharField(max_length=80, db_index=True)
-    action = models.CharField(max_length=10, choices=Action.choices)
-    changes = models.JSONField(default=dict)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64)
-
-    class Meta:
-        ordering = ["-seq"]
-        verbose_name = _("événement d'audit")
-
-    def __str__(self):
-        return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"
-
-
-class AuditChainHead(models.Model):
-    """Singleton row holding the last sequence number and hash; locked on every append."""
-
-    seq = models.PositiveBigIntegerField(default=0)
-    hash = models.CharField(max_length=64, default="0" * 64)
-
-    def __str__(self):
-        return f"#{self.seq} {self.hash[:12]}"

@@ -209,7 +209,7 @@ def user_detail(request, pk):
             % {"role": membership.get_role_display(), "est": membership.establishment.name},
         )
         return redirect("accounts:user_detail", pk=target.pk)
-    events = AuditEvent.objects.filter(subject=f"core.user:{target.pk}").order_by("-seq")
+    events = AuditEvent.objects.filter(subject=f"core.user:{target.pk}").order_by("-id")
     if ids is not None:
         events = events.filter(Q(establishment_id__in=ids) | Q(establishment_id__isnull=True))
     events = Paginator(events, 20).get_page(request.GET.get("page"))

@@ -111,7 +111,7 @@ def home(request):
 def audit_list(request):
     if not permissions.can(request.user, "audit"):
         raise PermissionDenied(_("Le journal d'audit est réservé aux rôles habilités."))
-    events = AuditEvent.objects.order_by("-seq")
+    events = AuditEvent.objects.order_by("-id")
     ids = permissions.establishment_ids(request.user, "audit")
     if ids is not None:
         # events of the user's establishments, and their own events with no establishment

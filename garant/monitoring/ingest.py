@@ -10,11 +10,14 @@ A batch (a Parquet or CSV file, or a list of JSON records) goes through, in orde
 3. idempotence: the SHA-256 of the normalised content identifies the batch; the same content
    sent again stores nothing (`AlreadyReceived`);
 4. storage (`ingest`), atomic: the `IngestBatch` row is created inside a database
-   transaction and the Delta append is the last statement of that transaction, so a failed
-   append rolls the row back; if the commit itself fails after the append, the appended rows
-   (tagged with the batch id) are deleted again. Either both exist or neither. A process
-   killed between the two commits leaves rows without a committed batch: readers ignore them
-   (`storage.read`) and the next batch given the same id deletes them first.
+   transaction and the Delta append is the last work of that transaction, so a failed
+   append rolls the row back; the batch's audit event is chained after the append, in the
+   same transaction (`audit.deferred`: no audit lock is held during the append); if that or
+   the commit fails after the append, the appended rows (tagged with the batch id) are
+   deleted again. Either the batch, its rows and its audit event all exist, or none. A process
+   killed between the two commits leaves rows without a committed batch (nor audit event):
+   readers ignore them (`storage.read`) and the next batch given the same id deletes them
+   first.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from garant.core import audit
 from garant.monitoring import alerts, fhir, storage
 from garant.monitoring.identifiers import find_identifiers
 from garant.monitoring.models import Feed, IngestBatch
@@ -539,7 +543,9 @@ def _store(feed: Feed, kind: str, table: pa.Table, digest: str, source: str, use
             raise BatchRefused(errors)
     appended = None
     try:
-        with transaction.atomic():
+        # the batch's audit event is chained when this transaction's block ends, after the
+        # Delta append: its establishment's chain is locked for the commit only
+        with audit.deferred():
             times = pc.min_max(table[storage.TIME_COLUMN[kind]]).as_py()
             batch = IngestBatch.objects.create(
                 feed=feed,
@@ -554,9 +560,9 @@ def _store(feed: Feed, kind: str, table: pa.Table, digest: str, source: str, use
             batch_ids = pa.repeat(pa.scalar(batch.pk, pa.int64()), table.num_rows)
             storage.remove_leftovers(feed, kind, batch.pk)  # of a killed ingestion
             storage.append(feed, kind, table.append_column("batch_id", batch_ids))
-            appended = batch.pk  # last statement: an exception above rolls the row back
+            appended = batch.pk  # an exception above, or in the audit, rolls the row back
     except Exception as exc:
-        if appended is not None:  # the commit failed after the append: take the rows back
+        if appended is not None:  # audit or commit failed after the append: take the rows back
             storage.remove_batch(feed, kind, appended)
         if isinstance(exc, IntegrityError):  # the same batch, stored meanwhile by another
             raise AlreadyReceived(

@@ -152,7 +152,7 @@ def version_delete(request, pk):
 def system_history(request, pk):
     system = get_scoped(request, AISystem.objects.select_related("establishment", "vendor"), pk)
     context = _system_context(request, system, "history")
-    events = AuditEvent.objects.filter(subject=f"registry.aisystem:{system.pk}").order_by("-seq")
+    events = AuditEvent.objects.filter(subject=f"registry.aisystem:{system.pk}").order_by("-id")
     context["events"] = Paginator(events, 50).get_page(request.GET.get("page"))
     context["labels"] = field_labels()
     return render(request, "registry/system_history.html", context)
