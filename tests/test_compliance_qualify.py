@@ -38,23 +38,28 @@ def fake_root(tmp_path, monkeypatch):
     rules.clear_cache()
 
 
-def bump_version(root, change=None) -> None:
-    """A new referential version, as a law change would bring (a copy, possibly amended)."""
-    data = yaml.safe_load((root / "regulatory" / "2026.1.yaml").read_text(encoding="utf-8"))
-    data["version"] = "2026.2"
+def bump_version(root, change=None) -> str:
+    """A new referential version, as a law change would bring (a copy of the version in force,
+    possibly amended); returns its name."""
+    current = referentials.versions("regulatory")[-1]
+    year, number = current.split(".")
+    new = f"{year}.{int(number) + 1}"
+    data = yaml.safe_load((root / "regulatory" / f"{current}.yaml").read_text(encoding="utf-8"))
+    data["version"] = new
     if change:
         change(data)
-    (root / "regulatory" / "2026.2.yaml").write_text(
+    (root / "regulatory" / f"{new}.yaml").write_text(
         yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8"
     )
     rules.clear_cache()
+    return new
 
 
 def test_qualify_stores_answers_result_version_author_and_the_checklist(world):
     system, referent = world["a"]["system"], world["users"]["a"][Role.REFERENT]
     with audit_context(user=referent, source="test"):
         q = qualify(system, TRIAGE_ANSWERS, referent)
-    assert q.referential_version == "2026.1" and q.created_by == referent
+    assert q.referential_version == rules.current_version() and q.created_by == referent
     assert q.risk_level == "high" and q.high_risk_bases == ["annex_iii_5d"]
     assert q.legal_review  # the CHU-as-public-authority point is flagged
     assert q.answers["uses"] == ["emergency_triage"]
@@ -73,15 +78,16 @@ def test_a_new_referential_version_makes_qualifications_stale_until_requalified(
     system, user = world["a"]["system"], world["users"]["a"][Role.REFERENT]
     q = qualify(system, TRIAGE_ANSWERS, user)
     assert staleness(q) == [] and not is_stale(q)
-    bump_version(fake_root)
+    old = q.referential_version
+    new = bump_version(fake_root)
     assert is_stale(q)
     with translation.override("fr"):
         reasons = staleness(q)
     assert reasons == [
-        "Le référentiel réglementaire est passé de la version 2026.1 à la version 2026.2."
+        f"Le référentiel réglementaire est passé de la version {old} à la version {new}."
     ]
     again = qualify(system, TRIAGE_ANSWERS, user)
-    assert again.referential_version == "2026.2" and staleness(again) == []
+    assert again.referential_version == new and staleness(again) == []
     assert not is_stale(again)
 
 
