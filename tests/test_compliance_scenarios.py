@@ -38,7 +38,7 @@ HEALTH_CARE = {
     "subjects": ["patients"],
     "data_use": ["care"],
     "dpia_criteria": ["sensitive", "vulnerable"],
-    "solely_automated": False,
+    "solely_automated": "no",
     "hosting": "on_premises",
 }
 STAFF = {
@@ -46,7 +46,7 @@ STAFF = {
     "subjects": ["staff"],
     "data_use": ["management"],
     "dpia_criteria": ["scoring", "vulnerable"],
-    "solely_automated": False,
+    "solely_automated": "no",
     "hosting": "on_premises",
 }
 STUDENTS = {**STAFF, "subjects": ["students"]}
@@ -165,7 +165,7 @@ SCENARIOS = [
             "subjects": ["staff"],
             "data_use": ["management"],
             "dpia_criteria": ["monitoring"],
-            "solely_automated": False,
+            "solely_automated": "no",
             "hosting": "on_premises",
         },
         prohibited={"emotion_workplace"},
@@ -828,7 +828,7 @@ SCENARIOS = [
             **HEALTH_CARE,
             "dpia_criteria": ["scoring"],
             "data_use": ["management"],
-            "solely_automated": True,
+            "solely_automated": "yes",
         },
         dpia=True,
         cites={"gdpr_22_human": "Art. 22(2) à 22(4)"},
@@ -841,7 +841,7 @@ SCENARIOS = [
             "subjects": ["staff"],
             "data_use": ["management"],
             "dpia_criteria": ["large_scale", "innovative"],
-            "solely_automated": False,
+            "solely_automated": "no",
             "hosting": "cloud_eu",
         },
         dpia=True,
@@ -936,7 +936,7 @@ SCENARIOS = [
             "subjects": ["staff"],
             "data_use": ["management"],
             "dpia_criteria": ["innovative"],
-            "solely_automated": False,
+            "solely_automated": "no",
             "hosting": "on_premises",
         },
         dpia=False,
