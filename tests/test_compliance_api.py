@@ -50,6 +50,12 @@ def test_questionnaire_lists_steps_questions_options_conditions_and_articles(api
     assert uses["cite"]["ref"] and uses["cite"]["act"] == "ai_act"
     regime = questions["regime"]
     assert regime["when"] == {"answer": "medical_purpose", "in": ["yes", "unsure"]}
+    assert "ce_modified" in [o["code"] for o in regime["options"]]
+    # « je ne sais pas »: the option, what it is read as, and alone among the choices
+    assert uses["exclusive"] == ["none", "unsure"]
+    assert "haut risque" in uses["unsure_means"]
+    assert questions["hosting"]["options"][-1] == {"code": "unsure", "label": "Je ne sais pas"}
+    assert questions["legal_status"]["unsure_means"] is None
     # an older or unknown version
     ok = api["auditor"].get(f"{API}/questionnaire", {"version": rulebook().version})
     assert ok.status_code == 200

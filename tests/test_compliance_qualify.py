@@ -440,3 +440,27 @@ def test_a_retrained_device_in_the_register_prefills_the_modified_regime(world):
     assert suggested["origin"] == "vendor_modified"
     # a version whose question lacks the option gets no suggestion rather than a wrong one
     assert "regime" not in prefill.initial_answers(rules.rulebook("2026.1"), system)
+
+
+def test_a_retrained_device_is_shown_as_the_hospital_s_with_what_is_unconfirmed(world, client_for):
+    system, user = world["a"]["system"], world["users"]["a"][Role.REFERENT]
+    answers = {
+        **BASE,
+        "medical_purpose": "yes",
+        "regime": "ce_modified",
+        "modified_class": "IIb",
+        "origin": "vendor_modified",
+        "own_name": True,
+        "substantial_modification": "yes",
+    }
+    q = qualify(system, answers, user)
+    assert q.risk_level == "high" and q.high_risk_bases == ["annex_i_modified"]
+    assert system.obligations.filter(code="mdr_16_manufacturer").exists()
+    assert not system.obligations.filter(code="mdr_certificate").exists()
+    with translation.override("fr"):
+        page = client_for(user).get(q.get_absolute_url()).content.decode()
+    result = page.split("Rôle de l")[1].split("</dd>")[0]
+    assert "Fournisseur" in result and "Déployeur" in result
+    assert "Dispositif marqué CE par l&#x27;éditeur, modifié ou réentraîné" in result
+    assert "non confirmé" in result  # MDR Art 16 is not in the research
+    assert "certains fondements du résultat reposent sur des faits non confirmés" in page

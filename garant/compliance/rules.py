@@ -381,11 +381,11 @@ class Rulebook:
                 "code": code,
                 "reason": localized(
                     {
-                        "fr": "Certaines obligations reposent sur des faits non confirmés par "
-                        "la recherche documentaire de Garant : elles sont marquées « non "
-                        "confirmé ».",
-                        "en": "Some obligations rest on facts that Garant's research could not "
-                        "confirm: they are marked “unconfirmed”.",
+                        "fr": "Certaines obligations ou certains fondements du résultat reposent "
+                        "sur des faits non confirmés par la recherche documentaire de Garant : "
+                        "ils sont marqués « non confirmé ».",
+                        "en": "Some obligations or grounds of the result rest on facts that "
+                        "Garant's research could not confirm: they are marked “unconfirmed”.",
                     }
                 ),
                 "cite": None,
