@@ -134,6 +134,20 @@ def test_unknown_date_act_source_and_family(fake_root):
         (lambda d: obligation(d, "aia_26_6").update(sources=["S999"]), "unknown sources"),
         (lambda d: obligation(d, "aia_26_6").update(family="astrology"), "unknown family"),
         (lambda d: obligation(d, "aia_26_6").update(code="aia_26_1"), "duplicate ids"),
+        (
+            lambda d: question(d, "uses").update(exclusive=["none", "nothing"]),
+            "questions/uses/exclusive: unknown options ['nothing']",
+        ),
+        (
+            lambda d: question(d, "uses").update(exclusive="none"),
+            "questions/uses/exclusive: 'unsure' must be exclusive",
+        ),
+        (
+            lambda d: question(d, "legal_status").update(
+                unsure_means={"fr": "par prudence", "en": "as a precaution"}
+            ),
+            "questions/legal_status/unsure_means: no 'unsure' option",
+        ),
     ],
 )
 def test_other_references_are_checked(fake_root, change, expected):
