@@ -50,6 +50,12 @@ def test_questionnaire_lists_steps_questions_options_conditions_and_articles(api
     assert uses["cite"]["ref"] and uses["cite"]["act"] == "ai_act"
     regime = questions["regime"]
     assert regime["when"] == {"answer": "medical_purpose", "in": ["yes", "unsure"]}
+    assert "ce_modified" in [o["code"] for o in regime["options"]]
+    # « je ne sais pas »: the option, what it is read as, and alone among the choices
+    assert uses["exclusive"] == ["none", "unsure"]
+    assert "haut risque" in uses["unsure_means"]
+    assert questions["hosting"]["options"][-1] == {"code": "unsure", "label": "Je ne sais pas"}
+    assert questions["legal_status"]["unsure_means"] is None
     # an older or unknown version
     ok = api["auditor"].get(f"{API}/questionnaire", {"version": rulebook().version})
     assert ok.status_code == 200
@@ -320,3 +326,62 @@ def test_endpoints_are_documented(api):
         "/api/compliance/obligations/{obligation_id}",
     ):
         assert path in paths, path
+
+
+# --- what users know: « je ne sais pas » and answers that do not apply ------------------------
+
+
+def test_evaluate_reports_the_answers_to_questions_that_do_not_apply(api):
+    answers = {
+        **RULES_ONLY,
+        "practices": ["manipulation"],  # not asked: rules written by humans are not AI
+        "exposure": ["interacts"],
+        "regime": "ce_mdr",  # not asked: no medical purpose
+        "legal_status": "public",
+    }
+    response = send(api["auditor"], "post", "/evaluate", {"answers": answers})
+    assert response.status_code == 200, response.content
+    data = response.json()
+    ignored = {i["question"]: i for i in data["ignored_answers"]}
+    assert ignored.keys() == {"practices", "exposure", "regime"}
+    assert ignored["regime"]["label"] == "Sous quel régime le logiciel est-il mis en service ?"
+    assert ignored["regime"]["condition"] == {
+        "answer": "medical_purpose",
+        "in": ["yes", "unsure"],
+    }
+    assert "pas été prise en compte" in ignored["practices"]["reason"]
+    assert data["prohibited"] == []  # the ignored answer changed nothing
+    clean = send(api["auditor"], "post", "/evaluate", {"answers": RULES_ONLY}).json()
+    assert clean["ignored_answers"] == []
+
+
+def test_evaluate_names_what_is_not_known(api):
+    answers = {**TRIAGE, "hosting": "unsure"}
+    data = send(api["auditor"], "post", "/evaluate", {"answers": answers}).json()
+    assert [u["question"] for u in data["undetermined"]] == ["hosting"]
+    flag = next(f for f in data["flags"] if f["code"] == "unsure:hosting")
+    assert "« Où les données sont-elles hébergées ? »" in flag["reason"]
+    hds = next(o for o in data["obligations"] if o["code"] == "hds_hosting")
+    assert [q["question"] for q in hds["to_confirm"]] == ["hosting"]
+    fria = next(o for o in data["obligations"] if o["code"] == "aia_27_fria")
+    assert fria["to_confirm"] == []
+
+
+def test_storing_a_qualification_reports_ignored_answers_and_stores_none_of_them(api, world):
+    system = world["a"]["system"]
+    answers = {**TRIAGE, "regime": "ce_mdr", "mdr_class": "IIa"}
+    response = send(
+        api["referent"], "post", "/qualifications", {"system": system.pk, "answers": answers}
+    )
+    assert response.status_code == 201, response.content
+    data = response.json()
+    assert {i["question"] for i in data["ignored_answers"]} == {"regime", "mdr_class"}
+    assert "regime" not in data["answers"] and "mdr_class" not in data["answers"]
+
+
+def test_ignored_answers_are_documented(api):
+    schema = api["auditor"].get("/api/openapi.json").json()
+    components = schema["components"]["schemas"]
+    assert "ignored_answers" in components["EvaluateOut"]["properties"]
+    assert "ignored_answers" in components["QualificationCreatedOut"]["properties"]
+    assert {"question", "reason"} <= components["IgnoredAnswer"]["properties"].keys()

@@ -89,7 +89,11 @@ def test_qualify_an_emergency_triage_aid_then_prove_one_obligation(
     next_step(page)
     page.get_by_role("heading", name="Rôle de l'établissement").wait_for()
     next_step(page)  # "Acheté à un éditeur" is prefilled from S1
-    choose(page, "L'établissement le diffuse-t-il sous son propre nom ou sa propre marque ?", "Non")
+    choose(
+        page,
+        "L'établissement le met-il en service ou le diffuse-t-il sous son propre nom ou sa propre marque ?",
+        "Non",
+    )
     choose(
         page,
         "L'utilisez-vous pour une finalité différente de celle prévue par le fournisseur ?",

@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from garant.compliance import rules
+from garant.compliance import prefill, rules
 from garant.compliance.models import Evidence, Obligation, Qualification
 from garant.compliance.qualifications import GRACE_DAYS, is_stale, qualify, staleness
 from garant.core import referentials
@@ -38,23 +38,28 @@ def fake_root(tmp_path, monkeypatch):
     rules.clear_cache()
 
 
-def bump_version(root, change=None) -> None:
-    """A new referential version, as a law change would bring (a copy, possibly amended)."""
-    data = yaml.safe_load((root / "regulatory" / "2026.1.yaml").read_text(encoding="utf-8"))
-    data["version"] = "2026.2"
+def bump_version(root, change=None) -> str:
+    """A new referential version, as a law change would bring (a copy of the version in force,
+    possibly amended); returns its name."""
+    current = referentials.versions("regulatory")[-1]
+    year, number = current.split(".")
+    new = f"{year}.{int(number) + 1}"
+    data = yaml.safe_load((root / "regulatory" / f"{current}.yaml").read_text(encoding="utf-8"))
+    data["version"] = new
     if change:
         change(data)
-    (root / "regulatory" / "2026.2.yaml").write_text(
+    (root / "regulatory" / f"{new}.yaml").write_text(
         yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8"
     )
     rules.clear_cache()
+    return new
 
 
 def test_qualify_stores_answers_result_version_author_and_the_checklist(world):
     system, referent = world["a"]["system"], world["users"]["a"][Role.REFERENT]
     with audit_context(user=referent, source="test"):
         q = qualify(system, TRIAGE_ANSWERS, referent)
-    assert q.referential_version == "2026.1" and q.created_by == referent
+    assert q.referential_version == rules.current_version() and q.created_by == referent
     assert q.risk_level == "high" and q.high_risk_bases == ["annex_iii_5d"]
     assert q.legal_review  # the CHU-as-public-authority point is flagged
     assert q.answers["uses"] == ["emergency_triage"]
@@ -73,15 +78,16 @@ def test_a_new_referential_version_makes_qualifications_stale_until_requalified(
     system, user = world["a"]["system"], world["users"]["a"][Role.REFERENT]
     q = qualify(system, TRIAGE_ANSWERS, user)
     assert staleness(q) == [] and not is_stale(q)
-    bump_version(fake_root)
+    old = q.referential_version
+    new = bump_version(fake_root)
     assert is_stale(q)
     with translation.override("fr"):
         reasons = staleness(q)
     assert reasons == [
-        "Le référentiel réglementaire est passé de la version 2026.1 à la version 2026.2."
+        f"Le référentiel réglementaire est passé de la version {old} à la version {new}."
     ]
     again = qualify(system, TRIAGE_ANSWERS, user)
-    assert again.referential_version == "2026.2" and staleness(again) == []
+    assert again.referential_version == new and staleness(again) == []
     assert not is_stale(again)
 
 
@@ -325,3 +331,136 @@ def test_obligation_with_an_unknown_action_is_a_400(world, client_for):
     obligation = Obligation.objects.filter(ai_system=system).first()
     url = reverse("compliance:obligation", args=[obligation.pk])
     assert client_for(user).post(url, {"action": "explode"}).status_code == 400
+
+
+# --- what users know ----------------------------------------------------------------------------
+
+
+def test_the_wizard_offers_je_ne_sais_pas_and_the_result_says_what_to_confirm(world, client_for):
+    system = world["a"]["system"]
+    client = client_for(world["users"]["a"][Role.REFERENT])
+    answers = {**BASE, **HEALTH_CARE, "hosting": "unsure", "uses": ["unsure"]}
+    response, seen = walk_wizard(client, system, answers)
+    assert "annex_iii_detail" not in seen  # no derogation to examine for an unknown use
+    q = Qualification.objects.get(ai_system=system)
+    assert q.legal_review and q.risk_level == "high"
+    assert q.result["undetermined"] == ["uses", "hosting"]
+    assert q.result["to_confirm"]["hds_hosting"] == ["hosting"]
+    assert system.obligations.filter(code="hds_hosting").exists()
+    with translation.override("fr"):
+        page = client.get(response.url).content.decode()
+        tab = client.get(reverse("compliance:system", args=[system.pk])).content.decode()
+    assert "Réponse « Je ne sais pas » à la question « Où les données sont-elles hébergées ? »" in (
+        page.replace("&#x27;", "'")
+    )
+    assert "Usage de l&#x27;annexe III non déterminé : haut risque retenu par prudence" in page
+    assert "Points non déterminés" in page
+    for html in (page, tab):
+        assert (
+            "Dépend de la réponse « Je ne sais pas » à : « Où les données sont-elles hébergées ? »"
+            in html
+        )
+
+
+def test_dpia_criteria_aucun_stands_alone(world, client_for):
+    book = rules.rulebook()
+    answers = {**BASE, **HEALTH_CARE, "dpia_criteria": ["none", "sensitive"]}
+    with pytest.raises(rules.AnswerError) as exc:
+        book.clean(answers)
+    assert exc.value.errors == {
+        "dpia_criteria": "« Aucun de ces critères » ne se combine pas avec d'autres choix"
+    }
+    system = world["a"]["system"]
+    client = client_for(world["users"]["a"][Role.REFERENT])
+    url = reverse("compliance:wizard", args=[system.pk])
+    response = client.get(url)
+    for _ in range(20):  # up to the data step, with the answers of BASE and HEALTH_CARE
+        step = response.context["step"]["id"]
+        if step == "data_detail":
+            break
+        data = {"state": response.context["state"], "step": step}
+        for name, field in response.context["form"].fields.items():
+            value = {**BASE, **HEALTH_CARE}.get(name, field.initial)
+            data[name] = ("true" if value else "false") if isinstance(value, bool) else value
+        response = client.post(url, data)
+    data = {
+        "state": response.context["state"],
+        "step": "data_detail",
+        "subjects": ["patients"],
+        "data_use": ["care"],
+        "dpia_criteria": ["none", "sensitive"],
+        "solely_automated": "no",
+        "hosting": "on_premises",
+    }
+    refused = client.post(url, data)
+    assert refused.context["step"]["id"] == "data_detail"
+    assert "« Aucun de ces critères » ne se combine pas avec d&#x27;autres choix" in (
+        refused.content.decode()
+    )
+    accepted = client.post(url, {**data, "dpia_criteria": ["none"]})
+    assert accepted.context["step"]["id"] != "data_detail"
+    assert not Qualification.objects.exists()
+
+
+def test_a_2026_1_qualification_says_what_2026_2_changes(world):
+    """The role rule changed: a modification not settled with the vendor no longer leaves the
+    establishment a mere deployer. Stored 2026.1 answers (with a yes/no full-automation answer)
+    are re-evaluated under 2026.2 on the staleness page."""
+    system, user = world["a"]["system"], world["users"]["a"][Role.REFERENT]
+    answers = {
+        **TRIAGE_ANSWERS,
+        "solely_automated": False,
+        "origin": "vendor_modified",
+        "substantial_modification": "unsure",
+        "legal_status": "private",
+    }
+    q = qualify(system, answers, user, rules.rulebook("2026.1"))
+    assert q.referential_version == "2026.1" and "aia_9_risk" not in str(q.result)
+    with translation.override("fr"):
+        reasons = staleness(q)
+    assert (
+        reasons[0]
+        == "Le référentiel réglementaire est passé de la version 2026.1 à la version 2026.2."
+    )
+    assert (
+        "Nouvelle obligation : Système de gestion des risques tout au long du cycle de vie."
+        in reasons
+    )
+    assert not any("Nouvelle question" in r for r in reasons)
+    # the 2026.1 result still reads as it was
+    described = rules.rulebook("2026.1").describe(q.result)
+    assert {f["code"] for f in described["flags"]} == {"substantial_unsure"}
+    assert described["roles"] == ["deployer"] and described["undetermined"] == []
+
+
+def test_a_retrained_device_in_the_register_prefills_the_modified_regime(world):
+    system = make_system(world["a"]["est"], solution_type="S3", device_status="mdr_iia")
+    suggested = prefill.initial_answers(rules.rulebook(), system)
+    assert suggested["regime"] == "ce_modified" and suggested["modified_class"] == "IIa"
+    assert suggested["origin"] == "vendor_modified"
+    # a version whose question lacks the option gets no suggestion rather than a wrong one
+    assert "regime" not in prefill.initial_answers(rules.rulebook("2026.1"), system)
+
+
+def test_a_retrained_device_is_shown_as_the_hospital_s_with_what_is_unconfirmed(world, client_for):
+    system, user = world["a"]["system"], world["users"]["a"][Role.REFERENT]
+    answers = {
+        **BASE,
+        "medical_purpose": "yes",
+        "regime": "ce_modified",
+        "modified_class": "IIb",
+        "origin": "vendor_modified",
+        "own_name": True,
+        "substantial_modification": "yes",
+    }
+    q = qualify(system, answers, user)
+    assert q.risk_level == "high" and q.high_risk_bases == ["annex_i_modified"]
+    assert system.obligations.filter(code="mdr_16_manufacturer").exists()
+    assert not system.obligations.filter(code="mdr_certificate").exists()
+    with translation.override("fr"):
+        page = client_for(user).get(q.get_absolute_url()).content.decode()
+    result = page.split("Rôle de l")[1].split("</dd>")[0]
+    assert "Fournisseur" in result and "Déployeur" in result
+    assert "Dispositif marqué CE par l&#x27;éditeur, modifié ou réentraîné" in result
+    assert "non confirmé" in result  # MDR Art 16 is not in the research
+    assert "certains fondements du résultat reposent sur des faits non confirmés" in page

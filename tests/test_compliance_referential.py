@@ -22,7 +22,7 @@ def fake_root(tmp_path, monkeypatch):
 
 
 def edit(root, change) -> str:
-    path = root / "regulatory" / "2026.1.yaml"
+    path = root / "regulatory" / f"{referentials.versions('regulatory')[-1]}.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     change(data)
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
@@ -48,7 +48,7 @@ def load_error(root, change) -> str:
 
 def test_the_referential_in_force_loads_and_cites_every_item():
     book = rules.rulebook()
-    assert book.version == "2026.1"
+    assert book.version == "2026.2"
     for section in rules.SECTIONS:
         for item in book.data[section]:
             assert item["cite"]["ref"] and item["cite"]["act"] in book.data["acts"]
@@ -134,6 +134,20 @@ def test_unknown_date_act_source_and_family(fake_root):
         (lambda d: obligation(d, "aia_26_6").update(sources=["S999"]), "unknown sources"),
         (lambda d: obligation(d, "aia_26_6").update(family="astrology"), "unknown family"),
         (lambda d: obligation(d, "aia_26_6").update(code="aia_26_1"), "duplicate ids"),
+        (
+            lambda d: question(d, "uses").update(exclusive=["none", "nothing"]),
+            "questions/uses/exclusive: unknown options ['nothing']",
+        ),
+        (
+            lambda d: question(d, "uses").update(exclusive="none"),
+            "questions/uses/exclusive: 'unsure' must be exclusive",
+        ),
+        (
+            lambda d: question(d, "legal_status").update(
+                unsure_means={"fr": "par prudence", "en": "as a precaution"}
+            ),
+            "questions/legal_status/unsure_means: no 'unsure' option",
+        ),
     ],
 )
 def test_other_references_are_checked(fake_root, change, expected):
@@ -142,9 +156,8 @@ def test_other_references_are_checked(fake_root, change, expected):
 
 
 def test_start_up_checks_every_version(fake_root):
-    broken = fake_root / "regulatory" / "2026.2.yaml"
-    data = yaml.safe_load((fake_root / "regulatory" / "2026.1.yaml").read_text(encoding="utf-8"))
-    data["version"] = "2026.2"
+    broken = fake_root / "regulatory" / "2026.1.yaml"  # an older version, not the one in force
+    data = yaml.safe_load(broken.read_text(encoding="utf-8"))
     obligation(data, "aia_27_fria")["when"] = {"fact": "nowhere"}
     broken.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     with pytest.raises(ReferentialError) as exc:

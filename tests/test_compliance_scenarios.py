@@ -1,6 +1,9 @@
 """Qualification scenarios, table-driven: each one answers the questionnaire of the regulatory
 referential in force and asserts the result, the legal-review flags and the articles cited.
 
+« Je ne sais pas » answers are asserted like the others, plus the questions the result names as
+undetermined and the obligations it marks "to confirm" with the question each rests on.
+
 The answers start from BASE (a bought AI tool, no device, no personal data, no high-risk use)
 and each scenario overrides what makes it what it is. `Rulebook.clean` refuses an answer set
 that misses a question the scenario made visible, so every scenario is a complete, valid
@@ -15,7 +18,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from garant.compliance.models import Qualification
-from garant.compliance.rules import rulebook
+from garant.compliance.rules import UNSURE_FLAG, rulebook
 
 BASE = {
     "technique": "learned",
@@ -35,7 +38,7 @@ HEALTH_CARE = {
     "subjects": ["patients"],
     "data_use": ["care"],
     "dpia_criteria": ["sensitive", "vulnerable"],
-    "solely_automated": False,
+    "solely_automated": "no",
     "hosting": "on_premises",
 }
 STAFF = {
@@ -43,7 +46,7 @@ STAFF = {
     "subjects": ["staff"],
     "data_use": ["management"],
     "dpia_criteria": ["scoring", "vulnerable"],
-    "solely_automated": False,
+    "solely_automated": "no",
     "hosting": "on_premises",
 }
 STUDENTS = {**STAFF, "subjects": ["students"]}
@@ -90,6 +93,8 @@ class Scenario:
     dpia: bool = False
     rule_11: str = ""
     dates: dict = field(default_factory=dict)  # obligation code -> (in force, original or None)
+    grounds: set = field(default_factory=set)  # provider grounds (codes), when asserted
+    to_confirm: dict = field(default_factory=dict)  # obligation code -> questions it rests on
 
 
 def s(name, risk, overrides=None, **expected) -> Scenario:
@@ -160,7 +165,7 @@ SCENARIOS = [
             "subjects": ["staff"],
             "data_use": ["management"],
             "dpia_criteria": ["monitoring"],
-            "solely_automated": False,
+            "solely_automated": "no",
             "hosting": "on_premises",
         },
         prohibited={"emotion_workplace"},
@@ -264,6 +269,39 @@ SCENARIOS = [
         },
         dpia=True,
         bases={"annex_iii_4b"},
+    ),
+    s(
+        "staff allocation, whether on individual traits unknown: 4(b) as a precaution",
+        "high",
+        {
+            **STAFF,
+            "uses": ["worker_management"],
+            "worker_traits": "unsure",
+            "derogation": "none",
+            "legal_status": "private",
+        },
+        dpia=True,
+        bases={"annex_iii_4b"},
+        flags={"unsure:worker_traits"},
+        to_confirm={"aia_26_1": {"worker_traits"}, "aia_86_explanation": {"worker_traits"}},
+    ),
+    s(
+        "Annex III use unknown: high-risk as a precaution, FRIA, every duty to confirm",
+        "high",
+        {**HEALTH_CARE, "uses": ["unsure"]},
+        dpia=True,
+        bases={"annex_iii_unknown"},
+        fria=True,
+        flags={"unsure:uses", "public_authority", "unconfirmed_facts"},
+        cites={**DEPLOYER_26, "aia_27_fria": "Art. 27(1), 27(2), 27(4)"},
+        to_confirm={
+            "aia_26_1": {"uses"},
+            "aia_27_fria": {"uses"},
+            "aia_49_3": {"uses"},
+            "aia_4_literacy": set(),
+            "gdpr_35_dpia": set(),
+        },
+        dates={"aia_27_fria": (dt.date(2027, 12, 2), dt.date(2026, 8, 2))},
     ),
     s(
         "staff scheduling on activity only: borderline, not high-risk",
@@ -455,6 +493,21 @@ SCENARIOS = [
         cites={"mdr_classification": "Art. 51, 52 ; annexe VIII, règle 11"},
     ),
     s(
+        "severity unknown: the highest Rule 11 class (III) suggested, to confirm",
+        "minimal",
+        {
+            "medical_purpose": "yes",
+            "regime": "not_marked",
+            "software_function": "diagnosis_therapy",
+            "severity": "unsure",
+            "origin": "in_house",
+        },
+        roles=["provider", "deployer"],
+        rule_11="III",
+        flags={"device_not_marked", "unsure:severity"},
+        cites={"mdr_classification": "Art. 51, 52 ; annexe VIII, règle 11"},
+    ),
+    s(
         "vital-parameter monitoring: class IIb suggested",
         "minimal",
         {
@@ -480,12 +533,98 @@ SCENARIOS = [
         rule_11="I",
     ),
     s(
-        "device status unknown",
+        "device status unknown: qualification to document, named for legal review",
         "minimal",
         {"medical_purpose": "unsure", "regime": "not_marked", "software_function": "other"},
         rule_11="I",
-        flags={"device_unsure"},
+        flags={"unsure:medical_purpose"},
         cites={"mdr_qualification": "MDCG 2019-11 rév. 1 ; MDR art. 2(1)"},
+        to_confirm={"mdr_qualification": {"medical_purpose"}},
+    ),
+    s(
+        "CE-marked class IIa device retrained by the hospital: manufacturer and provider",
+        "high",
+        {
+            **HEALTH_CARE,
+            "medical_purpose": "yes",
+            "regime": "ce_modified",
+            "modified_class": "IIa",
+            "origin": "vendor_modified",
+            "own_name": True,
+            "substantial_modification": "yes",
+        },
+        dpia=True,
+        bases={"annex_i_modified"},
+        roles=["provider", "deployer"],
+        grounds={"device_modified", "modified_own_name", "own_name", "substantial_modification"},
+        flags={"device_modified", "unconfirmed_facts"},
+        cites={
+            **PROVIDER,
+            "mdr_16_manufacturer": "Art. 16(1) ; art. 5(5)",
+            "mdr_vigilance": "R5212-12, R5212-14, R5212-17",
+            "csp_l4001_3_explicability": "L4001-3, III et IV",
+        },
+        absent={"mdr_certificate"},
+        dates={"aia_9_risk": (dt.date(2028, 8, 2), dt.date(2027, 8, 2))},
+    ),
+    s(
+        "CE-marked class I device retrained: provider whatever the risk level",
+        "minimal",
+        {
+            "medical_purpose": "yes",
+            "regime": "ce_modified",
+            "modified_class": "I",
+            "origin": "vendor_modified",
+            "own_name": False,
+            "substantial_modification": "no",
+        },
+        roles=["provider", "deployer"],
+        grounds={"device_modified"},
+        flags={"device_modified", "unconfirmed_facts"},
+        cites={"mdr_16_manufacturer": "Art. 16(1) ; art. 5(5)"},
+        absent=set(PROVIDER) | {"mdr_certificate"},
+    ),
+    s(
+        "device declared retrained but the system declared used as is: answers disagree",
+        "minimal",
+        {"medical_purpose": "yes", "regime": "ce_modified", "modified_class": "I"},
+        roles=["provider", "deployer"],
+        grounds={"device_modified"},
+        flags={"device_modified", "modified_device_mismatch", "unconfirmed_facts"},
+    ),
+    s(
+        "device class unknown: high-risk through Annex I as a precaution, to confirm",
+        "high",
+        {"medical_purpose": "yes", "regime": "ce_mdr", "mdr_class": "unsure"},
+        bases={"annex_i_class_unknown"},
+        flags={"unsure:mdr_class"},
+        cites={"aia_26_1": "Art. 26(1)", "mdr_certificate": "Art. 56 ; IVDR art. 51"},
+        to_confirm={"aia_26_1": {"mdr_class"}, "aia_26_12": {"mdr_class"}},
+    ),
+    s(
+        "IVD class unknown",
+        "high",
+        {"medical_purpose": "yes", "regime": "ce_ivdr", "ivd_class": "unsure"},
+        bases={"annex_i_class_unknown"},
+        flags={"unsure:ivd_class"},
+        to_confirm={"aia_26_6": {"ivd_class"}},
+    ),
+    s(
+        "retrained device whose class is unknown",
+        "high",
+        {
+            "medical_purpose": "yes",
+            "regime": "ce_modified",
+            "modified_class": "unsure",
+            "origin": "vendor_modified",
+            "own_name": True,
+            "substantial_modification": "yes",
+        },
+        bases={"annex_i_class_unknown"},
+        roles=["provider", "deployer"],
+        flags={"device_modified", "unsure:modified_class", "unconfirmed_facts"},
+        cites=PROVIDER,
+        to_confirm={"aia_9_risk": {"modified_class"}, "mdr_16_manufacturer": set()},
     ),
     # --- Art 50 transparency
     s(
@@ -501,6 +640,7 @@ SCENARIOS = [
         "transparency",
         {"technique": "llm", "origin": "gpai_app", "exposure": ["interacts", "generates"]},
         roles=["provider", "deployer"],
+        grounds={"gpai_app"},
         transparency={"art50_1", "art50_2"},
         cites={
             "aia_50_1": "Art. 50(1) et 50(5)",
@@ -579,7 +719,7 @@ SCENARIOS = [
         cites=PROVIDER,
     ),
     s(
-        "modification not settled with the vendor",
+        "modification not settled with the vendor: provider as a precaution, to confirm",
         "high",
         {
             **HEALTH_CARE,
@@ -590,8 +730,48 @@ SCENARIOS = [
         },
         dpia=True,
         bases={"annex_iii_5d"},
-        flags={"substantial_unsure"},
+        roles=["provider", "deployer"],
+        grounds={"substantial_modification"},
+        flags={"unsure:substantial_modification"},
+        cites=PROVIDER,
+        to_confirm={code: {"substantial_modification"} for code in PROVIDER},
+    ),
+    s(
+        "unmodified vendor product: deployer only",
+        "minimal",
+        {"origin": "vendor", "own_name": False, "purpose_change": False},
+        grounds=set(),
+        absent=set(PROVIDER) | {"mdr_16_manufacturer"},
+    ),
+    s(
+        "in-house model, not high-risk: provider (Art 3(3), 3(11))",
+        "minimal",
+        {"origin": "in_house"},
+        roles=["provider", "deployer"],
+        grounds={"in_house"},
         absent=set(PROVIDER),
+    ),
+    s(
+        "vendor model retrained and put into service under the hospital's name: provider",
+        "minimal",
+        {"origin": "vendor_modified", "own_name": True, "substantial_modification": "no"},
+        roles=["provider", "deployer"],
+        grounds={"modified_own_name"},
+        absent=set(PROVIDER),
+    ),
+    s(
+        "vendor model retrained beyond the planned changes, not high-risk: provider, to confirm",
+        "minimal",
+        {"origin": "vendor_modified", "own_name": False, "substantial_modification": "yes"},
+        roles=["provider", "deployer"],
+        grounds={"modified_substantially"},
+        flags={"unconfirmed_facts"},
+    ),
+    s(
+        "vendor model retrained within the vendor's pre-determined changes: deployer",
+        "minimal",
+        {"origin": "vendor_modified", "own_name": False, "substantial_modification": "no"},
+        grounds=set(),
     ),
     s(
         "change of purpose into a high-risk use (25(1)(c))",
@@ -600,6 +780,7 @@ SCENARIOS = [
         dpia=True,
         bases={"annex_iii_5d"},
         roles=["provider", "deployer"],
+        grounds={"purpose_change"},
         cites=PROVIDER,
     ),
     s(
@@ -647,7 +828,7 @@ SCENARIOS = [
             **HEALTH_CARE,
             "dpia_criteria": ["scoring"],
             "data_use": ["management"],
-            "solely_automated": True,
+            "solely_automated": "yes",
         },
         dpia=True,
         cites={"gdpr_22_human": "Art. 22(2) à 22(4)"},
@@ -660,7 +841,7 @@ SCENARIOS = [
             "subjects": ["staff"],
             "data_use": ["management"],
             "dpia_criteria": ["large_scale", "innovative"],
-            "solely_automated": False,
+            "solely_automated": "no",
             "hosting": "cloud_eu",
         },
         dpia=True,
@@ -676,6 +857,78 @@ SCENARIOS = [
         absent={"gdpr_30_record"},
     ),
     s(
+        "technique unknown: treated as AI, AI Act duties to confirm",
+        "minimal",
+        {"technique": "unsure"},
+        flags={"unsure:technique"},
+        cites={"aia_4_literacy": "Art. 4 (modifié par 2026/1744)"},
+        absent={"aia_gpai_documentation"},
+        to_confirm={"aia_4_literacy": {"technique"}, "has_3_1_06": {"technique"}},
+    ),
+    s(
+        "exposure unknown: every Art 50 duty kept, to confirm",
+        "transparency",
+        {"exposure": ["unsure"]},
+        transparency={"art50_1", "art50_2", "art50_3", "art50_4"},
+        flags={"unsure:exposure"},
+        cites={
+            "aia_50_vendor": "Art. 50(1) et 50(2)",
+            "aia_50_3": "Art. 50(3)",
+            "aia_50_4": "Art. 50(4)",
+        },
+        to_confirm={
+            "aia_50_vendor": {"exposure"},
+            "aia_50_3": {"exposure"},
+            "aia_50_4": {"exposure"},
+        },
+    ),
+    s(
+        "data categories unknown: treated as health data, GDPR duties to confirm",
+        "minimal",
+        {**HEALTH_CARE, "personal_data": "unsure"},
+        dpia=True,
+        flags={"unsure:personal_data"},
+        cites={"gdpr_9_exception": "Art. 9(2)(h), 9(2)(j)", "gdpr_30_record": "Art. 30(1)"},
+        to_confirm={
+            "gdpr_9_exception": {"personal_data"},
+            "gdpr_30_record": {"personal_data"},
+            "gdpr_35_dpia": {"personal_data"},
+        },
+    ),
+    s(
+        "full automation unknown: Art 22 safeguards kept, to confirm",
+        "minimal",
+        {**HEALTH_CARE, "solely_automated": "unsure", "dpia_criteria": ["scoring"]},
+        dpia=True,
+        flags={"unsure:solely_automated"},
+        cites={"gdpr_22_human": "Art. 22(2) à 22(4)"},
+        to_confirm={"gdpr_22_human": {"solely_automated"}, "gdpr_35_dpia": set()},
+    ),
+    s(
+        "hosting unknown with health data: HDS and transfers kept, to confirm",
+        "minimal",
+        {**HEALTH_CARE, "hosting": "unsure"},
+        dpia=True,
+        flags={"unsure:hosting"},
+        cites={"hds_hosting": "L1111-8", "gdpr_transfers": "Chapitre V (art. 44 à 49)"},
+        to_confirm={"hds_hosting": {"hosting"}, "gdpr_transfers": {"hosting"}},
+    ),
+    s(
+        "DPIA criteria: « aucun », personal data but no DPIA",
+        "minimal",
+        {
+            "personal_data": "personal",
+            "subjects": ["staff"],
+            "data_use": ["management"],
+            "dpia_criteria": ["none"],
+            "solely_automated": "no",
+            "hosting": "on_premises",
+        },
+        dpia=False,
+        cites={"gdpr_30_record": "Art. 30(1)"},
+        absent={"gdpr_35_dpia"},
+    ),
+    s(
         "personal data, one criterion: no DPIA",
         "minimal",
         {
@@ -683,7 +936,7 @@ SCENARIOS = [
             "subjects": ["staff"],
             "data_use": ["management"],
             "dpia_criteria": ["innovative"],
-            "solely_automated": False,
+            "solely_automated": "no",
             "hosting": "on_premises",
         },
         dpia=False,
@@ -710,6 +963,19 @@ def test_scenario(scenario: Scenario):
     assert described["fria_required"] == scenario.fria
     assert described["dpia_required"] == scenario.dpia
     assert described["rule_11_class"] == scenario.rule_11
+    if scenario.grounds or "origin" in scenario.answers and scenario.roles == ["deployer"]:
+        assert {g["code"] for g in described["provider_grounds"]} == scenario.grounds
+    answered_unsure = {
+        f["question"] for f in described["flags"] if f["code"].startswith(UNSURE_FLAG)
+    }
+    assert {u["question"] for u in described["undetermined"]} == answered_unsure
+    to_confirm = {
+        o["code"]: {q["question"] for q in o["to_confirm"]} for o in described["obligations"]
+    }
+    for code, questions in scenario.to_confirm.items():
+        assert to_confirm[code] == questions, code
+    if not answered_unsure:
+        assert not any(to_confirm.values())
     cited = {o["code"]: o["cite"]["ref"] for o in described["obligations"]}
     for code, ref in scenario.cites.items():
         assert cited.get(code) == ref, code
@@ -734,7 +1000,15 @@ def test_there_are_at_least_thirty_scenarios_covering_every_basis():
     covered_50 = set().union(*(sc.transparency for sc in SCENARIOS))
     assert covered_50 == {i["code"] for i in book.data["transparency_duties"]}
     covered_flags = set().union(*(sc.flags for sc in SCENARIOS))
-    assert covered_flags == {f["code"] for f in book.data["flags"]} | {"unconfirmed_facts"}
+    unsure_flags = {
+        UNSURE_FLAG + q for q, question in book.questions.items() if "unsure_means" in question
+    }
+    assert (
+        covered_flags
+        == {f["code"] for f in book.data["flags"]} | {"unconfirmed_facts"} | unsure_flags
+    )
+    covered_grounds = set().union(*(sc.grounds for sc in SCENARIOS))
+    assert covered_grounds == {i["code"] for i in book.data["provider_grounds"]}
 
 
 def test_every_obligation_is_reached_by_some_scenario():

@@ -11,7 +11,8 @@ stored qualifications, and the checklist of obligations.
   obligation's page, and the page's save (a due date set by hand is kept on re-qualification).
 
 Answers that do not fit the questionnaire are refused (422) with one error per question,
-`field` being `answers.<question id>`.
+`field` being `answers.<question id>`. Answers to questions that do not apply to the other
+answers are not taken into account, and both POSTs say so in `ignored_answers`.
 """
 
 from datetime import date, datetime
@@ -80,6 +81,57 @@ def get_questionnaire(request, version: SearchText | None = None):
     return _rulebook(version).questionnaire()
 
 
+class IgnoredAnswer(Schema):
+    question: str = Field(description="Identifiant de la question.")
+    label: str = Field(description="Libellé de la question.")
+    reason: str = Field(description="Pourquoi la réponse n'a pas été prise en compte.")
+    condition: dict | None = Field(
+        None,
+        description="La condition d'affichage (`when`) que les autres réponses ne remplissent pas.",
+    )
+
+
+IGNORED = Field(
+    description="Réponses envoyées pour des questions qui ne s'appliquent pas au vu des autres "
+    "réponses : elles ne sont ni évaluées ni enregistrées."
+)
+
+
+class EvaluateOut(Schema):
+    """The described result (`Rulebook.describe`), its risk level and the ignored answers."""
+
+    version: str = Field(description="Version du référentiel appliquée.")
+    risk_level: str = Field(
+        description="not_ai, out_of_scope, prohibited, high, transparency ou minimal."
+    )
+    ai_system: str = Field(description="yes, no ou uncertain (à confirmer).")
+    ai_act_applies: bool
+    prohibited: list[dict]
+    high_risk: bool
+    high_risk_bases: list[dict]
+    annex_iii_derogated: list[dict]
+    roles: list[str] = Field(description="provider et/ou deployer.")
+    provider_grounds: list[dict]
+    transparency: list[dict]
+    gpai: bool
+    device: bool
+    rule_11_class: str
+    dpia_required: bool
+    dpia_grounds: list[dict]
+    fria_required: bool
+    flags: list[dict] = Field(description="Points à confirmer par une revue juridique.")
+    undetermined: list[dict] = Field(
+        description="Questions répondues « je ne sais pas » : le point est à confirmer."
+    )
+    obligations: list[dict] = Field(
+        description="Obligations ; `to_confirm` nomme les réponses « je ne sais pas » dont "
+        "chacune dépend."
+    )
+    by_date: list[dict]
+    acts: list[dict]
+    ignored_answers: list[IgnoredAnswer] = IGNORED
+
+
 class EvaluateIn(Schema):
     answers: dict[str, Any] = Field(description="{identifiant de question: réponse}.")
     version: SearchText | None = Field(
@@ -89,19 +141,25 @@ class EvaluateIn(Schema):
 
 @compliance.post(
     "/evaluate",
-    response={200: dict, **READ_ERRORS},
+    response={200: EvaluateOut, **READ_ERRORS},
     summary="Évaluer des réponses (sans rien enregistrer)",
 )
 def evaluate(request, payload: EvaluateIn):
     """Le résultat de la qualification (système d'IA ou non, pratiques interdites, haut risque
     et fondements, transparence, rôles, DM, AIPD, FRIA, points à confirmer, obligations et
-    dates) ; rien n'est enregistré."""
+    dates) ; rien n'est enregistré. Une réponse « je ne sais pas » est signalée et rend à
+    confirmer les obligations qui en dépendent."""
     book = _rulebook(payload.version)
     try:
-        result = book.evaluate(book.clean(payload.answers))
+        answers = book.clean(payload.answers)
     except AnswerError as exc:
         raise _answer_errors(exc) from exc
-    return {"risk_level": Qualification.risk_level_of(result), **book.describe(result)}
+    result = book.evaluate(answers)
+    return {
+        "risk_level": Qualification.risk_level_of(result),
+        **book.describe(result),
+        "ignored_answers": book.ignored_answers(payload.answers, answers),
+    }
 
 
 # --- stored qualifications --------------------------------------------------------------------
@@ -147,6 +205,14 @@ class QualificationDetailOut(QualificationOut):
         return rulebook(obj.referential_version).describe(obj.result)
 
 
+class QualificationCreatedOut(QualificationDetailOut):
+    ignored_answers: list[IgnoredAnswer] = IGNORED
+
+    @staticmethod
+    def resolve_ignored_answers(obj):
+        return getattr(obj, "ignored_answers", [])
+
+
 class QualificationFilters(FilterSchema):
     system: Annotated[Id | None, FilterLookup("ai_system_id")] = None
 
@@ -180,7 +246,7 @@ def get_qualification(request, qualification_id: Id):
 
 @compliance.post(
     "/qualifications",
-    response={201: QualificationDetailOut, **WRITE_ERRORS},
+    response={201: QualificationCreatedOut, **WRITE_ERRORS},
     summary="Enregistrer une qualification",
 )
 def create_qualification(request, payload: QualifyIn):
@@ -193,7 +259,11 @@ def create_qualification(request, payload: QualifyIn):
         qualification = qualify(system, payload.answers, request.user)
     except AnswerError as exc:
         raise _answer_errors(exc) from exc
-    return Status(201, get_scoped(request, qualification_queryset(), qualification.pk))
+    created = get_scoped(request, qualification_queryset(), qualification.pk)
+    created.ignored_answers = rulebook(qualification.referential_version).ignored_answers(
+        payload.answers, qualification.answers
+    )
+    return Status(201, created)
 
 
 # --- obligations ------------------------------------------------------------------------------

@@ -55,6 +55,8 @@ def _medical_purpose(system):
 
 def _regime(system):
     status = system.device_status
+    if system.solution_type == "S3" and (status in _DEVICE_CLASSES or status in _IVD_CLASSES):
+        return "ce_modified"  # a CE-marked product retrained by the establishment
     if status in _DEVICE_CLASSES:
         return "ce_mdr"
     if status in _IVD_CLASSES:
@@ -85,7 +87,7 @@ def _dpia_criteria(system):
     criteria = ["sensitive"] if "health" in categories else []
     if system.solution_type != "S5":
         criteria.append("innovative")  # the EDPB counts AI as an innovative technology
-    return criteria
+    return criteria or None
 
 
 PREFILLS: dict[str, Callable] = {
@@ -95,6 +97,9 @@ PREFILLS: dict[str, Callable] = {
     "regime": _regime,
     "mdr_class": lambda s: _DEVICE_CLASSES.get(s.device_status),
     "ivd_class": lambda s: _IVD_CLASSES.get(s.device_status),
+    "modified_class": lambda s: (
+        _DEVICE_CLASSES.get(s.device_status) or _IVD_CLASSES.get(s.device_status)
+    ),
     "origin": lambda s: _ORIGINS.get(s.solution_type),
     "personal_data": _personal_data,
     "data_use": _data_use,
@@ -105,10 +110,15 @@ PREFILLS: dict[str, Callable] = {
 
 
 def initial_answers(book, system) -> dict:
-    """{question id: suggested answer} for the questions that have a prefill and a value."""
+    """{question id: suggested answer} for the questions that have a prefill and a value (one
+    that the question of this referential version offers)."""
     answers = {}
     for qid, question in book.questions.items():
         if (name := question.get("prefill")) and (value := PREFILLS[name](system)) is not None:
+            codes = {o["code"] for o in question.get("options", [])}
+            values = value if isinstance(value, list) else [value]
+            if codes and any(v not in codes for v in values):
+                continue
             answers[qid] = value
     return answers
 

@@ -17,6 +17,14 @@ Conditions:
     the same with {fact: f, ...} for the facts derived before
     {all: [c, ...]}  {any: [c, ...]}  {not: c}
 An unanswered (or skipped) question is None: `eq`, `in`, `has` are false on it, `not` true.
+
+« Je ne sais pas ». A question whose options include `unsure` and that says what such an answer
+`unsure_means` lets the user admit not knowing. The referential's conditions give `unsure` its
+conservative reading (usually the answer that imposes the most); the evaluation then
+- raises a legal-review flag `unsure:<question>` that names the question and what was assumed;
+- lists the question under `undetermined`;
+- marks `to_confirm` every obligation that a definite answer to that question could remove (each
+  other option is tried in turn, the other answers unchanged).
 """
 
 from __future__ import annotations
@@ -38,6 +46,8 @@ SECTIONS = (
     "dpia_grounds",
 )
 OPERATORS = ("eq", "in", "has", "has_any", "min_count")
+UNSURE = "unsure"  # the option code of « je ne sais pas »
+UNSURE_FLAG = "unsure:"  # + question id: the flag that names a question answered « je ne sais pas »
 
 
 class AnswerError(ValueError):
@@ -49,6 +59,19 @@ class AnswerError(ValueError):
 
 
 # --- conditions -------------------------------------------------------------------------------
+
+
+def exclusive_options(question: dict) -> list[str]:
+    """The options of a multiple choice that stand alone (`exclusive`: one code or a list)."""
+    exclusive = question.get("exclusive") or []
+    return [exclusive] if isinstance(exclusive, str) else list(exclusive)
+
+
+def is_unsure(question: dict, value) -> bool:
+    """Whether `value` is the « je ne sais pas » answer of a question that allows one."""
+    if "unsure_means" not in question:
+        return False
+    return value == UNSURE or (isinstance(value, list) and UNSURE in value)
 
 
 def holds(condition: dict, answers: dict, facts: dict) -> bool:
@@ -148,6 +171,44 @@ class Rulebook:
             raise AnswerError(errors)
         return answers
 
+    def ignored_answers(self, raw: dict, answers: dict) -> list[dict]:
+        """The answers of `raw` that `clean` dropped because their question does not apply to
+        the other answers (so that a client learns they were not taken into account)."""
+        if not isinstance(raw, dict):
+            return []
+        ignored = []
+        for step in self.data["steps"]:
+            for question in step["questions"]:
+                qid = question["id"]
+                if qid in answers or raw.get(qid) in (None, "", []):
+                    continue
+                step_applies = holds(step.get("when", {"all": []}), answers, {})
+                ignored.append(
+                    {
+                        "question": qid,
+                        "label": localized(question["text"]),
+                        "reason": localized(
+                            {
+                                "fr": "Question sans objet au vu des autres réponses : la "
+                                "réponse envoyée n'a pas été prise en compte.",
+                                "en": "The question does not apply given the other answers: "
+                                "the answer sent was not taken into account.",
+                            }
+                        ),
+                        "condition": step["when"] if not step_applies else question.get("when"),
+                    }
+                )
+        return ignored
+
+    def applicable(self, answers: dict) -> dict:
+        """`answers` without those of the questions that do not apply to the others."""
+        kept: dict = {}
+        for step in self.data["steps"]:
+            for question in step["questions"]:
+                if question["id"] in answers and self.visible(step, question, kept):
+                    kept[question["id"]] = answers[question["id"]]
+        return kept
+
     def clean_value(self, question: dict, value):
         codes = [o["code"] for o in question.get("options", [])]
         if question["type"] == "bool":
@@ -159,6 +220,8 @@ class Rulebook:
                 return False
             raise ValueError("oui ou non (true / false) attendu")
         if question["type"] == "choice":
+            if isinstance(value, bool) and {"yes", "no"} <= set(codes):
+                value = "yes" if value else "no"  # a yes/no question that gained « je ne sais pas »
             if not isinstance(value, str) or value not in codes:
                 raise ValueError(f"valeur inconnue {value!r} (valeurs : {', '.join(codes)})")
             return value
@@ -167,16 +230,46 @@ class Rulebook:
         if unknown:
             raise ValueError(f"valeurs inconnues {unknown!r} (valeurs : {', '.join(codes)})")
         values = [c for c in codes if c in values]  # the questionnaire's order, no repeats
-        exclusive = question.get("exclusive")
-        if exclusive in values and len(values) > 1:
-            label = next(o["fr"] for o in question["options"] if o["code"] == exclusive)
-            raise ValueError(f"« {label} » ne se combine pas avec d'autres choix")
+        for exclusive in exclusive_options(question):
+            if exclusive in values and len(values) > 1:
+                label = next(o["fr"] for o in question["options"] if o["code"] == exclusive)
+                raise ValueError(f"« {label} » ne se combine pas avec d'autres choix")
         return values
 
     # -- evaluation
 
     def evaluate(self, answers: dict) -> dict:
         """The result of cleaned answers: codes only (descriptions come from `describe`)."""
+        result = self._derive(answers)
+        unsure = [
+            qid
+            for qid, question in self.questions.items()
+            if qid in answers and is_unsure(question, answers[qid])
+        ]
+        if not unsure:
+            return result
+        present = [o["code"] for o in result["obligations"]]
+        to_confirm: dict[str, list[str]] = {}
+        for qid in unsure:
+            for alternative in self._alternatives(self.questions[qid]):
+                world = self.applicable({**answers, qid: alternative})
+                there = {o["code"] for o in self._derive(world)["obligations"]}
+                for code in present:
+                    if code not in there and qid not in to_confirm.setdefault(code, []):
+                        to_confirm[code].append(qid)
+        result["flags"] += [UNSURE_FLAG + qid for qid in unsure]
+        result["undetermined"] = unsure
+        result["to_confirm"] = {code: qids for code, qids in to_confirm.items() if qids}
+        return result
+
+    @staticmethod
+    def _alternatives(question: dict) -> list:
+        """The definite answers a « je ne sais pas » stands for: each other option (alone, for a
+        multiple choice)."""
+        codes = [o["code"] for o in question["options"] if o["code"] != UNSURE]
+        return [[c] for c in codes] if question["type"] == "multi" else codes
+
+    def _derive(self, answers: dict) -> dict:
         facts: dict = {}
         for fact in self.data["facts"]:
             if "section" in fact:
@@ -202,7 +295,15 @@ class Rulebook:
                 )
                 obligations.append({"code": item["code"], "date": date_key})
         flags = [f["code"] for f in self.data["flags"] if holds(f["when"], answers, facts)]
-        if any(self.obligations[o["code"]]["status"] == "unconfirmed" for o in obligations):
+        items = [
+            self.item(f["section"], code)
+            for f in self.data["facts"]
+            if "section" in f
+            for code in facts[f["id"]]
+        ]
+        if any(self.obligations[o["code"]]["status"] == "unconfirmed" for o in obligations) or any(
+            i["status"] == "unconfirmed" for i in items
+        ):
             flags.append("unconfirmed_facts")
         return {"version": self.version, "facts": facts, "flags": flags, "obligations": obligations}
 
@@ -252,7 +353,8 @@ class Rulebook:
             described["role"] = item["role"]
         return described
 
-    def describe_obligation(self, code: str, date_key: str) -> dict:
+    def describe_obligation(self, code: str, date_key: str, to_confirm=()) -> dict:
+        """One obligation; `to_confirm`: the questions answered « je ne sais pas » it rests on."""
         item = self.obligations[code]
         return {
             "code": code,
@@ -266,6 +368,11 @@ class Rulebook:
             "due_from": item.get("due_from", ""),
             "status": item["status"],
             "sources": self.sources(item["sources"]),
+            "to_confirm": [
+                {"question": q, "label": localized(self.questions[q]["text"])}
+                for q in to_confirm
+                if q in self.questions
+            ],
         }
 
     def describe_flag(self, code: str) -> dict:
@@ -274,14 +381,30 @@ class Rulebook:
                 "code": code,
                 "reason": localized(
                     {
-                        "fr": "Certaines obligations reposent sur des faits non confirmés par "
-                        "la recherche documentaire de Garant : elles sont marquées « non "
-                        "confirmé ».",
-                        "en": "Some obligations rest on facts that Garant's research could not "
-                        "confirm: they are marked “unconfirmed”.",
+                        "fr": "Certaines obligations ou certains fondements du résultat reposent "
+                        "sur des faits non confirmés par la recherche documentaire de Garant : "
+                        "ils sont marqués « non confirmé ».",
+                        "en": "Some obligations or grounds of the result rest on facts that "
+                        "Garant's research could not confirm: they are marked “unconfirmed”.",
                     }
                 ),
                 "cite": None,
+            }
+        if code.startswith(UNSURE_FLAG):
+            question = self.questions[code.removeprefix(UNSURE_FLAG)]
+            means = question["unsure_means"]
+            return {
+                "code": code,
+                "question": question["id"],
+                "reason": localized(
+                    {
+                        "fr": f"Réponse « Je ne sais pas » à la question « {question['text']['fr']} » "
+                        f": {means['fr']}",
+                        "en": f"“I don't know” to the question “{question['text']['en']}”: "
+                        f"{means['en']}",
+                    }
+                ),
+                "cite": self.cite(question["cite"]),
             }
         flag = self.flags[code]
         return {"code": code, "reason": localized(flag["reason"]), "cite": self.cite(flag["cite"])}
@@ -296,11 +419,10 @@ class Rulebook:
         high_risk = items["annex_i_routes"] + (
             items["annex_iii_routes"] if facts["annex_iii"] else []
         )
+        to_confirm = result.get("to_confirm", {})
         obligations = [
-            self.describe_obligation(o["code"], o["date"]) for o in result["obligations"]
-        ]
-        obligations = [
-            self.describe_obligation(o["code"], o["date"]) for o in result["obligations"]
+            self.describe_obligation(o["code"], o["date"], to_confirm.get(o["code"], ()))
+            for o in result["obligations"]
         ]
         roles = []
         if facts["provider"]:
@@ -327,6 +449,14 @@ class Rulebook:
             "dpia_grounds": items["dpia_grounds"],
             "fria_required": facts["fria"],
             "flags": [self.describe_flag(c) for c in result["flags"]],
+            "undetermined": [
+                {
+                    "question": q,
+                    "label": localized(self.questions[q]["text"]),
+                    "means": localized(self.questions[q]["unsure_means"]),
+                }
+                for q in result.get("undetermined", [])
+            ],
             "obligations": obligations,
             "by_date": by_date(obligations),
             "acts": [
@@ -358,6 +488,9 @@ class Rulebook:
                             "cite": self.cite(q["cite"]),
                             "when": q.get("when"),
                             "exclusive": q.get("exclusive"),
+                            "unsure_means": localized(q["unsure_means"])
+                            if "unsure_means" in q
+                            else None,
                             "options": [
                                 {"code": o["code"], "label": localized(o)}
                                 for o in q.get("options", [])
@@ -449,8 +582,16 @@ class _Checker:
                 self.check_cite(qwhere, q["cite"])
                 if "when" in q:
                     self.check_condition(f"{qwhere}/when", q["when"], before_step=index, facts=())
-                if q.get("exclusive") and q["exclusive"] not in {o["code"] for o in q["options"]}:
-                    self.fail(f"{qwhere}/exclusive", f"unknown option {q['exclusive']!r}")
+                codes = {o["code"] for o in q.get("options", [])}
+                if unknown := [c for c in exclusive_options(q) if c not in codes]:
+                    self.fail(f"{qwhere}/exclusive", f"unknown options {unknown}")
+                if "unsure_means" in q and UNSURE not in codes:
+                    self.fail(
+                        f"{qwhere}/unsure_means", f"no {UNSURE!r} option to give a meaning to"
+                    )
+                multi_unsure = q["type"] == "multi" and "unsure_means" in q
+                if multi_unsure and UNSURE not in exclusive_options(q):
+                    self.fail(f"{qwhere}/exclusive", f"{UNSURE!r} must be exclusive")
                 if q.get("prefill") and q["prefill"] not in PREFILLS:
                     self.fail(f"{qwhere}/prefill", f"unknown register prefill {q['prefill']!r}")
         known: list[str] = []

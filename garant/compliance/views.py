@@ -43,13 +43,16 @@ def system_compliance(request, pk):
     )
     counts = _evidence_counts(obligations)
     today = timezone.localdate()
+    to_confirm = qualification.result.get("to_confirm", {}) if qualification else {}
     rows = []
     for obligation in obligations:
         book = rulebook(obligation.referential_version)  # cached per version
         rows.append(
             {
                 "obligation": obligation,
-                "item": book.describe_obligation(obligation.code, obligation.date_key),
+                "item": book.describe_obligation(
+                    obligation.code, obligation.date_key, to_confirm.get(obligation.code, ())
+                ),
                 "overdue": obligation.overdue(today),
                 "evidence": counts.get(obligation.pk, 0),
             }

@@ -27,7 +27,7 @@ PATIENT_CARE = {
     "subjects": ["patients"],
     "data_use": ["care"],
     "dpia_criteria": ["sensitive", "vulnerable", "innovative"],
-    "solely_automated": False,
+    "solely_automated": "no",
     "hosting": "on_premises",
 }
 
@@ -73,7 +73,7 @@ QUALIFIED = {
         "subjects": ["patients", "public"],
         "data_use": ["management"],
         "dpia_criteria": ["innovative"],
-        "solely_automated": False,
+        "solely_automated": "no",
         "hosting": "cloud_eu",
     },
     ("valmont", "Entrepôt de données de santé (EDS)"): {
@@ -95,7 +95,7 @@ QUALIFIED = {
         "subjects": ["staff"],
         "data_use": ["management"],
         "dpia_criteria": ["vulnerable", "innovative"],
-        "solely_automated": False,
+        "solely_automated": "no",
         "hosting": "cloud_fr",
     },
     ("montclair", "Aide à la priorisation des appels du SAMU"): {
