@@ -390,11 +390,21 @@ class IndicatorValue(Audited, models.Model):
 
 
 class Recommendation(models.TextChoices):
-    GENERALISE = "generalise", _("Généraliser")
-    WITH_CONDITIONS = "generalise_with_conditions", _("Généraliser sous conditions")
-    EXTEND_POC = "extend_poc", _("Prolonger le PoC")
-    STOP = "stop", _("Arrêter")
-    NOT_YET = "not_yet", _("Pas encore")
+    """What a decision grid recommends on a project. The one definition of these codes: they
+    key the grids' thresholds, and all but "not yet" are what a committee decides (`Outcome`)."""
+
+    GENERALISE = "generalise", _("généraliser")
+    WITH_CONDITIONS = "generalise_with_conditions", _("généraliser sous conditions")
+    EXTEND_POC = "extend_poc", _("prolonger le PoC")
+    STOP = "stop", _("arrêter")
+    NOT_YET = "not_yet", _("pas encore")
+
+
+#: what a committee decides on a project (`garant.governance.models.Decision.outcome`): every
+#: recommendation but "not yet", same codes and labels
+Outcome = models.TextChoices(
+    "Outcome", [(r.name, (r.value, r.label)) for r in Recommendation if r != Recommendation.NOT_YET]
+)
 
 
 class AssessmentFrozen(Exception):

@@ -20,7 +20,15 @@ from django.views.decorators.http import require_POST
 from garant.core import permissions
 from garant.core.permissions import get_scoped
 from garant.core.referentials import localized
-from garant.lifecycle import assessments, charts, gates, grids, monitoring_values, notifications
+from garant.lifecycle import (
+    assessments,
+    charts,
+    committee,
+    gates,
+    grids,
+    monitoring_values,
+    notifications,
+)
 from garant.lifecycle.charter import initial_charter
 from garant.lifecycle.charter import warnings as charter_warnings
 from garant.lifecycle.forms import (
@@ -114,9 +122,8 @@ def idea_detail(request, pk):
     )
     decision = None
     if idea.project_id and gates.governance_available():
-        decision = (
-            idea.project.decisions.filter(signed_at__isnull=False).order_by("-signed_at").first()
-        )
+        decisions = committee.decisions_of(idea.project)
+        decision = decisions.filter(signed_at__isnull=False).order_by("-signed_at").first()
     context = {"idea": idea, "can_triage": can_triage, "decision": decision}
     if can_triage:
         context.update(
@@ -507,7 +514,7 @@ def assessment_detail(request, pk):
         criteria=criteria,
         can_edit=can_edit,
         chart=_chart_rows(assessment, grid),
-        decisions=assessment.decisions.all() if gates.governance_available() else [],
+        decisions=committee.decisions_of(assessment),
     )
     return render(
         request,
