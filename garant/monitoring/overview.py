@@ -170,3 +170,8 @@ def overview(request):
             "stale_days": STALE_DAYS,
         },
     )
+
+
+def home_todo(user) -> dict:
+    """The home page's section (`garant.core.home`): the open alerts the user may see."""
+    return {"open_alerts": Alert.objects.for_user(user).filter(state=Alert.State.OPEN).count()}
