@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from garant.core.audit import Audited
 from garant.core.models import Establishment, User
 from garant.core.tenancy import TenantQuerySet
-from garant.lifecycle.models import Outcome  # a decision's outcome codes, defined there
+from garant.lifecycle.outcomes import Outcome  # a decision's outcome codes, defined there
 
 #: "au-delà de 15 membres on ne fait plus équipe" (the seeds): a warning, never a refusal
 TEAM_SIZE = 15

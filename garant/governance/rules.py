@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from garant.core.documents import display
-from garant.lifecycle.models import Outcome
+from garant.lifecycle.outcomes import Outcome
 
 #: outcomes after which the project is re-examined at a given date
 NEEDS_REVIEW_DATE = {Outcome.GENERALISE, Outcome.WITH_CONDITIONS, Outcome.EXTEND_POC}

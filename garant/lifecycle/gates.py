@@ -35,7 +35,8 @@ from django.utils.translation import gettext as _
 
 from garant.core.referentials import vocabulary
 from garant.lifecycle import committee
-from garant.lifecycle.models import Assessment, Outcome, PhaseTransition, Project
+from garant.lifecycle.models import Assessment, PhaseTransition, Project
+from garant.lifecycle.outcomes import Outcome
 
 # phase -> phases reachable from it (before the gate conditions are checked)
 TRANSITIONS: dict[str, tuple[str, ...]] = {

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from garant.core.referentials import Referential, ReferentialError, load, localized
-from garant.lifecycle.models import Recommendation
+from garant.lifecycle.outcomes import Recommendation
 
 KIND = "decision_grid"
 DEFAULT_GRID = "medical_and_care"

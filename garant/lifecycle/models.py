@@ -18,6 +18,7 @@ from garant.core.audit import Audited
 from garant.core.fields import CodeField
 from garant.core.models import Establishment, Service, User
 from garant.core.tenancy import TenantQuerySet
+from garant.lifecycle.outcomes import Recommendation
 from garant.registry.models import AISystem
 
 # --- ideas (bottom-up) -------------------------------------------------------------------------
@@ -387,24 +388,6 @@ class IndicatorValue(Audited, models.Model):
 
 
 # --- assessments on a decision grid ------------------------------------------------------------
-
-
-class Recommendation(models.TextChoices):
-    """What a decision grid recommends on a project. The one definition of these codes: they
-    key the grids' thresholds, and all but "not yet" are what a committee decides (`Outcome`)."""
-
-    GENERALISE = "generalise", _("généraliser")
-    WITH_CONDITIONS = "generalise_with_conditions", _("généraliser sous conditions")
-    EXTEND_POC = "extend_poc", _("prolonger le PoC")
-    STOP = "stop", _("arrêter")
-    NOT_YET = "not_yet", _("pas encore")
-
-
-#: what a committee decides on a project (`garant.governance.models.Decision.outcome`): every
-#: recommendation but "not yet", same codes and labels
-Outcome = models.TextChoices(
-    "Outcome", [(r.name, (r.value, r.label)) for r in Recommendation if r != Recommendation.NOT_YET]
-)
 
 
 class AssessmentFrozen(Exception):
