@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
 from garant.core import home as home_sections
 from garant.core import permissions
+from garant.core.dates import parse_day
 from garant.core.models import AuditEvent
 
 
@@ -56,7 +54,7 @@ def audit_list(request):
         events = events.filter(object_repr__icontains=filters["q"])
     for key, lookup in (("date_from", "at__date__gte"), ("date_to", "at__date__lte")):
         if filters[key]:
-            day = _parse_day(filters[key])
+            day = parse_day(filters[key])
             if day is None:
                 errors.append(
                     _("Date invalide : « %(v)s » (attendu jj/mm/aaaa).") % {"v": filters[key]}
@@ -77,13 +75,3 @@ def audit_list(request):
             "query": query.urlencode(),
         },
     )
-
-
-def _parse_day(value: str):
-    try:
-        return dt.datetime.strptime(value, "%d/%m/%Y").date()
-    except ValueError:
-        try:
-            return parse_date(value)
-        except ValueError:
-            return None
