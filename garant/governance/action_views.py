@@ -12,7 +12,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from garant.governance.filtersets import ActionFilterSet, filtered
+from garant.core.filtersets import filtered
+from garant.governance.filtersets import ActionFilterSet
 from garant.governance.forms import ActionForm
 from garant.governance.models import Action
 from garant.governance.views import _errors, get_scoped, meeting_queryset

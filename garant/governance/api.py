@@ -30,8 +30,9 @@ from garant.core.api import (
     save_form,
     without_empty,
 )
+from garant.core.filtersets import filtered
 from garant.governance.decisions import SignRefused, assessment_for, record, sign
-from garant.governance.filtersets import ActionFilterSet, DecisionFilterSet, filtered
+from garant.governance.filtersets import ActionFilterSet, DecisionFilterSet
 from garant.governance.forms import ActionForm, CommitteeForm, DecisionForm, MeetingForm, MemberForm
 from garant.governance.models import (
     TEAM_SIZE,

@@ -1,6 +1,6 @@
 """Filtering of the governance lists: one definition per list for its page, its export and
-the API (as the register's `garant.registry.filtersets`). The same query string gives the same
-records everywhere; an invalid value gives none (the page says why, the API answers 422)."""
+the API (`garant.core.filtersets`). The same query string gives the same records everywhere;
+an invalid value gives none (the page says why, the API answers 422)."""
 
 from __future__ import annotations
 
@@ -18,17 +18,6 @@ def _committees(request):
     if not request:
         return Committee.objects.none()
     return Committee.objects.for_user(request.user).select_related("establishment")
-
-
-def filtered(filterset_class, request, queryset, data=None):
-    """(filter set, its records) for `request.user`'s `queryset` and the query string (or
-    `data`); no records when a value is invalid (`filterset.errors` says which and why)."""
-    filterset = filterset_class(
-        request.GET if data is None else data, queryset=queryset, request=request
-    )
-    if not filterset.is_valid():
-        return filterset, queryset.none()
-    return filterset, filterset.qs
 
 
 class ActionFilterSet(df.FilterSet):

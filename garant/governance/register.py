@@ -8,7 +8,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from garant.core.documents import PdfDocument, display, pdf_response, xlsx_response, xlsx_workbook
-from garant.governance.filtersets import DecisionFilterSet, filtered
+from garant.core.filtersets import filtered
+from garant.governance.filtersets import DecisionFilterSet
 from garant.governance.models import Decision
 
 

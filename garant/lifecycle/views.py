@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from garant.core import permissions
+from garant.core.filtersets import filtered
 from garant.core.permissions import get_scoped
 from garant.core.referentials import localized
 from garant.lifecycle import (
@@ -31,6 +32,7 @@ from garant.lifecycle import (
 )
 from garant.lifecycle.charter import initial_charter
 from garant.lifecycle.charter import warnings as charter_warnings
+from garant.lifecycle.filtersets import ProjectFilterSet
 from garant.lifecycle.forms import (
     AcceptForm,
     CharterForm,
@@ -52,7 +54,7 @@ from garant.lifecycle.models import (
     PocCharter,
     Project,
 )
-from garant.lifecycle.portfolio import PortfolioFilters, board
+from garant.lifecycle.portfolio import board, portfolio_queryset
 from garant.lifecycle.projects import TriageRefused, accept, create_project, decline, merge
 from garant.registry.models import AISystem
 from garant.registry.tabs import tabs_for
@@ -196,8 +198,8 @@ def notification_read(request, pk=None):
 
 @login_required
 def portfolio(request):
-    filters = PortfolioFilters(request.GET or None, user=request.user)
-    context = {"filters": filters, **board(request.user, filters)}
+    filterset, projects = filtered(ProjectFilterSet, request, portfolio_queryset(request.user))
+    context = {"filters": filterset.form, **board(projects)}
     context["several"] = len(context["group"]) > 1
     return render(request, "lifecycle/portfolio.html", context)
 
