@@ -107,6 +107,8 @@ def cmd_test(args: argparse.Namespace) -> int:
     say("ruff (lint + format)")
     if run([PY, "-m", "ruff", "check", "."]) or run([PY, "-m", "ruff", "format", "--check", "."]):
         return 1
+    if run([BIN / "lint-imports", "--no-logo"]):  # the layers: pyproject.toml [tool.importlinter]
+        return 1
     browser = ensure_chromium()
     if not browser:
         say("no /usr/bin/chromium and no way to install it: browser tests will be skipped")

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "garant.compliance",
     "garant.lifecycle",
     "garant.governance",
+    "garant.demo",  # the `garant demo` command only (no models)
 ]
 
 MIDDLEWARE = [

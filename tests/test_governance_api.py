@@ -106,9 +106,9 @@ def test_decision_lifecycle_through_the_api(gov):
     assert send(api, "post", f"/decisions/{decision['id']}/sign").status_code == 409
     assert Decision.objects.get(pk=decision["id"]).outcome == "generalise_with_conditions"
 
-    listed = api.get("/api/decisions", {"signed": "true", "project": project.pk}).json()
+    listed = api.get("/api/decisions", {"state": "signed", "project": project.pk}).json()
     assert [d["id"] for d in listed["items"]] == [decision["id"]]
-    assert api.get("/api/decisions", {"signed": "false"}).json()["count"] == 0
+    assert api.get("/api/decisions", {"state": "draft"}).json()["count"] == 0
 
 
 def test_meetings_and_actions(gov):
@@ -169,7 +169,7 @@ def test_meetings_and_actions(gov):
         ("post", "/decisions", {}),
         ("post", "/meetings", {"committee": 1, "starts_at": None}),
         ("post", "/actions", {"meeting": None}),
-        ("get", "/decisions?signed=peut-etre", None),
+        ("get", "/decisions?state=peut-etre", None),
         ("get", "/actions?meeting=-1", None),
     ],
 )

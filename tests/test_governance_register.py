@@ -59,7 +59,7 @@ def test_xlsx_export(decisions, client_for):
     assert signed["Conditions"] == "Former les équipes de nuit avant le déploiement."
     assert signed["Vote"] == "consensus"
     assert signed["Signature"].startswith(f"signée le {timezone.localdate():%d/%m/%Y}")
-    assert signed["Recommandation de l'évaluation"] == "Généraliser sous conditions"
+    assert signed["Recommandation de l'évaluation"] == "généraliser sous conditions"
     stopped = by_outcome["arrêter"]
     assert stopped["Projet"] == "Triage IA des urgences"
     assert stopped["Vote"] == "4 pour, 1 contre, 0 abstention(s)"

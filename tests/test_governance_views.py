@@ -339,6 +339,6 @@ def test_a_decision_that_departs_from_the_grid_says_so(gov, client_for):
     departed = make_decision(other_meeting, gov["project"], outcome="generalise", conditions="")
     page = client_for(member).get(reverse("governance:decision_detail", args=[departed.pk]))
     assert (
-        "Le comité s'écarte de la recommandation de la grille (« Généraliser sous conditions »)"
+        "Le comité s'écarte de la recommandation de la grille (« généraliser sous conditions »)"
         in page.content.decode()
     )

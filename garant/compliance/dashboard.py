@@ -305,6 +305,12 @@ def todo_counts(user) -> dict:
     return {**counts, "any": any(counts.values())}
 
 
+def home_todo(user) -> dict:
+    """The home page's section (`garant.core.home`): nothing when nothing is due."""
+    counts = todo_counts(user)
+    return {"compliance": counts if counts["any"] else {}}
+
+
 # --- pages ------------------------------------------------------------------------------------
 
 

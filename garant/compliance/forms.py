@@ -12,10 +12,10 @@ from django.utils.translation import gettext_lazy
 
 from garant.compliance.models import Evidence, Obligation, ObligationComment, ObligationStatus
 from garant.compliance.rules import Rulebook
+from garant.core.dates import DATE_WIDGET
 from garant.core.models import User
 from garant.core.referentials import localized
 
-DATE_WIDGET = forms.DateInput(format="%d/%m/%Y", attrs={"placeholder": "jj/mm/aaaa"})
 EVIDENCE_MAX_BYTES = 20 * 1024 * 1024
 
 
@@ -82,7 +82,6 @@ class ObligationForm(forms.ModelForm):
         self.fields["owner"].queryset = User.objects.filter(
             memberships__establishment_id=establishment_id, is_active=True
         ).distinct()
-        self.fields["due_date"].input_formats = ["%d/%m/%Y", "%Y-%m-%d"]
 
     @transaction.atomic
     def save(self, commit: bool = True) -> Obligation:

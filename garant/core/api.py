@@ -11,6 +11,8 @@ The shared part keeps each endpoint short and every resource alike:
 - `delete` answers 409 when other records still depend on the one to delete.
 """
 
+import inspect
+from collections.abc import Callable
 from typing import Annotated
 
 from django import forms
@@ -160,6 +162,74 @@ def without_empty(filters: Schema) -> dict:
     return {k: v for k, v in filters.model_dump().items() if v not in (None, "")}
 
 
+def record_endpoints(
+    router: Router,
+    noun: str,
+    *,
+    out: type[Schema],
+    queryset: Callable[[], QuerySet],
+    summaries: dict[str, str],
+    schema_in: type[Schema] | None = None,
+    save: Callable | None = None,
+    permission: str = "change",
+    delete_permission: str | None = None,
+    docs: dict[str, str] | None = None,
+) -> None:
+    """The endpoints of one record at `/{<noun>_id}` that every resource writes alike, one per
+    key of `summaries`: "get" (read, 404 outside the user's scope), "replace" (PUT: every field,
+    through `save(request, record, values)`), "update" (PATCH: the fields sent, `merged`),
+    "delete" (with `delete_permission`; 409 while others depend on it). Writing needs
+    `permission`. The functions are named as hand-written ones would be (`get_<noun>`…) in
+    the module of `queryset`, with `docs` as their docstrings, so the OpenAPI document is the
+    same as with hand-written endpoints.
+    """
+    param = f"{noun}_id"
+    path = "/{" + param + "}"
+    record = inspect.Parameter(param, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Id)
+
+    def get(request, **kw):
+        return get_scoped(request, queryset(), kw[param])
+
+    def replace(request, payload, **kw):
+        obj = get_scoped(request, queryset(), kw[param], permission)
+        return save(request, obj, payload.model_dump())
+
+    def update(request, payload, **kw):
+        obj = get_scoped(request, queryset(), kw[param], permission)
+        return save(request, obj, merged(obj, schema_in, payload))
+
+    def remove(request, **kw):
+        return delete(get_scoped(request, queryset(), kw[param], delete_permission))
+
+    kinds = {
+        "get": (router.get, get, None, {200: out, **READ_ERRORS}),
+        "replace": (router.put, replace, schema_in, {200: out, **WRITE_ERRORS}),
+        "update": (router.patch, update, PatchDict[schema_in], {200: out, **WRITE_ERRORS}),
+        "delete": (router.delete, remove, None, {204: None, **WRITE_ERRORS}),
+    }
+    for kind, summary in summaries.items():
+        route, body, payload, response = kinds[kind]
+        parameters = [
+            inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+            record,
+        ]
+        if payload is not None:
+            parameters.append(
+                inspect.Parameter(
+                    "payload", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=payload
+                )
+            )
+
+        def view(request, _body=body, **kw):
+            return _body(request, **kw)
+
+        view.__name__ = view.__qualname__ = f"{kind}_{noun}"
+        view.__module__ = queryset.__module__
+        view.__doc__ = (docs or {}).get(kind)
+        view.__signature__ = inspect.Signature(parameters)
+        route(path, response=response, summary=summary)(view)
+
+
 # --- establishments -------------------------------------------------------------------------
 
 FINESS = RegexValidator(
@@ -225,13 +295,20 @@ def list_establishments(request, filters: Query[EstablishmentFilters]):
     return filters.filter(permissions.scope(establishment_queryset(), request.user))
 
 
-@establishments.get(
-    "/{establishment_id}",
-    response={200: EstablishmentOut, **READ_ERRORS},
-    summary="Lire un établissement",
+record_endpoints(
+    establishments,
+    "establishment",
+    out=EstablishmentOut,
+    queryset=establishment_queryset,
+    summaries={
+        "get": "Lire un établissement",
+        "replace": "Remplacer un établissement",
+        "update": "Modifier un établissement",
+    },
+    schema_in=EstablishmentIn,
+    save=save_establishment,
+    permission="manage",
 )
-def get_establishment(request, establishment_id: Id):
-    return get_scoped(request, establishment_queryset(), establishment_id)
 
 
 @establishments.post(
@@ -242,28 +319,6 @@ def create_establishment(request, payload: EstablishmentIn):
     if not request.user.is_superuser:
         raise forbidden(_("Seul un administrateur de la plateforme crée un établissement."))
     return Status(201, save_establishment(request, None, payload.model_dump()))
-
-
-@establishments.put(
-    "/{establishment_id}",
-    response={200: EstablishmentOut, **WRITE_ERRORS},
-    summary="Remplacer un établissement",
-)
-def replace_establishment(request, establishment_id: Id, payload: EstablishmentIn):
-    establishment = get_scoped(request, Establishment.objects.all(), establishment_id, "manage")
-    return save_establishment(request, establishment, payload.model_dump())
-
-
-@establishments.patch(
-    "/{establishment_id}",
-    response={200: EstablishmentOut, **WRITE_ERRORS},
-    summary="Modifier un établissement",
-)
-def update_establishment(request, establishment_id: Id, payload: PatchDict[EstablishmentIn]):
-    establishment = get_scoped(request, Establishment.objects.all(), establishment_id, "manage")
-    return save_establishment(
-        request, establishment, merged(establishment, EstablishmentIn, payload)
-    )
 
 
 @establishments.delete(
@@ -322,9 +377,22 @@ def list_services(request, filters: Query[ServiceFilters]):
     return filters.filter(permissions.scope(service_queryset(), request.user))
 
 
-@services.get("/{service_id}", response={200: ServiceOut, **READ_ERRORS}, summary="Lire un service")
-def get_service(request, service_id: Id):
-    return get_scoped(request, service_queryset(), service_id)
+record_endpoints(
+    services,
+    "service",
+    out=ServiceOut,
+    queryset=service_queryset,
+    summaries={
+        "get": "Lire un service",
+        "replace": "Remplacer un service",
+        "update": "Modifier un service",
+        "delete": "Supprimer un service",
+    },
+    schema_in=ServiceIn,
+    save=save_service,
+    permission="manage",
+    delete_permission="manage",
+)
 
 
 @services.post("", response={201: ServiceOut, **WRITE_ERRORS}, summary="Créer un service")
@@ -336,26 +404,3 @@ def create_service(request, payload: ServiceIn):
         _("Seul un administrateur de l'établissement gère ses services."),
     )
     return Status(201, save_service(request, None, payload.model_dump()))
-
-
-@services.put(
-    "/{service_id}", response={200: ServiceOut, **WRITE_ERRORS}, summary="Remplacer un service"
-)
-def replace_service(request, service_id: Id, payload: ServiceIn):
-    service = get_scoped(request, Service.objects.all(), service_id, "manage")
-    return save_service(request, service, payload.model_dump())
-
-
-@services.patch(
-    "/{service_id}", response={200: ServiceOut, **WRITE_ERRORS}, summary="Modifier un service"
-)
-def update_service(request, service_id: Id, payload: PatchDict[ServiceIn]):
-    service = get_scoped(request, Service.objects.all(), service_id, "manage")
-    return save_service(request, service, merged(service, ServiceIn, payload))
-
-
-@services.delete(
-    "/{service_id}", response={204: None, **WRITE_ERRORS}, summary="Supprimer un service"
-)
-def delete_service(request, service_id: Id):
-    return delete(get_scoped(request, Service.objects.all(), service_id, "manage"))

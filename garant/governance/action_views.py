@@ -3,80 +3,30 @@ open actions come first, the overdue ones at the top. An action's owner may upda
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Case, IntegerField, Q, Value, When
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from garant.core.filtersets import filtered
+from garant.governance.filtersets import ActionFilterSet
 from garant.governance.forms import ActionForm
-from garant.governance.models import Action, Committee
+from garant.governance.models import Action
 from garant.governance.views import _errors, get_scoped, meeting_queryset
-
-
-class ActionFilters(forms.Form):
-    STATES = [
-        ("", gettext_lazy("Ouvertes")),
-        ("overdue", gettext_lazy("En retard")),
-        ("all", gettext_lazy("Toutes")),
-        *Action.Status.choices[1:],
-    ]
-    state = forms.ChoiceField(label=gettext_lazy("Statut"), choices=STATES, required=False)
-    committee = forms.ModelChoiceField(
-        label=gettext_lazy("Comité"),
-        queryset=Committee.objects.none(),
-        required=False,
-        empty_label=gettext_lazy("Tous"),
-    )
-    mine = forms.BooleanField(label=gettext_lazy("Mes actions"), required=False)
-
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.user = user
-        self.fields["committee"].queryset = Committee.objects.for_user(user)
-
-    def filter(self, actions):
-        data = self.cleaned_data if self.is_valid() else {}
-        today = timezone.localdate()
-        state = data.get("state", "")
-        if state == "":
-            actions = actions.filter(status=Action.Status.OPEN)
-        elif state == "overdue":
-            actions = actions.filter(status=Action.Status.OPEN, due_date__lt=today)
-        elif state != "all":
-            actions = actions.filter(status=state)
-        if data.get("committee"):
-            actions = actions.filter(meeting__committee=data["committee"])
-        if data.get("mine"):
-            actions = actions.filter(owner=self.user)
-        return actions
-
-
-def follow_up_order(actions):
-    """Open and overdue first, then open, then closed; by due date."""
-    today = timezone.localdate()
-    rank = Case(
-        When(Q(status=Action.Status.OPEN, due_date__lt=today), then=Value(0)),
-        When(status=Action.Status.OPEN, then=Value(1)),
-        default=Value(2),
-        output_field=IntegerField(),
-    )
-    return actions.annotate(rank=rank).order_by("rank", "due_date", "pk")
 
 
 @login_required
 def action_list(request):
-    filters = ActionFilters(request.GET or None, user=request.user)
-    actions = filters.filter(
+    filterset, actions = filtered(
+        ActionFilterSet,
+        request,
         Action.objects.for_user(request.user).select_related(
             "owner", "meeting__committee__establishment", "decision__project__ai_system"
-        )
+        ),
     )
     query = request.GET.copy()
     query.pop("page", None)
@@ -84,8 +34,8 @@ def action_list(request):
         request,
         "governance/action_list.html",
         {
-            "filters": filters,
-            "page": Paginator(follow_up_order(actions), 50).get_page(request.GET.get("page")),
+            "filters": filterset.form,
+            "page": Paginator(actions, 50).get_page(request.GET.get("page")),
             "query": query.urlencode(),
             "today": timezone.localdate(),
         },

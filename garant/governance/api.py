@@ -9,7 +9,6 @@ French message, and the attempt is recorded in the audit trail.
 from datetime import date, datetime
 from typing import Annotated
 
-from django.db.models import Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from ninja import Field, FilterLookup, FilterSchema, PatchDict, Query, Router, Schema, Status
@@ -23,13 +22,17 @@ from garant.core.api import (
     FormErrors,
     Id,
     Pagination,
+    SearchText,
     Text,
     get_scoped,
     merged,
     require_permission,
     save_form,
+    without_empty,
 )
+from garant.core.filtersets import filtered
 from garant.governance.decisions import SignRefused, assessment_for, record, sign
+from garant.governance.filtersets import ActionFilterSet, DecisionFilterSet
 from garant.governance.forms import ActionForm, CommitteeForm, DecisionForm, MeetingForm, MemberForm
 from garant.governance.models import (
     TEAM_SIZE,
@@ -286,15 +289,17 @@ class DecisionOut(Schema):
     signed_by: int | None = Field(alias="signed_by_id")
 
 
-class DecisionFilters(FilterSchema):
-    committee: Annotated[Id | None, FilterLookup("meeting__committee_id")] = None
-    meeting: Annotated[Id | None, FilterLookup("meeting_id")] = None
-    project: Annotated[Id | None, FilterLookup("project_id")] = None
-    outcome: Annotated[str | None, FilterLookup("outcome")] = None
-    signed: bool | None = Field(None, description="true : signées ; false : à signer.")
+class DecisionFilters(Schema):
+    """The filters of the decision register's page (`DecisionFilterSet`), as query parameters."""
 
-    def filter_signed(self, value):
-        return Q() if value is None else Q(signed_at__isnull=not value)
+    q: SearchText | None = Field(None, description="Nom du système d'IA du projet (contient).")
+    committee: Id | None = None
+    outcome: str | None = Field(None, description="Code : " + ", ".join(Outcome.values) + ".")
+    state: str | None = Field(None, description="signed : signées ; draft : à signer.")
+    date_from: date | None = Field(None, description="Séances à partir de ce jour.")
+    date_to: date | None = Field(None, description="Séances jusqu'à ce jour.")
+    meeting: Id | None = None
+    project: Id | None = None
 
 
 def decision_queryset():
@@ -308,7 +313,12 @@ def _form_values(values: dict) -> dict:
 @decisions.get("", response=list[DecisionOut], summary="Lister les décisions (relevé)")
 @paginate(Pagination)
 def list_decisions(request, filters: Query[DecisionFilters]):
-    return filters.filter(permissions.scope(decision_queryset(), request.user))
+    """Avec les filtres du relevé de décisions."""
+    base = permissions.scope(decision_queryset(), request.user)
+    filterset, queryset = filtered(DecisionFilterSet, request, base, without_empty(filters))
+    if not filterset.is_valid():
+        raise FormErrors(filterset.errors)
+    return queryset
 
 
 @decisions.get(
@@ -430,11 +440,20 @@ class ActionOut(Schema):
     notes: str
 
 
-class ActionFilters(FilterSchema):
-    meeting: Annotated[Id | None, FilterLookup("meeting_id")] = None
-    decision: Annotated[Id | None, FilterLookup("decision_id")] = None
-    status: Annotated[str | None, FilterLookup("status")] = None
-    owner: Annotated[Id | None, FilterLookup("owner_id")] = None
+class ActionFilters(Schema):
+    """The filters of the actions' follow-up page (`ActionFilterSet`), as query parameters."""
+
+    state: str | None = Field(
+        None,
+        description="Vide : ouvertes ; overdue : en retard ; all : toutes ; "
+        + ", ".join(Action.Status.values)
+        + ".",
+    )
+    committee: Id | None = None
+    mine: bool | None = Field(None, description="true : celles dont je suis le porteur.")
+    meeting: Id | None = None
+    decision: Id | None = None
+    owner: Id | None = None
 
 
 def action_queryset():
@@ -452,9 +471,13 @@ def save_action(request, action: Action, values):
 )
 @paginate(Pagination)
 def list_actions(request, filters: Query[ActionFilters]):
-    return filters.filter(permissions.scope(action_queryset(), request.user)).order_by(
-        "due_date", "pk"
-    )
+    """Avec les filtres du suivi des actions : les ouvertes sauf si `state` le précise ;
+    en retard d'abord, puis ouvertes, puis closes, par échéance."""
+    base = permissions.scope(action_queryset(), request.user)
+    filterset, queryset = filtered(ActionFilterSet, request, base, without_empty(filters))
+    if not filterset.is_valid():
+        raise FormErrors(filterset.errors)
+    return queryset
 
 
 @actions.get("/{action_id}", response={200: ActionOut, **READ_ERRORS}, summary="Lire une action")

@@ -5,3 +5,15 @@ class GovernanceConfig(AppConfig):
     name = "garant.governance"
     label = "governance"
     verbose_name = "Garant — comités et décisions"
+
+    def ready(self):
+        from garant.core import home
+        from garant.governance.decisions import dossier_rows
+        from garant.governance.todo import governance_todo
+        from garant.lifecycle import committee
+
+        # the lifecycle (below) learns of decisions here: its gates, pages and dossier
+        committee.register(committee.Decisions("decisions", dossier_rows))
+        home.register(
+            "governance", 20, todo=governance_todo, todo_template="governance/_home_todo.html"
+        )

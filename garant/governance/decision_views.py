@@ -150,14 +150,14 @@ def decision_sign(request, pk):
 
 @login_required
 def decision_register(request):
-    filters, decisions = register.filtered_register(request)
+    filterset, decisions = register.filtered_register(request)
     query = request.GET.copy()
     query.pop("page", None)
     return render(
         request,
         "governance/decision_register.html",
         {
-            "filters": filters,
+            "filters": filterset.form,
             "page": Paginator(decisions, 50).get_page(request.GET.get("page")),
             "query": query.urlencode(),
         },

@@ -1,7 +1,7 @@
 """The rules of a decision: what makes it valid, which assessment it rests on, signing.
 
-`decision_errors` is the one place where a decision's content is checked (forms, API and
-demo all go through `Decision.full_clean`); `sign` is the one way to sign; once signed,
+A decision's content is checked in one place, `garant.governance.rules.decision_errors` (forms,
+API and demo all go through `Decision.full_clean`); `sign` is the one way to sign; once signed,
 `Decision` itself refuses every change (see `garant.governance.models`).
 """
 
@@ -11,12 +11,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from garant.core.documents import display
-from garant.governance.models import Decision, Outcome
-
-#: outcomes after which the project is re-examined at a given date
-NEEDS_REVIEW_DATE = {Outcome.GENERALISE, Outcome.WITH_CONDITIONS, Outcome.EXTEND_POC}
-VOTE_FIELDS = ("votes_for", "votes_against", "votes_abstain")
+from garant.governance.models import Action, Decision
+from garant.governance.rules import decision_errors
 
 
 def assessment_for(project):
@@ -24,63 +20,6 @@ def assessment_for(project):
     latest draft (frozen when the decision is recorded); None if the project has none."""
     assessments = project.assessments.order_by("-created_at", "-pk")
     return assessments.filter(status="frozen").first() or assessments.first()
-
-
-def decision_errors(decision: Decision) -> dict[str, list[str]]:
-    """{field: [French messages]} of what is wrong with `decision` (empty: valid)."""
-    errors: dict[str, list[str]] = {}
-
-    def add(field, message):
-        errors.setdefault(field, []).append(message)
-
-    meeting = decision.meeting if decision.meeting_id else None
-    committee = meeting.committee if meeting else None
-    project = decision.project if decision.project_id else None
-    if committee and project and project.establishment_id != committee.establishment_id:
-        add("project", _("Le projet doit appartenir à l'établissement du comité."))
-    if project and decision.assessment_id and decision.assessment.project_id != project.pk:
-        add("assessment", _("L'évaluation doit porter sur le projet de la décision."))
-    if decision.outcome == Outcome.WITH_CONDITIONS and not decision.conditions.strip():
-        add("conditions", _("Précisez les conditions de la généralisation."))
-    if decision.outcome in NEEDS_REVIEW_DATE and decision.next_review_date is None:
-        add("next_review_date", _("Fixez la date de la prochaine réévaluation."))
-    review = decision.next_review_date
-    if meeting and review and meeting.starts_at and review <= timezone.localdate(meeting.starts_at):
-        add("next_review_date", _("La prochaine réévaluation doit suivre la date de la séance."))
-    if decision.chair_id and committee and decision.chair.committee_id != committee.pk:
-        add("chair", _("Le président de séance doit être membre de ce comité."))
-    _check_votes(decision, committee, add)
-    return errors
-
-
-def _check_votes(decision: Decision, committee, add) -> None:
-    given = [f for f in VOTE_FIELDS if getattr(decision, f) is not None]
-    if decision.consensus:
-        for field in given:
-            add(field, _("Décision par consensus : ne saisissez pas de décompte des voix."))
-        return
-    if len(given) < len(VOTE_FIELDS):
-        for field in set(VOTE_FIELDS) - set(given):
-            add(
-                field,
-                _("Saisissez les voix pour, contre et les abstentions, ou cochez le consensus."),
-            )
-        return
-    if decision.votes_total == 0:
-        add("votes_for", _("Aucune voix exprimée : saisissez le décompte des voix."))
-    elif decision.votes_for <= decision.votes_against:
-        add(
-            "votes_for",
-            _("Décision non adoptée : il faut plus de voix pour que de voix contre."),
-        )
-    if committee is not None:
-        seats = committee.members.count()
-        if decision.votes_total > seats:
-            add(
-                "votes_for",
-                _("%(votes)s voix décomptées pour %(seats)s membres du comité.")
-                % {"votes": decision.votes_total, "seats": seats},
-            )
 
 
 def sign_errors(decision: Decision) -> list[str]:
@@ -144,19 +83,32 @@ def _notify_author(decision: Decision) -> None:
     )
 
 
-def signed_message(decision: Decision, deleting: bool = False) -> str:
-    values = {
-        "date": display(decision.signed_at),
-        "name": str(decision.signed_by) if decision.signed_by_id else _("inconnu"),
-    }
-    if deleting:
-        text = _(
-            "Décision signée le %(date)s par %(name)s : elle ne peut pas être supprimée. "
-            "Pour la revoir, enregistrez une nouvelle décision lors d'une prochaine séance."
-        )
-    else:
-        text = _(
-            "Décision signée le %(date)s par %(name)s : elle ne peut plus être modifiée. "
-            "Pour la revoir, enregistrez une nouvelle décision lors d'une prochaine séance."
-        )
-    return text % values
+def dossier_rows(project) -> tuple[list[dict], list[dict]]:
+    """The decisions taken on `project` and their actions, as its dossier shows them
+    (registered with `garant.lifecycle.committee` by `GovernanceConfig.ready`)."""
+    decisions = [
+        {
+            "date": d.signed_at,
+            "outcome": d.get_outcome_display(),
+            "signed": d.signed_at is not None,
+            "rationale": d.rationale,
+            "conditions": d.conditions,
+            "next_review_date": d.next_review_date,
+            "meeting": d.meeting,
+        }
+        for d in Decision.objects.filter(project=project)
+        .select_related("meeting__committee")
+        .order_by("-created_at")
+    ]
+    actions = [
+        {
+            "title": a.title,
+            "owner": a.owner_display,
+            "due_date": a.due_date,
+            "status": a.get_status_display(),
+        }
+        for a in Action.objects.filter(decision__project=project)
+        .select_related("owner")
+        .order_by("due_date", "pk")
+    ]
+    return decisions, actions

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from garant.core.dates import DATE_WIDGET, DATETIME_WIDGET
 from garant.core.models import Establishment, User
 from garant.governance.models import (
     Action,
@@ -18,10 +19,6 @@ from garant.governance.models import (
     Decision,
     Meeting,
 )
-
-DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
-DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M", "%Y-%m-%dT%H:%M:%S"]
 
 
 def users_of(establishment_id):
@@ -68,7 +65,6 @@ class MemberForm(forms.ModelForm):
 class MeetingForm(forms.ModelForm):
     starts_at = forms.DateTimeField(
         label=_("date et heure"),
-        input_formats=DATETIME_FORMATS,
         widget=DATETIME_WIDGET,
         help_text=_("Heure de Paris."),
     )

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from garant.core.audit import Audited
 from garant.core.models import Establishment, User
 from garant.core.tenancy import TenantQuerySet
+from garant.lifecycle.outcomes import Outcome  # a decision's outcome codes, defined there
 
 #: "au-delà de 15 membres on ne fait plus équipe" (the seeds): a warning, never a refusal
 TEAM_SIZE = 15
@@ -228,15 +229,6 @@ class AgendaItem(Audited, models.Model):
         return self.title
 
 
-class Outcome(models.TextChoices):
-    """What a committee decides on a project (the codes of lifecycle's recommendations)."""
-
-    GENERALISE = "generalise", _("généraliser")
-    WITH_CONDITIONS = "generalise_with_conditions", _("généraliser sous conditions")
-    EXTEND_POC = "extend_poc", _("prolonger le PoC")
-    STOP = "stop", _("arrêter")
-
-
 class DecisionSigned(Exception):
     """A change of a signed decision: refused, and the attempt recorded in the audit trail."""
 
@@ -374,7 +366,7 @@ class Decision(Audited, models.Model):
         return (self.votes_for or 0) + (self.votes_against or 0) + (self.votes_abstain or 0)
 
     def clean(self):
-        from garant.governance.decisions import decision_errors
+        from garant.governance.rules import decision_errors
 
         if errors := decision_errors(self):
             raise ValidationError(errors)
@@ -382,7 +374,7 @@ class Decision(Audited, models.Model):
     def refuse_change(self, attempted: dict, *, deleting: bool = False):
         """Record the refused attempt in the audit trail, then raise `DecisionSigned`."""
         from garant.core.audit import record_refused
-        from garant.governance.decisions import signed_message
+        from garant.governance.rules import signed_message
 
         signed = Decision.objects.select_related("signed_by").get(pk=self.pk)
         message = signed_message(signed, deleting=deleting)

@@ -3,65 +3,14 @@ as a page and as XLSX and PDF documents built with `garant.core.documents`."""
 
 from __future__ import annotations
 
-from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from garant.core.documents import PdfDocument, display, pdf_response, xlsx_response, xlsx_workbook
-from garant.governance.forms import DATE_WIDGET
-from garant.governance.models import Committee, Decision, Outcome
-
-
-class RegisterFilters(forms.Form):
-    """The register's filters; an invalid value is reported and ignored."""
-
-    STATES = [
-        ("", gettext_lazy("Toutes")),
-        ("signed", gettext_lazy("Signées")),
-        ("draft", gettext_lazy("À signer")),
-    ]
-
-    q = forms.CharField(label=gettext_lazy("Projet"), required=False, max_length=200)
-    committee = forms.ModelChoiceField(
-        label=gettext_lazy("Comité"),
-        queryset=Committee.objects.none(),
-        required=False,
-        empty_label=gettext_lazy("Tous"),
-    )
-    outcome = forms.ChoiceField(
-        label=gettext_lazy("Décision"),
-        choices=[("", gettext_lazy("Toutes")), *Outcome.choices],
-        required=False,
-    )
-    state = forms.ChoiceField(label=gettext_lazy("Signature"), choices=STATES, required=False)
-    date_from = forms.DateField(label=gettext_lazy("Séance du"), required=False, widget=DATE_WIDGET)
-    date_to = forms.DateField(label=gettext_lazy("au"), required=False, widget=DATE_WIDGET)
-
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["committee"].queryset = Committee.objects.for_user(user).select_related(
-            "establishment"
-        )
-        self.fields["q"].widget.attrs["type"] = "search"
-
-    def filter(self, decisions):
-        data = self.cleaned_data if self.is_valid() else {}
-        if q := (data.get("q") or "").strip():
-            decisions = decisions.filter(project__ai_system__name__icontains=q)
-        if data.get("committee"):
-            decisions = decisions.filter(meeting__committee=data["committee"])
-        if data.get("outcome"):
-            decisions = decisions.filter(outcome=data["outcome"])
-        if data.get("state") == "signed":
-            decisions = decisions.filter(signed_at__isnull=False)
-        elif data.get("state") == "draft":
-            decisions = decisions.filter(signed_at__isnull=True)
-        if data.get("date_from"):
-            decisions = decisions.filter(meeting__starts_at__date__gte=data["date_from"])
-        if data.get("date_to"):
-            decisions = decisions.filter(meeting__starts_at__date__lte=data["date_to"])
-        return decisions
+from garant.core.filtersets import filtered
+from garant.governance.filtersets import DecisionFilterSet
+from garant.governance.models import Decision
 
 
 def register_queryset(user):
@@ -75,8 +24,8 @@ def register_queryset(user):
 
 
 def filtered_register(request):
-    filters = RegisterFilters(request.GET or None, user=request.user)
-    return filters, filters.filter(register_queryset(request.user))
+    """(filter set, decisions) of the page and its exports (`DecisionFilterSet`)."""
+    return filtered(DecisionFilterSet, request, register_queryset(request.user))
 
 
 def votes(decision: Decision) -> str:

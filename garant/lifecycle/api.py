@@ -2,27 +2,29 @@
 indicators and values, assessments. Input goes through the web forms, records through
 `garant.core.permissions` (see `garant.core.api`), gates through `gates.transition`."""
 
-from __future__ import annotations
-
 from datetime import date, datetime
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.pagination import paginate
 
 from garant.core.api import (
     READ_ERRORS,
     WRITE_ERRORS,
+    FormErrors,
     Id,
     Pagination,
     Text,
     get_scoped,
     require_permission,
     save_form,
+    without_empty,
 )
+from garant.core.filtersets import filtered
 from garant.lifecycle import assessments, gates
+from garant.lifecycle.filtersets import ProjectFilterSet
 from garant.lifecycle.forms import CharterForm, IdeaForm, IndicatorForm, IndicatorValueForm
 from garant.lifecycle.models import Assessment, Idea, Indicator, PocCharter, Project
 
@@ -126,11 +128,26 @@ def project_queryset():
     return Project.objects.select_related("ai_system").prefetch_related(*gates.prefetch_names())
 
 
+class ProjectFilters(Schema):
+    """The filters of the portfolio's page (`ProjectFilterSet`), as query parameters."""
+
+    establishment: Id | None = None
+    domain: str | None = Field(None, description="Code du vocabulaire « domain ».")
+    solution_type: str | None = Field(None, description="Code du vocabulaire « solution_type ».")
+    service: Id | None = None
+    phase: str | None = Field(None, description="Code du vocabulaire « phase ».")
+    blocked: bool | None = Field(None, description="true : bloqués à une étape seulement.")
+
+
 @projects.get("", response=list[ProjectOut], summary="Portefeuille des projets")
 @paginate(Pagination)
-def list_projects(request, phase: str | None = None):
-    qs = project_queryset().for_user(request.user).order_by("ai_system__name", "pk")
-    return qs.filter(phase=phase) if phase else qs
+def list_projects(request, filters: Query[ProjectFilters]):
+    """Avec les filtres du portefeuille."""
+    base = project_queryset().for_user(request.user)
+    filterset, queryset = filtered(ProjectFilterSet, request, base, without_empty(filters))
+    if not filterset.is_valid():
+        raise FormErrors(filterset.errors)
+    return queryset
 
 
 @projects.get("/{project_id}", response={200: ProjectOut, **READ_ERRORS})

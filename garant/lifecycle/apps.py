@@ -8,8 +8,13 @@ class LifecycleConfig(AppConfig):
     verbose_name = "Garant — du pilote à la routine"
 
     def ready(self):
+        from garant.core import home
         from garant.lifecycle import grids
+        from garant.lifecycle.todo import lifecycle_todo
         from garant.registry.tabs import register_tab
 
         grids.load_checked()  # a broken decision grid stops the start-up, naming file and item
         register_tab("project", _("Projet"), "lifecycle:system_project", 20)
+        home.register(
+            "lifecycle", 40, todo=lifecycle_todo, todo_template="lifecycle/_home_todo.html"
+        )

@@ -98,12 +98,8 @@ def recommend(grid: grids.Grid, scores: dict[str, Score], measured: set[str]) ->
         "which": ", ".join(f"{c.n}. {c.title}" for c in weakest),
     }
     t = grid.thresholds
-    levels = [
-        (Recommendation.GENERALISE, t["generalise"]),
-        (Recommendation.WITH_CONDITIONS, t["generalise_with_conditions"]),
-        (Recommendation.EXTEND_POC, t["extend_poc"]),
-    ]
-    for recommendation, threshold in levels:
+    for recommendation in grids.RECOMMENDATION_LEVELS:
+        threshold = t[recommendation]
         if mean >= threshold["mean"] and lowest >= threshold.get("min", 0):
             return Result(
                 recommendation, [summary, _threshold_reason(recommendation, threshold)], mean
@@ -113,7 +109,7 @@ def recommend(grid: grids.Grid, scores: dict[str, Score], measured: set[str]) ->
         [
             summary,
             _("Sous le seuil de prolongation du PoC (moyenne %(mean)s) : arrêter.")
-            % {"mean": _num(t["extend_poc"]["mean"])},
+            % {"mean": _num(t[Recommendation.EXTEND_POC]["mean"])},
         ],
         mean,
     )

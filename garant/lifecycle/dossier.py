@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from garant.core.documents import PdfDocument, display, pdf_response
 from garant.core.permissions import get_scoped
-from garant.lifecycle import gates
+from garant.lifecycle import committee
 from garant.lifecycle.models import Assessment, Indicator, PocCharter, Project, Recommendation
 
 
@@ -92,37 +92,6 @@ def _indicators(charter: PocCharter | None) -> list[dict]:
     ]
 
 
-def _decisions(project: Project) -> tuple[list[dict], list[dict]]:
-    if not gates.governance_available():
-        return [], []
-    from garant.governance.models import Action
-
-    decisions = [
-        {
-            "date": d.signed_at,
-            "outcome": d.get_outcome_display(),
-            "signed": d.signed_at is not None,
-            "rationale": d.rationale,
-            "conditions": d.conditions,
-            "next_review_date": d.next_review_date,
-            "meeting": d.meeting,
-        }
-        for d in project.decisions.select_related("meeting__committee").order_by("-created_at")
-    ]
-    actions = [
-        {
-            "title": a.title,
-            "owner": a.owner_display,
-            "due_date": a.due_date,
-            "status": a.get_status_display(),
-        }
-        for a in Action.objects.filter(decision__project=project)
-        .select_related("owner")
-        .order_by("due_date", "pk")
-    ]
-    return decisions, actions
-
-
 def sections(project: Project) -> dict:
     charter = PocCharter.objects.filter(project=project).prefetch_related("services").first()
     assessment = (
@@ -130,7 +99,7 @@ def sections(project: Project) -> dict:
         .order_by("-frozen_at", "-pk")
         .first()
     )
-    decisions, actions = _decisions(project)
+    decisions, actions = committee.dossier_rows(project)
     return {
         "register": _register(project),
         "qualification": _qualification(project.ai_system),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from garant.core.dates import DATE_WIDGET
 from garant.core.models import Establishment, Service
 from garant.core.referentials import vocabulary
 from garant.lifecycle import grids
@@ -16,7 +17,6 @@ from garant.lifecycle.models import (
     PocCharter,
     Project,
 )
-from garant.registry.forms import DATE_WIDGET
 
 MONITORING_METRICS = [
     ("auc", _("AUC")),

@@ -28,14 +28,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.apps import apps
 from django.db import transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from garant.core.referentials import vocabulary
+from garant.lifecycle import committee
 from garant.lifecycle.models import Assessment, PhaseTransition, Project
+from garant.lifecycle.outcomes import Outcome
 
 # phase -> phases reachable from it (before the gate conditions are checked)
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -49,7 +50,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "retired": (),
 }
 ALWAYS = ("suspended", "retired")  # from any live phase, with a reason
-GO_OUTCOMES = ("generalise", "generalise_with_conditions")
+GO_OUTCOMES = (Outcome.GENERALISE, Outcome.WITH_CONDITIONS)
 
 
 class GateRefused(Exception):
@@ -88,7 +89,7 @@ def allowed_targets(project: Project) -> list[str]:
 
 # The helpers below read related rows with .all(), so that the portfolio can prefetch them
 # (`PREFETCH`) and judge every project's gate without one query per project.
-PREFETCH = ("transitions", "charter__indicators__values", "assessments", "decisions")
+PREFETCH = ("transitions", "charter__indicators__values", "assessments")
 
 
 def latest_frozen_assessment(project: Project) -> Assessment | None:
@@ -97,14 +98,14 @@ def latest_frozen_assessment(project: Project) -> Assessment | None:
 
 
 def governance_available() -> bool:
-    return apps.is_installed("garant.governance") and hasattr(Project, "decisions")
+    """Whether the committee's decisions are known (governance registers them)."""
+    return committee.registered() is not None
 
 
 def prefetch_names() -> tuple[str, ...]:
     """What to prefetch to judge many projects' gates in a constant number of queries."""
-    if governance_available():
-        return PREFETCH
-    return tuple(p for p in PREFETCH if p != "decisions")
+    source = committee.registered()
+    return (*PREFETCH, source.related_name) if source else PREFETCH
 
 
 def signed_decision(project: Project):
@@ -116,7 +117,7 @@ def signed_decision(project: Project):
         return None
     signed = [
         d
-        for d in project.decisions.all()
+        for d in committee.decisions_of(project)
         if d.signed_at is not None and d.assessment_id == assessment.pk
     ]
     return max(signed, key=lambda d: (d.signed_at, d.pk), default=None)
@@ -192,7 +193,7 @@ def check(project: Project, to_phase: str, reason: str = "", today=None) -> list
         if not reason.strip():
             return [_("Indiquez le motif de ce changement de phase.")]
         if to_phase == "retired" and here == "generalisation":
-            return _needs_decision(project, ("stop",), today)
+            return _needs_decision(project, (Outcome.STOP,), today)
         return []
     if to_phase == "poc":
         if project.modality == "M2":
@@ -203,7 +204,7 @@ def check(project: Project, to_phase: str, reason: str = "", today=None) -> list
                 )
             ]
         if here == "generalisation":
-            return _needs_decision(project, ("extend_poc",), today)
+            return _needs_decision(project, (Outcome.EXTEND_POC,), today)
         return _charter_problems(project)
     if to_phase == "evaluation":
         if here == "instruction" and project.modality != "M2":

@@ -12,10 +12,16 @@ from dataclasses import dataclass
 from functools import cache
 
 from garant.core.referentials import Referential, ReferentialError, load, localized
+from garant.lifecycle.outcomes import Recommendation
 
 KIND = "decision_grid"
 DEFAULT_GRID = "medical_and_care"
-RECOMMENDATION_LEVELS = ("generalise", "generalise_with_conditions", "extend_poc")
+#: the recommendations a grid sets a threshold for, from the highest (below the last: stop)
+RECOMMENDATION_LEVELS = (
+    Recommendation.GENERALISE,
+    Recommendation.WITH_CONDITIONS,
+    Recommendation.EXTEND_POC,
+)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from garant.core.audit import Audited
 from garant.core.fields import CodeField
 from garant.core.models import Establishment, Service, User
 from garant.core.tenancy import TenantQuerySet
+from garant.lifecycle.outcomes import Recommendation
 from garant.registry.models import AISystem
 
 # --- ideas (bottom-up) -------------------------------------------------------------------------
@@ -387,14 +388,6 @@ class IndicatorValue(Audited, models.Model):
 
 
 # --- assessments on a decision grid ------------------------------------------------------------
-
-
-class Recommendation(models.TextChoices):
-    GENERALISE = "generalise", _("Généraliser")
-    WITH_CONDITIONS = "generalise_with_conditions", _("Généraliser sous conditions")
-    EXTEND_POC = "extend_poc", _("Prolonger le PoC")
-    STOP = "stop", _("Arrêter")
-    NOT_YET = "not_yet", _("Pas encore")
 
 
 class AssessmentFrozen(Exception):

@@ -1,5 +1,5 @@
 """The portfolio: every project in scope, by phase, with its time in each phase and what
-blocks it at its next gate; filters by domain, type, service and establishment."""
+blocks it at its next gate; filtered by `garant.lifecycle.filtersets.ProjectFilterSet`."""
 
 from __future__ import annotations
 
@@ -7,11 +7,8 @@ import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from django import forms
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
-from garant.core.models import Establishment, Service
 from garant.core.referentials import vocabulary
 from garant.lifecycle import gates
 from garant.lifecycle.models import Project
@@ -25,27 +22,6 @@ BOARD_PHASES = (
     "suspended",
     "retired",
 )
-
-
-class PortfolioFilters(forms.Form):
-    establishment = forms.ModelChoiceField(
-        label=_("établissement"), queryset=Establishment.objects.none(), required=False
-    )
-    domain = forms.ChoiceField(label=_("domaine"), required=False)
-    solution_type = forms.ChoiceField(label=_("type de solution"), required=False)
-    service = forms.ModelChoiceField(
-        label=_("service"), queryset=Service.objects.none(), required=False
-    )
-    blocked = forms.BooleanField(label=_("bloqués à une étape seulement"), required=False)
-
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["establishment"].queryset = Establishment.objects.for_user(user)
-        self.fields["service"].queryset = Service.objects.for_user(user).select_related(
-            "establishment"
-        )
-        for name in ("domain", "solution_type"):
-            self.fields[name].choices = [("", "---------")] + vocabulary(name).choices()
 
 
 @dataclass
@@ -71,39 +47,27 @@ def days_by_phase(project: Project, now: dt.datetime) -> dict[str, int]:
     return dict(spent)
 
 
-def projects(user, filters: PortfolioFilters):
-    qs = (
+def portfolio_queryset(user):
+    """The projects `user` may see, with what judging their gates needs."""
+    return (
         Project.objects.for_user(user)
         .select_related("ai_system", "establishment")
         .prefetch_related(*gates.prefetch_names())
     )
-    if filters.is_valid():
-        data = filters.cleaned_data
-        if data["establishment"]:
-            qs = qs.filter(establishment=data["establishment"])
-        if data["domain"]:
-            qs = qs.filter(ai_system__domain=data["domain"])
-        if data["solution_type"]:
-            qs = qs.filter(ai_system__solution_type=data["solution_type"])
-        if data["service"]:
-            qs = qs.filter(ai_system__services=data["service"])
-    return qs.order_by("ai_system__name", "pk")
 
 
-def board(user, filters: PortfolioFilters) -> dict:
+def board(projects) -> dict:
+    """The board of `projects` (`ProjectFilterSet`'s records)."""
     now = timezone.now()
-    only_blocked = filters.is_valid() and filters.cleaned_data["blocked"]
     columns: dict[str, list[Card]] = {phase: [] for phase in BOARD_PHASES}
     by_establishment: dict[str, Counter] = defaultdict(Counter)
-    for project in projects(user, filters):
+    for project in projects:
         card = Card(
             project=project,
             days_in_phase=max((now - project.phase_entered_at).days, 0),
             blocked=gates.blocked_reason(project),
             days_by_phase=days_by_phase(project, now),
         )
-        if only_blocked and not card.blocked:
-            continue
         columns.setdefault(project.phase, []).append(card)
         by_establishment[project.establishment.name][project.phase] += 1
     phases = vocabulary("phase")

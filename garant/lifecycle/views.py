@@ -18,11 +18,21 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from garant.core import permissions
+from garant.core.filtersets import filtered
 from garant.core.permissions import get_scoped
 from garant.core.referentials import localized
-from garant.lifecycle import assessments, charts, gates, grids, monitoring_values, notifications
+from garant.lifecycle import (
+    assessments,
+    charts,
+    committee,
+    gates,
+    grids,
+    monitoring_values,
+    notifications,
+)
 from garant.lifecycle.charter import initial_charter
 from garant.lifecycle.charter import warnings as charter_warnings
+from garant.lifecycle.filtersets import ProjectFilterSet
 from garant.lifecycle.forms import (
     AcceptForm,
     CharterForm,
@@ -44,7 +54,7 @@ from garant.lifecycle.models import (
     PocCharter,
     Project,
 )
-from garant.lifecycle.portfolio import PortfolioFilters, board
+from garant.lifecycle.portfolio import board, portfolio_queryset
 from garant.lifecycle.projects import TriageRefused, accept, create_project, decline, merge
 from garant.registry.models import AISystem
 from garant.registry.tabs import tabs_for
@@ -114,9 +124,8 @@ def idea_detail(request, pk):
     )
     decision = None
     if idea.project_id and gates.governance_available():
-        decision = (
-            idea.project.decisions.filter(signed_at__isnull=False).order_by("-signed_at").first()
-        )
+        decisions = committee.decisions_of(idea.project)
+        decision = decisions.filter(signed_at__isnull=False).order_by("-signed_at").first()
     context = {"idea": idea, "can_triage": can_triage, "decision": decision}
     if can_triage:
         context.update(
@@ -189,8 +198,8 @@ def notification_read(request, pk=None):
 
 @login_required
 def portfolio(request):
-    filters = PortfolioFilters(request.GET or None, user=request.user)
-    context = {"filters": filters, **board(request.user, filters)}
+    filterset, projects = filtered(ProjectFilterSet, request, portfolio_queryset(request.user))
+    context = {"filters": filterset.form, **board(projects)}
     context["several"] = len(context["group"]) > 1
     return render(request, "lifecycle/portfolio.html", context)
 
@@ -507,7 +516,7 @@ def assessment_detail(request, pk):
         criteria=criteria,
         can_edit=can_edit,
         chart=_chart_rows(assessment, grid),
-        decisions=assessment.decisions.all() if gates.governance_available() else [],
+        decisions=committee.decisions_of(assessment),
     )
     return render(
         request,

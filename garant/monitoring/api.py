@@ -10,10 +10,10 @@ Alert rules are validated by `AlertRuleForm`, the form of the feed's page, when 
 """
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
 from django.utils.translation import gettext as _
-from ninja import Field, FilterLookup, FilterSchema, PatchDict, Query, Router, Schema, Status
+from ninja import Field, PatchDict, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.pagination import paginate
 
@@ -27,9 +27,12 @@ from garant.core.api import (
     get_scoped,
     merged,
     save_form,
+    without_empty,
 )
+from garant.core.filtersets import filtered
 from garant.monitoring import alerts, dashboard, ingest, report
 from garant.monitoring.alert_forms import AcknowledgeForm, AlertRuleForm
+from garant.monitoring.filtersets import FeedFilterSet
 from garant.monitoring.forms import FeedForm
 from garant.monitoring.models import Alert, AlertRule, Feed, IngestBatch
 from garant.registry.models import AISystem
@@ -80,8 +83,12 @@ class FeedOut(Schema):
     created_at: datetime
 
 
-class FeedFilters(FilterSchema):
-    system: Annotated[Id | None, FilterLookup("ai_system_id")] = None
+class FeedFilters(Schema):
+    """The filters of the monitoring overview (`FeedFilterSet`), as query parameters."""
+
+    establishment: Id | None = None
+    ouvertes: bool | None = Field(None, description="true : flux ayant une alerte ouverte.")
+    system: Id | None = None
 
 
 class RecordsIn(Schema):
@@ -118,7 +125,12 @@ def feed_queryset():
 @feeds.get("", response=list[FeedOut], summary="Lister les flux")
 @paginate(Pagination)
 def list_feeds(request, filters: Query[FeedFilters]):
-    return filters.filter(permissions.scope(feed_queryset(), request.user))
+    """Avec les filtres de la vue d'ensemble du suivi."""
+    base = permissions.scope(feed_queryset(), request.user)
+    filterset, queryset = filtered(FeedFilterSet, request, base, without_empty(filters))
+    if not filterset.is_valid():
+        raise FormErrors(filterset.errors)
+    return queryset
 
 
 @feeds.get("/{feed_id}", response={200: FeedOut, **READ_ERRORS}, summary="Lire un flux")

@@ -23,13 +23,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from garant.core import permissions
+from garant.core.dates import DATE_WIDGET
 from garant.monitoring import charts, report
 from garant.monitoring.models import Feed
 from garant.registry.views import _system_context
 
 DEFAULT_DAYS = 90
 MAX_PERIODS = 400
-DATE_FORMATS = ["%d/%m/%Y", "%Y-%m-%d"]
 GRANULARITIES = [
     ("day", gettext_lazy("jour")),
     ("week", gettext_lazy("semaine")),
@@ -40,14 +40,12 @@ GRANULARITIES = [
 class PeriodForm(forms.Form):
     du = forms.DateField(
         label=gettext_lazy("du"),
-        input_formats=DATE_FORMATS,
-        widget=forms.DateInput(format="%d/%m/%Y", attrs={"placeholder": "jj/mm/aaaa"}),
+        widget=DATE_WIDGET,
         error_messages={"invalid": gettext_lazy("Date invalide : jj/mm/aaaa attendu.")},
     )
     au = forms.DateField(
         label=gettext_lazy("au"),
-        input_formats=DATE_FORMATS,
-        widget=forms.DateInput(format="%d/%m/%Y", attrs={"placeholder": "jj/mm/aaaa"}),
+        widget=DATE_WIDGET,
         error_messages={"invalid": gettext_lazy("Date invalide : jj/mm/aaaa attendu.")},
     )
     par = forms.ChoiceField(

@@ -9,36 +9,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django import forms
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Exists, Max, OuterRef, Subquery, Sum
+from django.db.models import Count, Max, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
 
-from garant.core.models import Establishment
+from garant.core.filtersets import filtered
 from garant.monitoring import alerts
+from garant.monitoring.filtersets import FeedFilterSet
 from garant.monitoring.models import Alert, AlertRule, Feed, IngestBatch
 
 #: a feed that received nothing for this many days is shown as silent
 STALE_DAYS = 7
-
-
-class OverviewFilters(forms.Form):
-    establishment = forms.ModelChoiceField(
-        label=gettext_lazy("établissement"),
-        queryset=Establishment.objects.none(),
-        required=False,
-        empty_label=gettext_lazy("tous"),
-    )
-    ouvertes = forms.BooleanField(label=gettext_lazy("alertes ouvertes seulement"), required=False)
-
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["establishment"].queryset = Establishment.objects.for_user(user).order_by(
-            "name", "pk"
-        )
 
 
 @dataclass
@@ -64,16 +47,9 @@ def _per_feed(queryset, value):
     )
 
 
-def visible_feeds(user, establishment=None, open_only=False):
-    """The feeds `user` may view, filtered, with their figures as subqueries, ordered by
+def with_figures(feeds):
+    """`feeds` (`FeedFilterSet`'s records) with their figures as subqueries, ordered by
     establishment, system and name."""
-    feeds = Feed.objects.for_user(user)
-    if establishment is not None:
-        feeds = feeds.filter(ai_system__establishment=establishment)
-    if open_only:
-        feeds = feeds.filter(
-            Exists(Alert.objects.filter(feed=OuterRef("pk"), state=Alert.State.OPEN))
-        )
     predictions = IngestBatch.objects.filter(kind=IngestBatch.Kind.PREDICTIONS)
     return (
         feeds.select_related("ai_system__establishment")
@@ -152,12 +128,10 @@ def by_establishment(rows: list[FeedRow]) -> list[dict]:
 
 @login_required
 def overview(request):
-    form = OverviewFilters(request.GET or None, user=request.user)
-    form.is_valid()  # an invalid filter is shown with its error and not applied
-    chosen = getattr(form, "cleaned_data", {})
-    open_only = bool(chosen.get("ouvertes"))
-    feeds = visible_feeds(request.user, chosen.get("establishment"), open_only)
-    rows = overview_rows(feeds)
+    # an invalid filter is shown with its error, and no feed
+    filterset, feeds = filtered(FeedFilterSet, request, Feed.objects.for_user(request.user))
+    form = filterset.form
+    rows = overview_rows(with_figures(feeds))
     return render(
         request,
         "monitoring/overview.html",
@@ -166,7 +140,12 @@ def overview(request):
             "groups": by_establishment(rows),
             "feed_count": len(rows),
             "alerting_count": sum(1 for row in rows if row.open_count),
-            "filtered": bool(chosen.get("establishment") or open_only),
+            "filtered": bool(form.errors) or any(form.cleaned_data.values()),
             "stale_days": STALE_DAYS,
         },
     )
+
+
+def home_todo(user) -> dict:
+    """The home page's section (`garant.core.home`): the open alerts the user may see."""
+    return {"open_alerts": Alert.objects.for_user(user).filter(state=Alert.State.OPEN).count()}

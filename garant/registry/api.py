@@ -10,22 +10,20 @@ from typing import Annotated
 
 from django.db.models import Count
 from django.utils.translation import gettext as _
-from ninja import Field, FilterLookup, FilterSchema, PatchDict, Query, Router, Schema, Status
+from ninja import Field, FilterLookup, FilterSchema, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from garant.core import permissions
 from garant.core.api import (
-    READ_ERRORS,
     WRITE_ERRORS,
     FormErrors,
     Id,
     Pagination,
     SearchText,
     Text,
-    delete,
     get_scoped,
     keep_parent,
-    merged,
+    record_endpoints,
     require_permission,
     save_form,
     without_empty,
@@ -181,11 +179,25 @@ def list_systems(request, filters: Query[SystemFilters]):
     return queryset.prefetch_related("services")
 
 
-@systems.get(
-    "/{system_id}", response={200: SystemOut, **READ_ERRORS}, summary="Lire un système d'IA"
+record_endpoints(
+    systems,
+    "system",
+    out=SystemOut,
+    queryset=system_queryset,
+    summaries={
+        "get": "Lire un système d'IA",
+        "replace": "Remplacer un système d'IA",
+        "update": "Modifier un système d'IA",
+        "delete": "Supprimer un système d'IA",
+    },
+    schema_in=SystemIn,
+    save=save_system,
+    delete_permission="delete",
+    docs={
+        "replace": "Tous les champs sont remplacés : ceux qui manquent reprennent leur valeur par défaut.",
+        "update": "Seuls les champs envoyés changent ; le résultat est validé dans son ensemble.",
+    },
 )
-def get_system(request, system_id: Id):
-    return get_scoped(request, system_queryset(), system_id)
 
 
 @systems.post("", response={201: SystemOut, **WRITE_ERRORS}, summary="Déclarer un système d'IA")
@@ -197,31 +209,6 @@ def create_system(request, payload: SystemIn):
         _("Votre rôle ne permet pas de déclarer un système dans cet établissement."),
     )
     return Status(201, save_system(request, None, payload.model_dump()))
-
-
-@systems.put(
-    "/{system_id}", response={200: SystemOut, **WRITE_ERRORS}, summary="Remplacer un système d'IA"
-)
-def replace_system(request, system_id: Id, payload: SystemIn):
-    """Tous les champs sont remplacés : ceux qui manquent reprennent leur valeur par défaut."""
-    system = get_scoped(request, AISystem.objects.all(), system_id, "change")
-    return save_system(request, system, payload.model_dump())
-
-
-@systems.patch(
-    "/{system_id}", response={200: SystemOut, **WRITE_ERRORS}, summary="Modifier un système d'IA"
-)
-def update_system(request, system_id: Id, payload: PatchDict[SystemIn]):
-    """Seuls les champs envoyés changent ; le résultat est validé dans son ensemble."""
-    system = get_scoped(request, AISystem.objects.all(), system_id, "change")
-    return save_system(request, system, merged(system, SystemIn, payload))
-
-
-@systems.delete(
-    "/{system_id}", response={204: None, **WRITE_ERRORS}, summary="Supprimer un système d'IA"
-)
-def delete_system(request, system_id: Id):
-    return delete(get_scoped(request, AISystem.objects.all(), system_id, "delete"))
 
 
 # --- versions -------------------------------------------------------------------------------
@@ -268,11 +255,21 @@ def list_versions(request, filters: Query[VersionFilters]):
     return filters.filter(permissions.scope(version_queryset(), request.user))
 
 
-@versions.get(
-    "/{version_id}", response={200: VersionOut, **READ_ERRORS}, summary="Lire une version"
+record_endpoints(
+    versions,
+    "version",
+    out=VersionOut,
+    queryset=version_queryset,
+    summaries={
+        "get": "Lire une version",
+        "replace": "Remplacer une version",
+        "update": "Modifier une version",
+        "delete": "Supprimer une version",
+    },
+    schema_in=VersionIn,
+    save=save_version,
+    delete_permission="change",
 )
-def get_version(request, version_id: Id):
-    return get_scoped(request, version_queryset(), version_id)
 
 
 @versions.post("", response={201: VersionOut, **WRITE_ERRORS}, summary="Ajouter une version")
@@ -283,29 +280,6 @@ def create_version(request, payload: VersionIn):
     system = get_scoped(request, AISystem.objects.all(), payload.ai_system, "change")
     version = AISystemVersion(ai_system=system)
     return Status(201, save_version(request, version, payload.model_dump()))
-
-
-@versions.put(
-    "/{version_id}", response={200: VersionOut, **WRITE_ERRORS}, summary="Remplacer une version"
-)
-def replace_version(request, version_id: Id, payload: VersionIn):
-    version = get_scoped(request, version_queryset(), version_id, "change")
-    return save_version(request, version, payload.model_dump())
-
-
-@versions.patch(
-    "/{version_id}", response={200: VersionOut, **WRITE_ERRORS}, summary="Modifier une version"
-)
-def update_version(request, version_id: Id, payload: PatchDict[VersionIn]):
-    version = get_scoped(request, version_queryset(), version_id, "change")
-    return save_version(request, version, merged(version, VersionIn, payload))
-
-
-@versions.delete(
-    "/{version_id}", response={204: None, **WRITE_ERRORS}, summary="Supprimer une version"
-)
-def delete_version(request, version_id: Id):
-    return delete(get_scoped(request, version_queryset(), version_id, "change"))
 
 
 # --- vendors --------------------------------------------------------------------------------
@@ -367,9 +341,22 @@ def list_vendors(request, filters: Query[VendorFilters]):
     return filters.filter(permissions.scope(vendor_queryset(), request.user))
 
 
-@vendors.get("/{vendor_id}", response={200: VendorOut, **READ_ERRORS}, summary="Lire un éditeur")
-def get_vendor(request, vendor_id: Id):
-    return get_scoped(request, vendor_queryset(), vendor_id)
+record_endpoints(
+    vendors,
+    "vendor",
+    out=VendorOut,
+    queryset=vendor_queryset,
+    summaries={
+        "get": "Lire un éditeur",
+        "replace": "Remplacer un éditeur",
+        "update": "Modifier un éditeur",
+        "delete": "Supprimer un éditeur",
+    },
+    schema_in=VendorIn,
+    save=save_vendor,
+    delete_permission="delete",
+    docs={"delete": "Refusé (409) tant que des systèmes y sont rattachés."},
+)
 
 
 @vendors.post("", response={201: VendorOut, **WRITE_ERRORS}, summary="Ajouter un éditeur")
@@ -381,27 +368,3 @@ def create_vendor(request, payload: VendorIn):
         _("Votre rôle ne permet pas d'ajouter un éditeur dans cet établissement."),
     )
     return Status(201, save_vendor(request, None, payload.model_dump()))
-
-
-@vendors.put(
-    "/{vendor_id}", response={200: VendorOut, **WRITE_ERRORS}, summary="Remplacer un éditeur"
-)
-def replace_vendor(request, vendor_id: Id, payload: VendorIn):
-    vendor = get_scoped(request, Vendor.objects.all(), vendor_id, "change")
-    return save_vendor(request, vendor, payload.model_dump())
-
-
-@vendors.patch(
-    "/{vendor_id}", response={200: VendorOut, **WRITE_ERRORS}, summary="Modifier un éditeur"
-)
-def update_vendor(request, vendor_id: Id, payload: PatchDict[VendorIn]):
-    vendor = get_scoped(request, Vendor.objects.all(), vendor_id, "change")
-    return save_vendor(request, vendor, merged(vendor, VendorIn, payload))
-
-
-@vendors.delete(
-    "/{vendor_id}", response={204: None, **WRITE_ERRORS}, summary="Supprimer un éditeur"
-)
-def delete_vendor(request, vendor_id: Id):
-    """Refusé (409) tant que des systèmes y sont rattachés."""
-    return delete(get_scoped(request, Vendor.objects.all(), vendor_id, "delete"))

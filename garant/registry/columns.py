@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from garant.core.referentials import localized, vocabulary
+from garant.formats import DATE_INPUT_FORMATS
 from garant.registry.models import AISystem
 
 LIST_SEPARATOR = "|"
@@ -36,7 +37,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 TRUE_WORDS = frozenset({"oui", "o", "vrai", "true", "yes", "y", "1", "x"})
 FALSE_WORDS = frozenset({"non", "n", "faux", "false", "no", "0"})
 MAX_TEXT_LENGTH = 10_000
-DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
+# the forms' formats, and the date-times a spreadsheet may hold in a date column
+DATE_FORMATS = (*DATE_INPUT_FORMATS, "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
 
 
 class CellError(ValueError):

@@ -6,10 +6,9 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from garant.core.dates import DATE_WIDGET
 from garant.core.models import Establishment, Service
 from garant.registry.models import AISystem, AISystemVersion, Vendor
-
-DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 SYSTEM_FIELDS = [
     "establishment",

@@ -12,9 +12,10 @@ class Command(BaseCommand):
         parser.add_argument("--threads", type=int, default=8)
 
     def handle(self, *args, host, port, threads, **options):
+        from django.core.wsgi import get_wsgi_application
         from waitress import serve
 
-        from garant.wsgi import application
+        application = get_wsgi_application()  # as garant/wsgi.py, which sits above core
 
         self.stdout.write(f"Garant écoute sur http://{host}:{port}/  (Ctrl+C pour arrêter)")
         serve(application, host=host, port=port, threads=threads, ident="Garant")
