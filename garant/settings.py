@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "garant.lifecycle",
     "garant.governance",
     "garant.demo",  # the `garant demo` command only (no models)
+    "garant.operations",  # `garant backup` and `garant restore` (no models)
 ]
 
 MIDDLEWARE = [

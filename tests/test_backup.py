@@ -36,10 +36,10 @@ from django.db import connection
 
 from garant.compliance.models import Evidence
 from garant.compliance.qualifications import qualify
-from garant.core import backup
 from garant.core.audit import audit_context
 from garant.core.models import Role
 from garant.monitoring import ingest, report, storage
+from garant.operations import backup
 from tests.conftest import make_feed
 from tests.test_compliance_qualify import TRIAGE_ANSWERS
 from tests.test_lifecycle_builders import make_project

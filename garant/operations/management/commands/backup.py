@@ -1,11 +1,11 @@
 """`garant backup ARCHIVE`: database, uploaded files and monitoring in one archive, checked
-once written; `garant backup --verify ARCHIVE` checks an existing one (see core/backup.py)."""
+once written; `garant backup --verify ARCHIVE` checks an existing one (see operations/backup.py)."""
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
-from garant.core import backup
+from garant.operations import backup
 
 
 class Command(BaseCommand):

@@ -1,11 +1,11 @@
 """`garant restore ARCHIVE [--force]`: restore a `garant backup` archive into this (empty)
-installation, then check it; `--verify-only` only checks the archive (see core/backup.py)."""
+installation, then check it; `--verify-only` only checks the archive (see operations/backup.py)."""
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
-from garant.core import backup
+from garant.operations import backup
 
 
 class Command(BaseCommand):
