@@ -130,7 +130,7 @@ def sign(decision: Decision, user, at=None) -> Decision:
 def _notify_author(decision: Decision) -> None:
     from garant.lifecycle.models import Idea
 
-    idea = Idea.objects.filter(project_id=decision.project_id).select_related("author").first()
+    idea = Idea.objects.within(project=decision.project).select_related("author").first()
     if idea is None or idea.author_id is None:
         return
     from garant.lifecycle.notifications import notify

@@ -88,7 +88,7 @@ def _indicators(charter: PocCharter | None) -> list[dict]:
                 for v in i.values.all()
             ],
         }
-        for i in Indicator.objects.filter(charter=charter).prefetch_related("values")
+        for i in Indicator.objects.within(charter=charter).prefetch_related("values")
     ]
 
 
@@ -116,7 +116,7 @@ def _decisions(project: Project) -> tuple[list[dict], list[dict]]:
             "due_date": a.due_date,
             "status": a.get_status_display(),
         }
-        for a in Action.objects.filter(decision__project=project)
+        for a in Action.objects.within(decision__project=project)
         .select_related("owner")
         .order_by("due_date", "pk")
     ]
@@ -124,9 +124,10 @@ def _decisions(project: Project) -> tuple[list[dict], list[dict]]:
 
 
 def sections(project: Project) -> dict:
-    charter = PocCharter.objects.filter(project=project).prefetch_related("services").first()
+    charter = PocCharter.objects.within(project=project).prefetch_related("services").first()
     assessment = (
-        Assessment.objects.filter(project=project, status=Assessment.Status.FROZEN)
+        Assessment.objects.within(project=project)
+        .filter(status=Assessment.Status.FROZEN)
         .order_by("-frozen_at", "-pk")
         .first()
     )
