@@ -86,6 +86,7 @@ MIDDLEWARE = [
     "garant.core.middleware.AuditContextMiddleware",
     "garant.core.middleware.ForcePasswordChangeMiddleware",
     "axes.middleware.AxesMiddleware",
+    "garant.core.tenancy.TenancyMiddleware",  # views cannot read records unscoped
 ]
 
 ROOT_URLCONF = "garant.urls"

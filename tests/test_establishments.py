@@ -27,11 +27,9 @@ def test_admin_adds_a_service_and_it_is_audited(world, client_for):
     ]
 
 
-def test_non_admins_cannot_add_and_other_establishments_are_hidden(world, client_for):
+def test_non_admins_cannot_add_a_service(world, client_for):
     url = reverse("establishment_detail", args=[world["a"]["est"].pk])
     assert client_for(world["users"]["a"]["referent"]).post(url, {"name": "X"}).status_code == 403
-    other = reverse("establishment_detail", args=[world["b"]["est"].pk])
-    assert client_for(world["users"]["a"]["admin"]).get(other).status_code == 404
 
 
 def test_service_in_use_is_not_deleted(world, client_for):

@@ -345,13 +345,6 @@ def test_import_needs_the_import_permission(world, client_for, role):
     assert client_for(world["users"]["a"][role]).get(URL).status_code == 403
 
 
-def test_anonymous_is_sent_to_login(db):
-    from django.test import Client
-
-    response = Client().get(URL)
-    assert response.status_code == 302 and response.url.startswith(reverse("login"))
-
-
 def test_the_confirmation_is_bound_to_the_user_who_previewed(world, admin_a, client_for, tmp_path):
     path = write_csv(tmp_path / "inventaire.csv", [row()])
     preview = upload(client_for(admin_a), path)

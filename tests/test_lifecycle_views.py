@@ -130,14 +130,6 @@ def test_merge_into_another_idea(world, client_for, contributor):
     assert second.status == "merged" and second.merged_into == first
 
 
-def test_ideas_of_another_establishment_are_not_shown(world, client_for, contributor):
-    submit_idea(client_for(contributor), world)
-    idea = Idea.objects.get()
-    assert (
-        client_for(world["users"]["b"]["committee"]).get(idea.get_absolute_url()).status_code == 404
-    )
-
-
 @pytest.fixture
 def project(world):
     return make_project(world["a"]["system"])

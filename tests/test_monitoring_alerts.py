@@ -10,7 +10,6 @@ import io
 
 import pytest
 from django.core.management import call_command
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -255,25 +254,6 @@ def test_rules_api_validates_and_needs_change(world, feed):
     assert referent.post(url, bad, content_type=JSON).status_code == 422
     assert AlertRule.objects.count() == 1
     assert AuditEvent.objects.filter(object_type="monitoring.alertrule").exists()
-
-
-def test_another_establishment_gets_404(world, feed):
-    rule(feed, "auc_below", 0.7)
-    store(feed, discriminating(range(5), good=False))
-    [alert] = alerts.evaluate_feed(feed, TODAY)
-    api = token_client(world["users"]["b"][Role.ADMIN])
-    assert api.get(f"/api/feeds/{feed.pk}/alerts").status_code == 404
-    assert api.get(f"/api/feeds/{feed.pk}/rules").status_code == 404
-    payload = {"kind": "psi_above", "threshold": 0.2}
-    assert api.post(f"/api/feeds/{feed.pk}/rules", payload, content_type=JSON).status_code == 404
-    response = api.post(f"/api/alerts/{alert.pk}/acknowledge", {"comment": "x"}, JSON)
-    assert response.status_code == 404
-    web = Client()
-    web.force_login(world["users"]["b"][Role.ADMIN])
-    url = reverse("monitoring:alert_acknowledge", args=[alert.pk])
-    assert web.post(url, {"comment": "x"}).status_code == 404
-    alert.refresh_from_db()
-    assert alert.state == "open"
 
 
 def test_pages_show_rules_alerts_and_the_open_count(world, client_for, feed):

@@ -127,21 +127,6 @@ def test_read_only_roles_cannot_upload(world, client_for, feed):
     assert response.status_code == 200 and not IngestBatch.objects.exists()
 
 
-def test_another_establishment_gets_404(world, client_for, feed):
-    user_b = world["users"]["b"][Role.ADMIN]
-    assert client_for(user_b).get(feed.get_absolute_url()).status_code == 404
-    ui_post = client_for(user_b).post(feed.get_absolute_url(), {"kind": "predictions"})
-    assert ui_post.status_code == 404
-    api = token_client(user_b)
-    assert api.get(f"/api/feeds/{feed.pk}").status_code == 404
-    response = api.post(
-        f"/api/feeds/{feed.pk}/predictions", {"records": records()}, content_type=JSON
-    )
-    assert response.status_code == 404
-    assert api.get("/api/feeds").json()["items"] == []
-    assert not IngestBatch.objects.exists()
-
-
 def test_api_creates_a_feed_and_receives_batches(world):
     api = token_client(world["users"]["a"][Role.REFERENT])
     system = world["a"]["system"]

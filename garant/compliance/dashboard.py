@@ -109,7 +109,9 @@ def system_states(systems) -> list[SystemState]:
         .order_by("establishment__name", "name", "pk")
     )
     ids = [s.current_qualification_id for s in rows if s.current_qualification_id]
-    qualifications = {q.pk: q for q in Qualification.objects.filter(pk__in=ids)}
+    qualifications = {
+        q.pk: q for q in Qualification.objects.within(ai_system__in=systems).filter(pk__in=ids)
+    }
     states = []
     for system in rows:
         qualification = qualifications.get(system.current_qualification_id)
@@ -124,7 +126,8 @@ def system_states(systems) -> list[SystemState]:
 def open_obligations(systems):
     """Required obligations not done yet of `systems`, soonest first, with system and owner."""
     return (
-        Obligation.objects.filter(ai_system__in=systems, required=True, status__in=OPEN)
+        Obligation.objects.within(ai_system__in=systems)
+        .filter(required=True, status__in=OPEN)
         .select_related("ai_system__establishment", "owner")
         .order_by("due_date", "ai_system__name", "pk")
     )
@@ -224,7 +227,8 @@ class MatrixRow:
 def family_cells(systems, today: dt.date) -> dict[tuple[int, str], Cell]:
     """{(system id, family): Cell} of the required obligations: one grouped query."""
     grouped = (
-        Obligation.objects.filter(ai_system__in=systems, required=True)
+        Obligation.objects.within(ai_system__in=systems)
+        .filter(required=True)
         .order_by()
         .values("ai_system_id", "family")
         .annotate(

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from garant.core.audit import Audited
 from garant.core.models import User
-from garant.core.tenancy import TenantQuerySet
+from garant.core.tenancy import TenantModel
 from garant.registry.models import AISystem
 
 
@@ -35,7 +35,7 @@ class RiskLevel(models.TextChoices):
     NOT_AI = "not_ai", _("Pas un système d'IA")
 
 
-class Qualification(Audited, models.Model):
+class Qualification(Audited, TenantModel):
     ai_system = models.ForeignKey(
         AISystem,
         verbose_name=_("système d'IA"),
@@ -60,7 +60,6 @@ class Qualification(Audited, models.Model):
 
     tenant_path = "ai_system__establishment_id"
     audit_parent = "ai_system"
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("qualification réglementaire")
@@ -107,7 +106,7 @@ class ObligationStatus(models.TextChoices):
     NOT_APPLICABLE = "not_applicable", _("Non applicable")
 
 
-class Obligation(Audited, models.Model):
+class Obligation(Audited, TenantModel):
     """One duty of one system, from its qualification, and how far the establishment got."""
 
     ai_system = models.ForeignKey(
@@ -150,7 +149,6 @@ class Obligation(Audited, models.Model):
     tenant_path = "ai_system__establishment_id"
     audit_parent = "ai_system"
     audit_exclude = ("updated_at",)
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("obligation")
@@ -190,7 +188,7 @@ def evidence_path(instance, filename: str) -> str:
     return f"evidence/{instance.obligation.ai_system_id}/{instance.obligation_id}/{filename}"
 
 
-class Evidence(Audited, models.Model):
+class Evidence(Audited, TenantModel):
     """A file or a link proving an obligation is met."""
 
     obligation = models.ForeignKey(
@@ -206,7 +204,6 @@ class Evidence(Audited, models.Model):
 
     tenant_path = "obligation__ai_system__establishment_id"
     audit_parent = "obligation"
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("preuve")
@@ -221,7 +218,7 @@ class Evidence(Audited, models.Model):
         return self.file.name.rsplit("/", 1)[-1] if self.file else ""
 
 
-class ObligationComment(Audited, models.Model):
+class ObligationComment(Audited, TenantModel):
     obligation = models.ForeignKey(
         Obligation, verbose_name=_("obligation"), on_delete=models.CASCADE, related_name="comments"
     )
@@ -233,7 +230,6 @@ class ObligationComment(Audited, models.Model):
 
     tenant_path = "obligation__ai_system__establishment_id"
     audit_parent = "obligation"
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("commentaire")

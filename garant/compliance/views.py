@@ -72,9 +72,8 @@ def system_compliance(request, pk):
 
 
 def _evidence_counts(obligations) -> dict[int, int]:
-    ids = [o.pk for o in obligations]
     return dict(
-        Evidence.objects.filter(obligation_id__in=ids)
+        Evidence.objects.within(obligation__in=list(obligations))
         .values_list("obligation_id")
         .annotate(n=Count("pk"))
         .values_list("obligation_id", "n")

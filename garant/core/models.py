@@ -13,7 +13,8 @@ from django.utils.translation import gettext_lazy as _
 
 from garant.core.audit import Audited
 from garant.core.audit_models import AuditChainHead, AuditEvent  # noqa: F401  (re-exported)
-from garant.core.tenancy import TenantQuerySet
+from garant.core.roles import Role
+from garant.core.tenancy import TenantModel, TenantQuerySet
 
 
 class EstablishmentGroup(Audited, models.Model):
@@ -37,7 +38,7 @@ class EstablishmentGroup(Audited, models.Model):
         return Q(pk__in=Establishment.objects.filter(pk__in=ids).values("group_id"))
 
 
-class Establishment(Audited, models.Model):
+class Establishment(Audited, TenantModel):
     group = models.ForeignKey(
         EstablishmentGroup,
         verbose_name=_("groupement"),
@@ -52,7 +53,6 @@ class Establishment(Audited, models.Model):
     city = models.CharField(_("ville"), max_length=100, blank=True)
 
     tenant_path = "id"
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("établissement")
@@ -63,7 +63,7 @@ class Establishment(Audited, models.Model):
         return self.name
 
 
-class Service(Audited, models.Model):
+class Service(Audited, TenantModel):
     """A clinical or support unit (service), optionally within a pôle."""
 
     establishment = models.ForeignKey(
@@ -76,7 +76,6 @@ class Service(Audited, models.Model):
     pole = models.CharField(_("pôle"), max_length=200, blank=True)
 
     tenant_path = "establishment_id"
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("service")
@@ -110,16 +109,7 @@ class User(Audited, AbstractUser):
         return self.get_full_name() or self.username
 
 
-class Role(models.TextChoices):
-    ADMIN = "admin", _("Administrateur")
-    COMMITTEE = "committee", _("Membre du comité")
-    REFERENT = "referent", _("Référent IA / chef de projet")
-    DPO = "dpo", _("DPO / juridique / qualité")
-    CONTRIBUTOR = "contributor", _("Professionnel de terrain")
-    AUDITOR = "auditor", _("Auditeur (lecture seule)")
-
-
-class Membership(Audited, models.Model):
+class Membership(Audited, TenantModel):
     """A role that a user holds in one establishment."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
@@ -130,7 +120,6 @@ class Membership(Audited, models.Model):
 
     tenant_path = "establishment_id"
     audit_parent = "user"
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("rôle dans un établissement")

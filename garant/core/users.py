@@ -61,9 +61,12 @@ def _get_user(request, pk) -> User:
 
 
 def _memberships(ids):
-    """The roles an administrator of `ids` may see and change."""
-    queryset = Membership.objects.select_related("establishment").order_by(
-        "establishment__name", "role"
+    """The roles an administrator of `ids` may see and change (`ids` is the scope: the
+    establishments they manage, from `establishment_ids(user, "manage")`)."""
+    queryset = (
+        Membership.objects.unrestricted()
+        .select_related("establishment")
+        .order_by("establishment__name", "role")
     )
     return queryset if ids is None else queryset.filter(establishment_id__in=ids)
 
@@ -123,7 +126,8 @@ def field_labels() -> dict[str, str]:
 
 def readable_changes(changes: dict) -> dict:
     """An account event's changes as a person reads them: names rather than ids and codes."""
-    names = dict(Establishment.objects.values_list("pk", "name"))
+    # names only of the ids these changes mention, on events already filtered by establishment
+    names = dict(Establishment.objects.unrestricted().values_list("pk", "name"))
     roles = dict(Role.choices)
     readable = {}
     for key, pair in changes.items():

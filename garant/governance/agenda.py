@@ -37,12 +37,12 @@ def proposals(committee: Committee, meeting: Meeting | None = None) -> list[Prop
     """What the lifecycle puts on the committee's agenda and is not there yet (two queries)."""
     from garant.lifecycle.models import Assessment, Project
 
-    projects = Project.objects.filter(establishment_id=committee.establishment_id)
+    projects = Project.objects.within(establishment=committee.establishment)
     on_agenda = Q(meeting__status=Meeting.Status.PLANNED)
     if meeting is not None:
         on_agenda |= Q(meeting=meeting)
-    pending = AgendaItem.objects.filter(
-        on_agenda, meeting__committee=committee, project__isnull=False
+    pending = AgendaItem.objects.within(meeting__committee=committee).filter(
+        on_agenda, project__isnull=False
     )
     projects = projects.exclude(pk__in=pending.values("project_id"))
     latest_frozen = Assessment.objects.filter(project=OuterRef("pk"), status="frozen").order_by(

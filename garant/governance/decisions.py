@@ -69,7 +69,7 @@ def sign(decision: Decision, user, at=None) -> Decision:
 def _notify_author(decision: Decision) -> None:
     from garant.lifecycle.models import Idea
 
-    idea = Idea.objects.filter(project_id=decision.project_id).select_related("author").first()
+    idea = Idea.objects.within(project=decision.project).select_related("author").first()
     if idea is None or idea.author_id is None:
         return
     from garant.lifecycle.notifications import notify
@@ -96,7 +96,7 @@ def dossier_rows(project) -> tuple[list[dict], list[dict]]:
             "next_review_date": d.next_review_date,
             "meeting": d.meeting,
         }
-        for d in Decision.objects.filter(project=project)
+        for d in Decision.objects.within(project=project)
         .select_related("meeting__committee")
         .order_by("-created_at")
     ]
@@ -107,7 +107,7 @@ def dossier_rows(project) -> tuple[list[dict], list[dict]]:
             "due_date": a.due_date,
             "status": a.get_status_display(),
         }
-        for a in Action.objects.filter(decision__project=project)
+        for a in Action.objects.within(decision__project=project)
         .select_related("owner")
         .order_by("due_date", "pk")
     ]

@@ -15,14 +15,14 @@ from django.utils.translation import gettext_lazy as _
 
 from garant.core.audit import Audited
 from garant.core.models import Establishment, User
-from garant.core.tenancy import TenantQuerySet
+from garant.core.tenancy import TenantModel, TenantQuerySet
 from garant.lifecycle.outcomes import Outcome  # a decision's outcome codes, defined there
 
 #: "au-delà de 15 membres on ne fait plus équipe" (the seeds): a warning, never a refusal
 TEAM_SIZE = 15
 
 
-class Committee(Audited, models.Model):
+class Committee(Audited, TenantModel):
     """A governance body of an establishment: Copil IA, collège de garantie humaine…"""
 
     class Kind(models.TextChoices):
@@ -45,7 +45,6 @@ class Committee(Audited, models.Model):
     )
 
     tenant_path = "establishment_id"
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("comité")
@@ -64,7 +63,7 @@ class Committee(Audited, models.Model):
         return reverse("governance:committee_detail", args=[self.pk])
 
 
-class CommitteeMember(Audited, models.Model):
+class CommitteeMember(Audited, TenantModel):
     """A seat in a committee: a Garant user or a person named only (usager, invité…)."""
 
     class Role(models.TextChoices):
@@ -99,7 +98,6 @@ class CommitteeMember(Audited, models.Model):
 
     tenant_path = "committee__establishment_id"
     audit_parent = "committee"
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("membre du comité")
@@ -132,7 +130,7 @@ class CommitteeMember(Audited, models.Model):
             )
 
 
-class Meeting(Audited, models.Model):
+class Meeting(Audited, TenantModel):
     """A meeting (séance) of a committee: its agenda, then its minutes."""
 
     class Status(models.TextChoices):
@@ -159,7 +157,6 @@ class Meeting(Audited, models.Model):
 
     tenant_path = "committee__establishment_id"
     audit_parent = "committee"
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("séance")
@@ -184,7 +181,7 @@ class Meeting(Audited, models.Model):
             )
 
 
-class AgendaItem(Audited, models.Model):
+class AgendaItem(Audited, TenantModel):
     """One point of a meeting's agenda: a project awaiting a decision, an overdue
     re-evaluation, or any other subject. Proposed from the lifecycle, then editable."""
 
@@ -211,7 +208,6 @@ class AgendaItem(Audited, models.Model):
 
     tenant_path = "meeting__committee__establishment_id"
     audit_parent = "meeting"
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("point de l'ordre du jour")
@@ -251,7 +247,7 @@ class DecisionQuerySet(TenantQuerySet):
             signed.refuse_change({k: [None, v] for k, v in attempted.items()})
 
 
-class Decision(Audited, models.Model):
+class Decision(Audited, TenantModel):
     """What a committee decided on a project, at a meeting, on a frozen assessment.
 
     Recorded as a draft, then signed: from then on any save, update or deletion is refused
@@ -330,7 +326,7 @@ class Decision(Audited, models.Model):
 
     def save(self, *args, **kwargs):
         if self.pk is not None:
-            stored = Decision.objects.filter(pk=self.pk).signed().values().first()
+            stored = Decision.objects.unrestricted().filter(pk=self.pk).signed().values().first()
             if stored is not None:
                 after = self.audit_snapshot()
                 self.refuse_change(
@@ -376,7 +372,7 @@ class Decision(Audited, models.Model):
         from garant.core.audit import record_refused
         from garant.governance.rules import signed_message
 
-        signed = Decision.objects.select_related("signed_by").get(pk=self.pk)
+        signed = Decision.objects.unrestricted().select_related("signed_by").get(pk=self.pk)
         message = signed_message(signed, deleting=deleting)
         record_refused(signed, message, attempted)
         raise DecisionSigned(message)
@@ -388,7 +384,7 @@ def _comparable(value):
     return _jsonable(value)
 
 
-class Action(Audited, models.Model):
+class Action(Audited, TenantModel):
     """An action item decided at a meeting (often for a decision): owner, due date, status."""
 
     class Status(models.TextChoices):
@@ -428,7 +424,6 @@ class Action(Audited, models.Model):
 
     tenant_path = "meeting__committee__establishment_id"
     audit_parent = "meeting"
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("action")

@@ -214,7 +214,7 @@ class CharterOut(CharterIn):
 @projects.get("/{project_id}/charter", response={200: CharterOut, **READ_ERRORS})
 def get_charter(request, project_id: Id):
     project = get_scoped(request, Project.objects.all(), project_id)
-    charter = PocCharter.objects.filter(project=project).first()
+    charter = PocCharter.objects.within(project=project).first()
     if charter is None:
         raise HttpError(404, _("Ce projet n'a pas encore de charte."))
     return charter
@@ -223,7 +223,7 @@ def get_charter(request, project_id: Id):
 @projects.put("/{project_id}/charter", response={200: CharterOut, **WRITE_ERRORS})
 def put_charter(request, project_id: Id, payload: CharterIn):
     project = get_scoped(request, Project.objects.all(), project_id, "assess")
-    charter = PocCharter.objects.filter(project=project).first()
+    charter = PocCharter.objects.within(project=project).first()
     return save_form(CharterForm(payload.dict(), instance=charter, project=project))
 
 
@@ -263,13 +263,13 @@ class ValueOut(ValueIn):
 @projects.get("/{project_id}/indicators", response={200: list[IndicatorOut], **READ_ERRORS})
 def list_indicators(request, project_id: Id):
     project = get_scoped(request, Project.objects.all(), project_id)
-    return Indicator.objects.filter(charter__project=project)
+    return Indicator.objects.within(charter__project=project)
 
 
 @projects.post("/{project_id}/indicators", response={201: IndicatorOut, **WRITE_ERRORS})
 def create_indicator(request, project_id: Id, payload: IndicatorIn):
     project = get_scoped(request, Project.objects.all(), project_id, "assess")
-    charter = PocCharter.objects.filter(project=project).first()
+    charter = PocCharter.objects.within(project=project).first()
     if charter is None:
         raise HttpError(409, _("Rédigez d'abord la charte du PoC."))
     return Status(201, save_form(IndicatorForm(payload.dict(), charter=charter)))

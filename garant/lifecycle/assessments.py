@@ -139,7 +139,7 @@ def grid_of(assessment: Assessment) -> grids.Grid:
 def measured_indicators(project) -> set[str]:
     """Codes of the grid's mandatory indicators measured at least once for the project."""
     return set(
-        IndicatorValue.objects.filter(indicator__charter__project=project)
+        IndicatorValue.objects.within(indicator__charter__project=project)
         .exclude(indicator__grid_indicator="")
         .values_list("indicator__grid_indicator", flat=True)
         .distinct()
@@ -149,7 +149,7 @@ def measured_indicators(project) -> set[str]:
 def scores_of(assessment: Assessment) -> dict[str, Score]:
     return {
         s.criterion_code: Score(s.score, s.stop_if_met)
-        for s in CriterionScore.objects.filter(assessment=assessment)
+        for s in CriterionScore.objects.within(assessment=assessment)
     }
 
 
@@ -232,7 +232,11 @@ def freeze(assessment: Assessment, user, at=None) -> Assessment:
     no edit accepted afterwards (frozen at `at`, default now: only the demo back-dates).
     Returns the frozen assessment."""
     with transaction.atomic():
-        current = Assessment.objects.select_for_update().get(pk=assessment.pk)
+        current = (
+            Assessment.objects.within(project=assessment.project)
+            .select_for_update()
+            .get(pk=assessment.pk)
+        )
         if current.is_frozen:
             return current
         compute(current)

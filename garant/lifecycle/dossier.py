@@ -88,14 +88,15 @@ def _indicators(charter: PocCharter | None) -> list[dict]:
                 for v in i.values.all()
             ],
         }
-        for i in Indicator.objects.filter(charter=charter).prefetch_related("values")
+        for i in Indicator.objects.within(charter=charter).prefetch_related("values")
     ]
 
 
 def sections(project: Project) -> dict:
-    charter = PocCharter.objects.filter(project=project).prefetch_related("services").first()
+    charter = PocCharter.objects.within(project=project).prefetch_related("services").first()
     assessment = (
-        Assessment.objects.filter(project=project, status=Assessment.Status.FROZEN)
+        Assessment.objects.within(project=project)
+        .filter(status=Assessment.Status.FROZEN)
         .order_by("-frozen_at", "-pk")
         .first()
     )

@@ -101,8 +101,8 @@ class MergeForm(forms.Form):
 
     def __init__(self, *args, idea, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["into"].queryset = Idea.objects.filter(
-            establishment_id=idea.establishment_id
+        self.fields["into"].queryset = Idea.objects.within(
+            establishment=idea.establishment
         ).exclude(pk=idea.pk)
 
 
@@ -201,8 +201,8 @@ class CharterForm(forms.ModelForm):
     def __init__(self, *args, project, **kwargs):
         super().__init__(*args, **kwargs)
         self.instance.project = project
-        self.fields["services"].queryset = Service.objects.filter(
-            establishment_id=project.establishment_id
+        self.fields["services"].queryset = Service.objects.within(
+            establishment=project.establishment
         )
         self.fields["services"].required = False
         self.fields["users_count"].max_value = 1_000_000
@@ -262,7 +262,7 @@ class IndicatorForm(forms.ModelForm):
         ]
         from garant.monitoring.models import Feed
 
-        self.fields["feed"].queryset = Feed.objects.filter(ai_system_id=project.ai_system_id)
+        self.fields["feed"].queryset = Feed.objects.within(ai_system=project.ai_system)
 
     def clean(self):
         data = super().clean()

@@ -238,7 +238,12 @@ def transition(project: Project, to_phase: str, user, reason: str = "") -> Phase
     """Move `project` to `to_phase` if its gate allows it (GateRefused otherwise); the
     instance passed is refreshed."""
     with transaction.atomic():
-        locked = Project.objects.select_for_update().select_related("ai_system").get(pk=project.pk)
+        locked = (
+            Project.objects.within(ai_system=project.ai_system)
+            .select_for_update()
+            .select_related("ai_system")
+            .get(pk=project.pk)
+        )
         problems = check(locked, to_phase, reason)
         if problems:
             raise GateRefused(problems)

@@ -17,14 +17,14 @@ from django.utils.translation import gettext_lazy as _
 from garant.core.audit import Audited
 from garant.core.fields import CodeField
 from garant.core.models import Establishment, Service, User
-from garant.core.tenancy import TenantQuerySet
+from garant.core.tenancy import TenantModel
 from garant.lifecycle.outcomes import Recommendation
 from garant.registry.models import AISystem
 
 # --- ideas (bottom-up) -------------------------------------------------------------------------
 
 
-class Idea(Audited, models.Model):
+class Idea(Audited, TenantModel):
     """An idea submitted by anyone in the establishment, triaged by the committee."""
 
     class Status(models.TextChoices):
@@ -100,7 +100,6 @@ class Idea(Audited, models.Model):
     created_at = models.DateTimeField(_("soumise le"), default=timezone.now)
 
     tenant_path = "establishment_id"
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("idée")
@@ -115,7 +114,7 @@ class Idea(Audited, models.Model):
         return reverse("lifecycle:idea_detail", args=[self.pk])
 
 
-class Notification(Audited, models.Model):
+class Notification(Audited, TenantModel):
     """A message for one user, shown on their home page (and sent by e-mail)."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
@@ -129,7 +128,6 @@ class Notification(Audited, models.Model):
 
     tenant_path = "establishment_id"
     audit_parent = "user"
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("notification")
@@ -143,7 +141,7 @@ class Notification(Audited, models.Model):
 # --- projects and phases -----------------------------------------------------------------------
 
 
-class Project(Audited, models.Model):
+class Project(Audited, TenantModel):
     """The lifecycle of one register entry, from instruction to routine (or retirement)."""
 
     establishment = models.ForeignKey(
@@ -177,7 +175,6 @@ class Project(Audited, models.Model):
     )
 
     tenant_path = "establishment_id"
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("projet")
@@ -210,7 +207,7 @@ class Project(Audited, models.Model):
         )
 
 
-class PhaseTransition(Audited, models.Model):
+class PhaseTransition(Audited, TenantModel):
     """One change of phase: who, when, why."""
 
     project = models.ForeignKey(
@@ -226,7 +223,6 @@ class PhaseTransition(Audited, models.Model):
 
     tenant_path = "project__establishment_id"
     audit_parent = "project"
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("changement de phase")
@@ -240,7 +236,7 @@ class PhaseTransition(Audited, models.Model):
 # --- PoC charter and success indicators --------------------------------------------------------
 
 
-class PocCharter(Audited, models.Model):
+class PocCharter(Audited, TenantModel):
     """The framing of a proof of concept: a precise use case, a limited scope, measurable
     indicators, users involved from the start, production constraints anticipated."""
 
@@ -275,7 +271,6 @@ class PocCharter(Audited, models.Model):
     tenant_path = "project__establishment_id"
     audit_parent = "project"
     audit_exclude = ("updated_at",)
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("charte de PoC")
@@ -285,7 +280,7 @@ class PocCharter(Audited, models.Model):
         return f"{_('Charte')} — {self.project}"
 
 
-class Indicator(Audited, models.Model):
+class Indicator(Audited, TenantModel):
     """A success indicator of a charter, with its baseline and target."""
 
     class Direction(models.TextChoices):
@@ -340,7 +335,6 @@ class Indicator(Audited, models.Model):
 
     tenant_path = "charter__project__establishment_id"
     audit_parent = "charter"
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("indicateur de succès")
@@ -357,7 +351,7 @@ class Indicator(Audited, models.Model):
         return self.target is not None and has_source
 
 
-class IndicatorValue(Audited, models.Model):
+class IndicatorValue(Audited, TenantModel):
     """One measured value of an indicator, on a date."""
 
     indicator = models.ForeignKey(
@@ -376,7 +370,6 @@ class IndicatorValue(Audited, models.Model):
 
     tenant_path = "indicator__charter__project__establishment_id"
     audit_parent = "indicator"
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("valeur d'indicateur")
@@ -394,7 +387,7 @@ class AssessmentFrozen(Exception):
     """An edit of a frozen assessment (or of its scores)."""
 
 
-class Assessment(Audited, models.Model):
+class Assessment(Audited, TenantModel):
     """A project scored on a decision grid, criterion by criterion. Frozen before a decision
     is taken on it; a frozen assessment refuses every edit."""
 
@@ -428,7 +421,6 @@ class Assessment(Audited, models.Model):
 
     tenant_path = "project__establishment_id"
     audit_parent = "project"
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("évaluation")
@@ -457,7 +449,7 @@ class Assessment(Audited, models.Model):
         return self.status == self.Status.FROZEN
 
 
-class CriterionScore(Audited, models.Model):
+class CriterionScore(Audited, TenantModel):
     """The score of one criterion of the grid, with the evidence it rests on."""
 
     assessment = models.ForeignKey(
@@ -476,7 +468,6 @@ class CriterionScore(Audited, models.Model):
 
     tenant_path = "assessment__project__establishment_id"
     audit_parent = "assessment"
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("note d'un critère")
@@ -501,7 +492,8 @@ class CriterionScore(Audited, models.Model):
 
     def _refuse_if_frozen(self):
         status = (
-            Assessment.objects.filter(pk=self.assessment_id)
+            Assessment.objects.unrestricted()  # a score reads its own assessment
+            .filter(pk=self.assessment_id)
             .values_list("status", flat=True)
             .first()
         )

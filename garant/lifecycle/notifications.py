@@ -34,8 +34,12 @@ def notify(user, establishment, message: str, url: str = "") -> Notification | N
     return notification
 
 
+def mine(user):
+    return Notification.objects.within(user=user)
+
+
 def unread(user):
-    return Notification.objects.filter(user=user, read_at__isnull=True)
+    return mine(user).filter(read_at__isnull=True)
 
 
 def mark_read(user, pk=None) -> int:

@@ -29,7 +29,7 @@ def lifecycle_todo(user) -> dict:
         ideas = Idea.objects.for_user(user, "triage").filter(status=Idea.Status.SUBMITTED).count()
     return {
         "notifications": list(
-            Notification.objects.filter(user=user, read_at__isnull=True)[:LISTED]
+            Notification.objects.within(user=user).filter(read_at__isnull=True)[:LISTED]
         ),
         "ideas_to_triage": ideas,
         "blocked_projects": blocked,

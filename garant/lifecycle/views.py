@@ -86,7 +86,7 @@ def idea_create(request):
 @login_required
 def idea_list(request):
     """ "Mes idées" for everyone; the ideas to triage for the committee and referents."""
-    mine = Idea.objects.filter(author=request.user).select_related("service", "project")
+    mine = Idea.objects.within(author=request.user).select_related("service", "project")
     to_triage = None
     if permissions.can(request.user, "triage"):
         to_triage = (
@@ -105,8 +105,9 @@ def idea_list(request):
 def _idea(request, pk):
     """An idea: its author always sees it, others by their role in its establishment."""
     idea = (
-        Idea.objects.select_related("author", "service", "establishment", "merged_into", "project")
-        .filter(pk=pk, author=request.user)
+        Idea.objects.within(author=request.user)
+        .select_related("author", "service", "establishment", "merged_into", "project")
+        .filter(pk=pk)
         .first()
     )
     return idea or get_scoped(
@@ -188,6 +189,8 @@ def _form_errors(request, form) -> None:
 @login_required
 @require_POST
 def notification_read(request, pk=None):
+    if pk is not None and not notifications.mine(request.user).filter(pk=pk).exists():
+        raise Http404  # another user's notification is not revealed
     notifications.mark_read(request.user, pk)
     target = request.POST.get("next", "")
     return redirect(target if target.startswith("/") and not target.startswith("//") else "home")
@@ -228,7 +231,7 @@ def _project_context(request, project, tab="project"):
 def system_project(request, pk):
     """The "Projet" tab of a system: its project, or a button to open one."""
     system = get_scoped(request.user, AISystem.objects.select_related("establishment"), pk)
-    project = Project.objects.filter(ai_system=system).first()
+    project = Project.objects.within(ai_system=system).first()
     if project is not None:
         return redirect(project)
     if request.method == "POST":
@@ -257,7 +260,7 @@ def _timeline(project):
 def project_detail(request, pk):
     project = _project(request, pk)
     context = _project_context(request, project)
-    charter = PocCharter.objects.filter(project=project).prefetch_related("services").first()
+    charter = PocCharter.objects.within(project=project).prefetch_related("services").first()
     indicators = []
     if charter:
         for indicator in charter.indicators.select_related("feed").prefetch_related("values"):
@@ -280,7 +283,7 @@ def project_detail(request, pk):
         grid=grids.grid(project.effective_grid_code),
         assessments=project.assessments.select_related("assessor"),
         blocked=gates.blocked_reason(project),
-        idea=Idea.objects.filter(project=project).select_related("author").first(),
+        idea=Idea.objects.within(project=project).select_related("author").first(),
     )
     return render(request, "lifecycle/project_detail.html", context)
 
@@ -329,7 +332,7 @@ def project_settings(request, pk):
 @login_required
 def charter_edit(request, pk):
     project = _project(request, pk, "assess")
-    charter = PocCharter.objects.filter(project=project).first()
+    charter = PocCharter.objects.within(project=project).first()
     initial = {}
     if charter is None:
         initial = initial_charter(project)
@@ -347,13 +350,13 @@ def charter_edit(request, pk):
 @login_required
 def indicator_form(request, pk, indicator_pk=None):
     project = _project(request, pk, "assess")
-    charter = PocCharter.objects.filter(project=project).first()
+    charter = PocCharter.objects.within(project=project).first()
     if charter is None:
         messages.error(request, _("Rédigez d'abord la charte du PoC."))
         return redirect("lifecycle:charter_edit", pk=project.pk)
     indicator = None
     if indicator_pk is not None:
-        indicator = Indicator.objects.filter(charter=charter, pk=indicator_pk).first()
+        indicator = Indicator.objects.within(charter=charter).filter(pk=indicator_pk).first()
         if indicator is None:
             raise Http404
     form = IndicatorForm(request.POST or None, instance=indicator, charter=charter)
@@ -424,7 +427,7 @@ def _assessment(request, pk, permission="view"):
 
 
 def _score_forms(assessment, grid, data=None):
-    values = IndicatorValue.objects.filter(
+    values = IndicatorValue.objects.within(
         indicator__charter__project=assessment.project
     ).select_related("indicator")
     scores = {

@@ -247,8 +247,12 @@ def evaluate_feed(feed: Feed, today: dt.date | None = None) -> list[Alert]:
         with transaction.atomic():
             # the row lock is held until the alert is written; 0 rows: the rule was
             # deactivated or deleted meanwhile, and must open nothing
-            updated = AlertRule.objects.filter(pk=rule.pk, active=True).update(
-                last_evaluated_at=moment, last_value=check.value, last_status=check.status[:300]
+            updated = (
+                AlertRule.objects.within(feed=rule.feed)
+                .filter(pk=rule.pk, active=True)
+                .update(
+                    last_evaluated_at=moment, last_value=check.value, last_status=check.status[:300]
+                )
             )
             if not updated:
                 continue
@@ -377,9 +381,9 @@ def alert_state(ai_system) -> dict:
     alerts, the kind of the most serious one (open first, then acknowledged; None if
     none) and the alerts themselves (open and acknowledged, newest first)."""
     alerts = list(
-        Alert.objects.filter(feed__ai_system=ai_system, state__in=ACTIVE_STATES).select_related(
-            "rule", "acknowledged_by"
-        )
+        Alert.objects.within(feed__ai_system=ai_system)
+        .filter(state__in=ACTIVE_STATES)
+        .select_related("rule", "acknowledged_by")
     )
     by_state = {state: [a for a in alerts if a.state == state] for state in ACTIVE_STATES}
     worst = None

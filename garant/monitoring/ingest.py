@@ -528,7 +528,7 @@ def ingest(feed: Feed, kind: str, raw: pa.Table, source: str, user=None) -> Inge
 
 
 def _store(feed: Feed, kind: str, table: pa.Table, digest: str, source: str, user) -> IngestBatch:
-    previous = IngestBatch.objects.filter(feed=feed, kind=kind, sha256=digest).first()
+    previous = IngestBatch.objects.within(feed=feed).filter(kind=kind, sha256=digest).first()
     if previous is not None:
         raise AlreadyReceived(previous)
     if kind == "predictions":
@@ -566,7 +566,7 @@ def _store(feed: Feed, kind: str, table: pa.Table, digest: str, source: str, use
             storage.remove_batch(feed, kind, appended)
         if isinstance(exc, IntegrityError):  # the same batch, stored meanwhile by another
             raise AlreadyReceived(
-                IngestBatch.objects.get(feed=feed, kind=kind, sha256=digest)
+                IngestBatch.objects.within(feed=feed).get(kind=kind, sha256=digest)
             ) from None
         raise
     return batch

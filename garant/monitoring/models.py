@@ -10,12 +10,12 @@ from django.utils.translation import gettext_lazy as _
 
 from garant.core.audit import Audited
 from garant.core.models import User
-from garant.core.tenancy import TenantQuerySet
+from garant.core.tenancy import TenantModel
 from garant.monitoring.engine import DEFAULT_QUANTUM, ColumnSpec
 from garant.registry.models import AISystem
 
 
-class Feed(Audited, models.Model):
+class Feed(Audited, TenantModel):
     """The prediction feed of one AI system: the names of its columns in the files sent."""
 
     ai_system = models.ForeignKey(
@@ -72,7 +72,6 @@ class Feed(Audited, models.Model):
     tenant_path = "ai_system__establishment_id"
     audit_parent = "ai_system"
     audit_exclude = ("created_at",)
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("flux de suivi")
@@ -108,7 +107,7 @@ class Feed(Audited, models.Model):
         )
 
 
-class IngestBatch(Audited, models.Model):
+class IngestBatch(Audited, TenantModel):
     """One batch of predictions or outcomes received; its content hash makes re-sending harmless."""
 
     class Kind(models.TextChoices):
@@ -135,7 +134,6 @@ class IngestBatch(Audited, models.Model):
     tenant_path = "feed__ai_system__establishment_id"
     audit_parent = "feed"
     audit_exclude = ("created_at",)
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("lot reçu")
@@ -151,7 +149,7 @@ class IngestBatch(Audited, models.Model):
         return f"{self.feed} — {self.get_kind_display()} ({self.rows})"
 
 
-class AlertRule(Audited, models.Model):
+class AlertRule(Audited, TenantModel):
     """A condition on a feed's metrics checked after each ingestion and on a schedule."""
 
     class Kind(models.TextChoices):
@@ -188,7 +186,6 @@ class AlertRule(Audited, models.Model):
     tenant_path = "feed__ai_system__establishment_id"
     audit_parent = "feed"
     audit_exclude = ("created_at", "last_evaluated_at", "last_value", "last_status")
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("règle d'alerte")
@@ -199,7 +196,7 @@ class AlertRule(Audited, models.Model):
         return f"{self.feed} — {self.get_kind_display()} ({self.threshold})"
 
 
-class Alert(Audited, models.Model):
+class Alert(Audited, TenantModel):
     """A breach of a rule: open until acknowledged (with a comment) or back to normal."""
 
     class State(models.TextChoices):
@@ -237,7 +234,6 @@ class Alert(Audited, models.Model):
 
     tenant_path = "feed__ai_system__establishment_id"
     audit_parent = "feed"
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("alerte")

@@ -72,7 +72,8 @@ def _alert_counts(feeds) -> dict[int, list[dict]]:
     """{feed id: [{kind, state, n, latest}]} for the open and acknowledged alerts of `feeds`,
     in one query."""
     rows = (
-        Alert.objects.filter(feed__in=feeds.values("pk"), state__in=alerts.ACTIVE_STATES)
+        Alert.objects.within(feed__in=feeds.values("pk"))
+        .filter(state__in=alerts.ACTIVE_STATES)
         .values("feed_id", "rule__kind", "state")
         .annotate(n=Count("pk"), latest=Max("opened_at"))
         .order_by("-latest")

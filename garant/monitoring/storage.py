@@ -150,7 +150,7 @@ def _committed_rows(feed, kind: str) -> ds.Expression:
     database commit leaves rows whose batch has no `IngestBatch`: readers never see them."""
     from garant.monitoring.models import IngestBatch
 
-    ids = IngestBatch.objects.filter(feed=feed, kind=kind).values_list("pk", flat=True)
+    ids = IngestBatch.objects.within(feed=feed).filter(kind=kind).values_list("pk", flat=True)
     return ds.field("batch_id").isin(pa.array(list(ids), pa.int64()))
 
 
@@ -347,7 +347,7 @@ def _load_state(feed) -> engine.Counts | None:
 def _committed(feed) -> dict[int, tuple]:
     from garant.monitoring.models import IngestBatch
 
-    rows = IngestBatch.objects.filter(feed=feed).values_list(
+    rows = IngestBatch.objects.within(feed=feed).values_list(
         "pk", "kind", "first_time", "last_time"
     )
     return {pk: (kind, first, last) for pk, kind, first, last in rows}

@@ -385,8 +385,8 @@ class Preview:
         establishments = {data["establishment"] for _row, data in planned}
         existing = {
             (est_id, name.casefold())
-            for est_id, name in AISystem.objects.filter(
-                establishment__in=establishments
+            for est_id, name in AISystem.objects.within(
+                establishment__in=list(establishments)
             ).values_list("establishment_id", "name")
         }
         seen: dict[tuple[int, str], int] = {}
@@ -595,9 +595,9 @@ class UploadForm(forms.Form):
         if self.only_establishment:
             del self.fields["establishment"]
         else:
-            self.fields["establishment"].queryset = Establishment.objects.filter(
-                pk__in=[e.pk for e in establishments]
-            )
+            self.fields["establishment"].queryset = Establishment.objects.for_user(
+                user, "import"
+            ).filter(pk__in=[e.pk for e in establishments])
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

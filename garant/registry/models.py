@@ -11,10 +11,10 @@ from garant.core.audit import Audited
 from garant.core.fields import CodeField, CodeSetField
 from garant.core.models import Establishment, Service, User
 from garant.core.referentials import vocabulary
-from garant.core.tenancy import TenantQuerySet
+from garant.core.tenancy import TenantModel
 
 
-class Vendor(Audited, models.Model):
+class Vendor(Audited, TenantModel):
     """An AI vendor or provider, as known by one establishment (with its contract)."""
 
     establishment = models.ForeignKey(
@@ -32,7 +32,6 @@ class Vendor(Audited, models.Model):
     notes = models.TextField(_("notes"), blank=True)
 
     tenant_path = "establishment_id"
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("éditeur / fournisseur")
@@ -51,7 +50,7 @@ class Vendor(Audited, models.Model):
         return reverse("registry:vendor_detail", args=[self.pk])
 
 
-class AISystem(Audited, models.Model):
+class AISystem(Audited, TenantModel):
     """One AI system used or planned by an establishment (un SIA)."""
 
     establishment = models.ForeignKey(
@@ -140,7 +139,6 @@ class AISystem(Audited, models.Model):
 
     tenant_path = "establishment_id"
     audit_exclude = ("created_at", "updated_at")
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("système d'IA")
@@ -171,7 +169,7 @@ class AISystem(Audited, models.Model):
         return vocabulary("vigilance").label_of(str(self.vigilance)) if self.vigilance else ""
 
 
-class AISystemVersion(Audited, models.Model):
+class AISystemVersion(Audited, TenantModel):
     """A version of a system's model or product, with what changed."""
 
     ai_system = models.ForeignKey(
@@ -185,7 +183,6 @@ class AISystemVersion(Audited, models.Model):
     tenant_path = "ai_system__establishment_id"
     audit_parent = "ai_system"
     audit_exclude = ("created_at",)
-    objects = TenantQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("version")

@@ -1,0 +1,42 @@
+"""Roles a user holds in an establishment and the permissions each role grants.
+
+The bottom of the tenancy layer: it imports nothing of Garant, so the models (`Membership`),
+the scoping (`garant.core.tenancy`) and the permission checks (`garant.core.permissions`)
+all import it downward.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", _("Administrateur")
+    COMMITTEE = "committee", _("Membre du comité")
+    REFERENT = "referent", _("Référent IA / chef de projet")
+    DPO = "dpo", _("DPO / juridique / qualité")
+    CONTRIBUTOR = "contributor", _("Professionnel de terrain")
+    AUDITOR = "auditor", _("Auditeur (lecture seule)")
+
+
+ALL_ROLES = frozenset(Role.values)
+
+# permission -> roles that grant it in an establishment
+PERMISSIONS: dict[str, frozenset[str]] = {
+    # the register and its objects (systems, versions, vendors)
+    "view": ALL_ROLES,
+    "add": frozenset({Role.ADMIN, Role.REFERENT, Role.DPO, Role.CONTRIBUTOR}),
+    "change": frozenset({Role.ADMIN, Role.REFERENT, Role.DPO, Role.COMMITTEE}),
+    "delete": frozenset({Role.ADMIN, Role.REFERENT}),
+    "import": frozenset({Role.ADMIN, Role.REFERENT}),
+    # the establishment itself: its services, users and roles
+    "manage": frozenset({Role.ADMIN}),
+    # governance: committees, their meetings, decisions and actions (others read them)
+    "govern": frozenset({Role.ADMIN, Role.COMMITTEE}),
+    # the lifecycle: anyone submits an idea; the committee and the project leads triage
+    # ideas and steer projects (charter, indicators, phases, assessments)
+    "submit_idea": ALL_ROLES,
+    "triage": frozenset({Role.ADMIN, Role.REFERENT, Role.COMMITTEE}),
+    "assess": frozenset({Role.ADMIN, Role.REFERENT, Role.COMMITTEE}),
+    # the audit trail
+    "audit": frozenset({Role.ADMIN, Role.DPO, Role.AUDITOR, Role.COMMITTEE}),
+}
