@@ -469,6 +469,11 @@ def test_a_forged_or_replayed_callback_ends_on_a_french_page(sso_on, est_a):
     assert response.status_code == 403
     assert "n'a pas autorisé la connexion (access_denied)" in page_text(response)
     assert client.get("/sso/inconnu/connexion/").status_code == 404
+
+    for asked, kept in (("https://evil.example/", None), ("/systemes/?q=1", "/systemes/?q=1")):
+        location = client.get("/sso/op/connexion/", {"next": asked})["Location"]
+        state = parse_qs(urlparse(location).query)["state"][0]
+        assert client.session["oidc_states"][state]["next"] == kept  # no open redirect
     assert not User.objects.filter(sso_identities__isnull=False).exists()
 
 
@@ -598,3 +603,17 @@ def test_sso_check_reports_unknown_establishments_and_missing_secrets(
     with out.open("w") as stream:
         call_command("sso", "check", stdout=stream)
     assert out.read_text().strip().endswith("OK")
+
+
+@pytest.mark.parametrize("sso", [False, True])
+def test_no_garbage_sent_to_the_sso_pages_gives_a_server_error(sso, settings, tmp_path, db):
+    if sso:
+        path = write_config(tmp_path / "sso.yaml", provider_data(issuer="http://127.0.0.1:9/x"))
+        settings.GARANT_SSO_CONFIG = str(path)
+    client = Client(raise_request_exception=False)
+    garbage = {"state": "x" * 5000, "code": "' OR 1=1", "error": "<script>", "next": "//evil"}
+    for url in ("/sso/retour/", "/sso/op/connexion/", "/sso/%C3%A9/connexion/", "/sso/-/x/"):
+        for method in (client.get, client.post):
+            status = method(url, garbage).status_code
+            assert status < 500 or (sso and status == 502 and "connexion" in url), (url, status)
+    assert client.get("/sso/retour/", {"state": ["a", "b"]}).status_code == 400
