@@ -477,6 +477,57 @@ def test_a_forged_or_replayed_callback_ends_on_a_french_page(sso_on, est_a):
     assert not User.objects.filter(sso_identities__isnull=False).exists()
 
 
+def sign_in_without_browser(client: Client, op: Provider, username: str):
+    """The code flow driven by hand: Garant's test client, the provider over HTTP."""
+    location = client.get("/sso/op/connexion/")["Location"]
+    browser = requests.Session()
+    response = browser.get(location, allow_redirects=True)  # to the provider's sign-in page
+    if "csrfmiddlewaretoken" in response.text:
+        token = response.text.split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
+        next_url = html.unescape(response.text.split('name="next" value="')[1].split('"')[0])
+        response = browser.post(
+            response.url,
+            {
+                "csrfmiddlewaretoken": token,
+                "username": username,
+                "password": OP_PASSWORD,
+                "next": next_url,
+            },
+            headers={"Referer": response.url},
+            allow_redirects=False,
+        )
+        response = browser.get(op.url + response.headers["Location"], allow_redirects=False)
+    back = urlparse(response.headers["Location"])
+    assert back.netloc == "testserver", response.headers["Location"]
+    return client.get(back.path, parse_qs(back.query))
+
+
+@pytest.mark.parametrize("token_auth", ["client_secret_post", "client_secret_basic"])
+def test_the_code_flow_signs_in_with_either_client_authentication(
+    token_auth, settings, tmp_path, monkeypatch, oidc_provider, est_a
+):
+    monkeypatch.setenv("GARANT_TEST_OIDC_SECRET", CLIENT_SECRET)
+    data = provider_data(issuer=oidc_provider.issuer, token_auth=token_auth)
+    settings.GARANT_SSO_CONFIG = str(write_config(tmp_path / "sso.yaml", data))
+    oidc_provider.ctl(
+        "client",
+        "--id",
+        CLIENT_ID,
+        "--secret",
+        CLIENT_SECRET,
+        "--redirect-uri",
+        "http://testserver/sso/retour/",
+    )
+    oidc_provider.user("bob", ENTRA_GROUP, first_name="Bob", last_name="Durand")
+    client = Client()
+    response = sign_in_without_browser(client, oidc_provider, "bob")
+    assert response.status_code == 302 and response["Location"] == "/"
+    bob = User.objects.get(username="bob")
+    assert int(client.session["_auth_user_id"]) == bob.pk
+    assert roles(bob) == {("chu-a", "committee")}
+    assert "Membre du comité (chu-a)" in page_text(client.get("/"))
+
+
 def test_an_unreachable_provider_is_said_so(settings, tmp_path, monkeypatch, db):
     monkeypatch.setenv("GARANT_TEST_OIDC_SECRET", CLIENT_SECRET)
     issuer = f"http://127.0.0.1:{free_port()}/openid"  # nothing listens there

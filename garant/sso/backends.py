@@ -150,7 +150,7 @@ class SsoBackend(OIDCAuthenticationBackend):
                 "OIDC_RP_SCOPES": " ".join(p.scopes),
                 "OIDC_USE_NONCE": True,
                 "OIDC_ALLOW_UNSECURED_JWT": False,
-                "OIDC_TOKEN_USE_BASIC_AUTH": False,
+                "OIDC_TOKEN_USE_BASIC_AUTH": p.token_auth == "client_secret_basic",
                 "OIDC_STORE_ACCESS_TOKEN": False,
                 "OIDC_STORE_ID_TOKEN": False,
                 "OIDC_CREATE_USER": True,

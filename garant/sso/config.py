@@ -50,6 +50,7 @@ class Provider:
     issuer: str = ""
     endpoints: dict = field(default_factory=dict)
     scopes: tuple[str, ...] = DEFAULT_SCOPES
+    token_auth: str = "client_secret_post"  # how the client authenticates at the token endpoint
     sign_algo: str = "RS256"
     verify_tls: bool = True
     timeout_seconds: float = 10
