@@ -144,6 +144,13 @@ def test_the_documented_example_file_is_valid():
     assert set(cfg.providers) == {"keycloak", "entra-sainte-aure", "adfs-montclair", "psc"}
 
 
+def test_the_providers_file_shown_in_accounts_md_is_valid():
+    text = (ROOT / "docs/accounts.md").read_text(encoding="utf-8")
+    block = text.split("### The providers file")[1].split("```yaml\n")[1].split("```")[0]
+    provider = config.parse(yaml.safe_load(block), Path("accounts.md")).providers["keycloak"]
+    assert provider.grants({"groups": ["/valmont/referents-ia"]}) == {Grant("valmont", "referent")}
+
+
 # --- just-in-time accounts and roles, without a provider ------------------------------------
 
 
