@@ -253,6 +253,11 @@ def test_a_per_establishment_provider_leaves_other_establishments_roles_alone(es
 def test_an_account_deactivated_by_an_administrator_stays_so(est_a):
     backend = backend_for(parsed())
     user = backend.create_user(claims_of(groups=["/chu-a/referents"]))
+    with pytest.raises(SsoRefused):  # deactivated by SSO, then reactivated by hand...
+        backend.update_user(user, claims_of(groups=[]))
+    User.objects.filter(pk=user.pk).update(is_active=True)
+    user = backend.update_user(User.objects.get(pk=user.pk), claims_of(groups=["DPO"]))
+    assert not Identity.objects.get(user=user).deactivated_by_sso  # ...SSO forgets its flag
     user.is_active = False
     user.save()
     with pytest.raises(SsoRefused, match="désactivé par un administrateur"):
@@ -299,6 +304,21 @@ def post_login(username: str) -> tuple[Client, object]:
     client = Client()
     response = client.post("/connexion/", {"username": username, "password": PASSWORD})
     return client, response
+
+
+def test_an_account_page_says_it_is_sso_managed_and_offers_no_password_reset(
+    settings, tmp_path, est_a, client_for
+):
+    settings.GARANT_SSO_CONFIG = str(write_config(tmp_path / "sso.yaml", provider_data()))
+    user = backend_for(parsed()).create_user(claims_of(groups=["/chu-a/referents"]))
+    admin = make_user("admin-a", est_a, "admin")
+    page = page_text(client_for(admin).get(f"/utilisateurs/{user.pk}/"))
+    assert "Fournisseur de test — sans mot de passe local" in page
+    assert "Réinitialiser le mot de passe" not in page
+    local = make_user("local", est_a, "contributor")
+    assert "Réinitialiser le mot de passe" in page_text(
+        client_for(admin).get(f"/utilisateurs/{local.pk}/")
+    )
 
 
 def test_sso_managed_accounts_never_sign_in_with_a_password(est_a):

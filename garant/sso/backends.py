@@ -364,6 +364,10 @@ class SsoBackend(OIDCAuthenticationBackend):
                 user.save()
                 identity.deactivated_by_sso = False
                 identity.save()
+        elif identity.deactivated_by_sso:  # an administrator reactivated it meanwhile
+            with audit_context(user=user, source="sso"):
+                identity.deactivated_by_sso = False
+                identity.save()
         with audit_context(user=user, source="sso"):
             record_event(
                 "sso.login",

@@ -13,3 +13,10 @@ def sso_login_options() -> dict:
         "providers": config.providers(),
         "breakglass": config.local_login_mode() == "breakglass",
     }
+
+
+@register.filter
+def sso_provider_name(key: str) -> str:
+    """A provider's name from its key (the key itself if it is no longer configured)."""
+    found = config.provider(key)
+    return found.name if found else key
