@@ -695,3 +695,34 @@ def test_no_garbage_sent_to_the_sso_pages_gives_a_server_error(sso, settings, tm
             status = method(url, garbage).status_code
             assert status < 500 or (sso and status == 502 and "connexion" in url), (url, status)
     assert client.get("/sso/retour/", {"state": ["a", "b"]}).status_code == 400
+
+
+def test_callback_failures_map_to_clear_statuses(settings, tmp_path, monkeypatch, db):
+    """Explicit endpoints (no discovery): a dead token endpoint is a 502, a race on a new
+    account a 409, a token that does not verify a 400."""
+    import jwt
+    from django.db import IntegrityError
+
+    dead = f"http://127.0.0.1:{free_port()}"
+    data = provider_data(
+        endpoints={k: f"{dead}/{k}" for k in ("authorization", "token", "userinfo", "jwks")}
+    )
+    del data["issuer"]
+    settings.GARANT_SSO_CONFIG = str(write_config(tmp_path / "sso.yaml", data))
+    client = Client(raise_request_exception=False)
+
+    def callback() -> object:
+        location = client.get("/sso/op/connexion/")["Location"]
+        assert location.startswith(f"{dead}/authorization?")
+        state = parse_qs(urlparse(location).query)["state"][0]
+        return client.get("/sso/retour/", {"state": state, "code": "c"})
+
+    response = callback()
+    assert response.status_code == 502 and "ne répond pas" in page_text(response)
+    for error, status in ((IntegrityError("race"), 409), (jwt.InvalidTokenError("bad"), 400)):
+
+        def fail(*args, error=error, **kwargs):
+            raise error
+
+        monkeypatch.setattr(SsoBackend, "authenticate", fail)
+        assert callback().status_code == status

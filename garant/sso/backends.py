@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 SSO_BACKEND = "garant.sso.backends.SsoBackend"
 DISCOVERY_TTL = 3600
+UNREACHABLE = (requests.ConnectionError, requests.Timeout)
 
 
 class SsoError(Exception):
@@ -193,17 +194,19 @@ class SsoBackend(OIDCAuthenticationBackend):
             token_request["code_verifier"] = code_verifier
         try:
             token = self.get_token(token_request)
-        except requests.HTTPError as exc:  # the provider refused the code: forged or replayed
-            raise SsoError(f"token endpoint: {exc}") from exc
-        except requests.RequestException as exc:
+        except UNREACHABLE as exc:
             raise SsoUnavailable(self.OIDC_OP_TOKEN_ENDPOINT) from exc
+        except requests.RequestException as exc:  # refused code (forged, replayed), bad answer
+            raise SsoError(f"token endpoint: {exc}") from exc
         id_token, access_token = token.get("id_token"), token.get("access_token")
         if not isinstance(id_token, str) or not isinstance(access_token, str):
             raise SsoError("token response without id_token or access_token")
         try:
             payload = self.verify_token(id_token, nonce=nonce)
-        except requests.RequestException as exc:
+        except UNREACHABLE as exc:
             raise SsoUnavailable(self.OIDC_OP_JWKS_ENDPOINT) from exc
+        except requests.RequestException as exc:
+            raise SsoError(f"jwks endpoint: {exc}") from exc
         self.check_issuer_and_audience(payload)
         return self.get_or_create_user(access_token, id_token, payload)
 
@@ -224,10 +227,10 @@ class SsoBackend(OIDCAuthenticationBackend):
         groups in the ID token only). Userinfo must be about the same subject."""
         try:
             info = super().get_userinfo(access_token, id_token, payload)
-        except requests.HTTPError as exc:
-            raise SsoError(f"userinfo endpoint: {exc}") from exc
-        except requests.RequestException as exc:
+        except UNREACHABLE as exc:
             raise SsoUnavailable(self.OIDC_OP_USER_ENDPOINT) from exc
+        except requests.RequestException as exc:
+            raise SsoError(f"userinfo endpoint: {exc}") from exc
         if not isinstance(info, dict) or info.get("sub") != payload["sub"]:
             raise SsoError("userinfo is not about the ID token's subject")
         return {**payload, **info}

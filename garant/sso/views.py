@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 import jwt
 from django.contrib import auth
 from django.core.exceptions import SuspiciousOperation
+from django.db import IntegrityError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -160,6 +161,13 @@ def callback(request):
         return error_page(request, exc.message, 403, provider)
     except SsoUnavailable:
         return _unavailable(request, provider)
+    except IntegrityError:  # the same new account signing in twice at once (two tabs)
+        return error_page(
+            request,
+            _("Une autre connexion de ce compte était en cours : recommencez la connexion."),
+            409,
+            provider,
+        )
     except (SsoError, SuspiciousOperation, jwt.PyJWTError, ValueError, KeyError, TypeError) as exc:
         logger.warning("SSO %s: sign-in failed: %s", provider.key, exc)
         _failed(request, provider, f"{type(exc).__name__}: {exc}")
