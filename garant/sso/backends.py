@@ -198,6 +198,8 @@ class SsoBackend(OIDCAuthenticationBackend):
             raise SsoUnavailable(self.OIDC_OP_TOKEN_ENDPOINT) from exc
         except requests.RequestException as exc:  # refused code (forged, replayed), bad answer
             raise SsoError(f"token endpoint: {exc}") from exc
+        if not isinstance(token, dict):
+            raise SsoError("token response is not a JSON object")
         id_token, access_token = token.get("id_token"), token.get("access_token")
         if not isinstance(id_token, str) or not isinstance(access_token, str):
             raise SsoError("token response without id_token or access_token")
