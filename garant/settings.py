@@ -7,6 +7,9 @@ GARANT_DEBUG         "1" to turn debug on (never in production)
 GARANT_ALLOWED_HOSTS comma-separated host names (127.0.0.1,localhost)
 GARANT_SESSION_IDLE_MINUTES  inactivity before the session expires (30)
 GARANT_SECURE_COOKIES "1" behind HTTPS
+GARANT_SSO_CONFIG    OpenID Connect providers and claim mapping (YAML); single sign-on off if unset
+GARANT_LOCAL_LOGIN   "all" or "breakglass" (default: breakglass when SSO is on, all otherwise)
+GARANT_BREAKGLASS_USERS  comma-separated accounts allowed a password in breakglass mode
 """
 
 import json
@@ -67,6 +70,7 @@ INSTALLED_APPS = [
     "garant.compliance",
     "garant.lifecycle",
     "garant.governance",
+    "garant.sso",  # single sign-on (OpenID Connect)
     "garant.demo",  # the `garant demo` command only (no models)
     "garant.operations",  # `garant backup` and `garant restore` (no models)
 ]
@@ -129,7 +133,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "core.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "garant.sso.backends.LocalBackend",  # passwords, refused to SSO-managed accounts
+    "garant.sso.backends.SsoBackend",  # OpenID Connect, only through garant.sso.views
+]
+# Single sign-on (docs/accounts.md): off unless a providers file is given.
+GARANT_SSO_CONFIG = os.environ.get("GARANT_SSO_CONFIG", "")
+GARANT_LOCAL_LOGIN = os.environ.get("GARANT_LOCAL_LOGIN", "").strip().lower()
+GARANT_BREAKGLASS_USERS = [
+    u.strip() for u in os.environ.get("GARANT_BREAKGLASS_USERS", "").split(",") if u.strip()
 ]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",

@@ -11,5 +11,6 @@ urlpatterns = [
     path("comites/", include("garant.governance.urls")),
     path("utilisateurs/", include("garant.core.users_urls")),
     path("api/", api.urls),
+    path("sso/", include("garant.sso.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -42,7 +42,9 @@ NOT_TENANT_OWNED: dict[str, str] = {
     "core.ApiToken": "belongs to its user, who sees only their own tokens",
     "core.AuditEvent": "history outlives its records: establishment_id is a plain number, "
     "the trail's pages filter on it",
-    "core.AuditChainHead": "the trail's single head row",
+    "core.AuditChainHead": "one head row per audit chain (per establishment), never listed",
+    "sso.Identity": "belongs to its user (the provider's subject); read by the sign-in flow "
+    "and on the user's own page, which is scoped through the user",
 }
 
 _enforced: ContextVar[bool] = ContextVar("garant_tenancy_enforced", default=False)
