@@ -7,7 +7,8 @@ Whatever an operation declares, the API also answers (garant/api.py's exception 
 - 404 {"detail"} for an id (in the path) outside the user's scope or unknown;
 - 400 {"detail"} for a body that is not a JSON object;
 - 409 {"detail"} for a write that conflicts with existing records;
-- 422 {"detail": [{field, message}]} for refused parameters or body — also on operations whose
+- 422 {"detail": [{field, message}]} for refused parameters or body (any operation: a query
+  string too long or with a NUL is refused before it reaches one) — also on operations whose
   own 422 has another shape (a monitoring batch's row errors), since ninja checks the
   parameters before the operation runs.
 
@@ -53,8 +54,7 @@ def _errors_of(method: str, operation: dict) -> dict[str, str]:
         errors["400"] = "Message"
     if method in UNSAFE:
         errors["409"] = "Message"
-    if parameters or has_body:
-        errors["422"] = "FieldErrors"
+    errors["422"] = "FieldErrors"  # also for a query parameter too long or holding a NUL
     return errors
 
 
