@@ -27,6 +27,7 @@ from ninja.utils import check_csrf
 from garant.compliance.api import compliance
 from garant.core.api import FormErrors, establishments, services
 from garant.core.models import ApiToken
+from garant.core.openapi import document_errors
 from garant.governance import api as governance_api
 from garant.lifecycle import api as lifecycle_api
 from garant.monitoring.api import alerts_router, feeds, rules_router
@@ -73,7 +74,15 @@ class JsonObjectParser(Parser):
         return data
 
 
-api = NinjaAPI(
+class GarantAPI(NinjaAPI):
+    """The API whose OpenAPI document declares every operation's error answers."""
+
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        return document_errors(schema)
+
+
+api = GarantAPI(
     title="Garant API",
     version="1.0",
     description=(

@@ -6,7 +6,9 @@ GARANT_SECRET_KEY    secret key; generated once into GARANT_DATA_DIR/secret_key 
 GARANT_DEBUG         "1" to turn debug on (never in production)
 GARANT_ALLOWED_HOSTS comma-separated host names (127.0.0.1,localhost)
 GARANT_SESSION_IDLE_MINUTES  inactivity before the session expires (30)
-GARANT_SECURE_COOKIES "1" behind HTTPS
+GARANT_SECURE_COOKIES "1" behind HTTPS (also turns HSTS on)
+GARANT_TRUSTED_PROXIES comma-separated addresses or networks of the reverse proxies (none):
+                     only requests from them have X-Forwarded-For / X-Forwarded-Proto read
 GARANT_SSO_CONFIG    OpenID Connect providers and claim mapping (YAML); single sign-on off if unset
 GARANT_LOCAL_LOGIN   "all" or "breakglass" (default: breakglass when SSO is on, all otherwise)
 GARANT_BREAKGLASS_USERS  comma-separated accounts allowed a password in breakglass mode
@@ -76,13 +78,16 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "garant.core.security.TrustedProxyMiddleware",  # first: every other one sees the client
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "garant.core.security.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "garant.core.middleware.FrenchFirstMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "garant.core.middleware.RejectNulMiddleware",
+    "garant.core.security.ApiInputMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -169,6 +174,45 @@ SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_flag("GARANT_SECURE_COOKIES")
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# HTTPS only, for a year, once the site is served over HTTPS (not its other sub-domains).
+SECURE_HSTS_SECONDS = 365 * 24 * 3600 if SESSION_COOKIE_SECURE else 0
+
+# Behind a reverse proxy: the addresses it connects from. Only their X-Forwarded-For gives the
+# client's address (garant.core.security.TrustedProxyMiddleware), and only their
+# X-Forwarded-Proto says that the request came in over HTTPS.
+GARANT_TRUSTED_PROXIES = [
+    p.strip() for p in os.environ.get("GARANT_TRUSTED_PROXIES", "").split(",") if p.strip()
+]
+if GARANT_TRUSTED_PROXIES:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Content-Security-Policy of every page (garant.core.security.SecurityHeadersMiddleware): no
+# inline script, nothing from another site. Style attributes stay allowed ('unsafe-inline'
+# in style-src): bar widths and charts are drawn with them. data: images are Swagger UI's.
+GARANT_CSP = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:"],
+    "object-src": ["'none'"],
+    "frame-ancestors": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+}
+GARANT_PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in (
+        "accelerometer",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "payment",
+        "usb",
+    )
+)
 
 # Login throttling (django-axes): 5 failures for one user name from one address lock it 15 min.
 AXES_FAILURE_LIMIT = int(os.environ.get("GARANT_LOGIN_FAILURE_LIMIT", "5"))
@@ -178,6 +222,7 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_CLIENT_IP_CALLABLE = "garant.core.security.client_ip"  # the address behind trusted proxies
 
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", "Français"), ("en", "English")]

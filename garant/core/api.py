@@ -30,6 +30,7 @@ from pydantic import AfterValidator, StringConstraints
 from garant.core import permissions
 from garant.core.forms import ServiceForm
 from garant.core.models import Establishment, EstablishmentGroup, Service
+from garant.core.security import MAX_TEXT_LENGTH
 
 # --- shared types and helpers --------------------------------------------------------------
 
@@ -44,7 +45,13 @@ def _no_null_character(value: str) -> str:
 
 
 SearchText = Annotated[str, StringConstraints(max_length=200), AfterValidator(_no_null_character)]
-Text = str | None  # null is accepted for "empty" and normalised by the form
+# null is accepted for "empty" and normalised by the form (which has the field's own limit)
+Text = (
+    Annotated[
+        str, StringConstraints(max_length=MAX_TEXT_LENGTH), AfterValidator(_no_null_character)
+    ]
+    | None
+)
 
 
 class Message(Schema):

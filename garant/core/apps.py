@@ -8,7 +8,9 @@ class CoreConfig(AppConfig):
     verbose_name = "Garant — socle"
 
     def ready(self):
-        from garant.core import audit, referentials
+        from garant.core import audit, referentials, security
+
+        security.bound_text_form_fields()  # before any form class is built
 
         referentials.load_all()  # a broken referential stops start-up with a precise message
         signals.post_save.connect(audit.on_post_save, dispatch_uid="garant-audit-save")

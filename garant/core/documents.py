@@ -1,8 +1,13 @@
-"""Documents that leave Garant: PDF reports and XLSX workbooks, one way to write each.
+"""Documents that leave Garant: PDF reports, XLSX workbooks and CSV files, one way to write each.
 
 Every capability that exports (gap report, decision register, decision dossier…) builds its
 content as plain Python values and hands it here, so page layout, the footer that dates the
 document, and the cleaning of text that a file format refuses live in one place.
+
+Spreadsheets (XLSX and CSV) never carry a formula that Garant did not write: a text cell that
+a spreadsheet would run (it starts with = + - @, a tab or a carriage return: OWASP "CSV
+injection") is written as text with a leading single quote, which the register's import
+removes again (`neutralize_formula`).
 
 PDF is written with ReportLab's platypus (pure Python wheel: a fresh machine needs nothing
 else). Text uses the standard Helvetica fonts, which cover French (WinAnsi); a character
@@ -16,6 +21,7 @@ outside that set is replaced by "?" rather than silently dropped.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 from collections.abc import Iterable, Sequence
@@ -212,9 +218,21 @@ class PdfDocument:
         return buffer.getvalue()
 
 
+# Characters that make a spreadsheet read a cell as a formula (CSV/XLSX injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralize_formula(text: str) -> str:
+    """`text` as a spreadsheet shows it without ever running it as a formula."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def _xlsx_value(sheet, value):
     if isinstance(value, str):
-        return ILLEGAL_CHARACTERS_RE.sub("", value)  # control characters make a broken file
+        # control characters make a broken file; what is left never starts a formula
+        cell = WriteOnlyCell(sheet, value=neutralize_formula(ILLEGAL_CHARACTERS_RE.sub("", value)))
+        cell.data_type = "s"
+        return cell
     if isinstance(value, dt.datetime):
         value = (
             timezone.localtime(value).replace(tzinfo=None) if timezone.is_aware(value) else value
@@ -242,7 +260,7 @@ def xlsx_workbook(sheets: Iterable[tuple[str, Sequence[str], Iterable[Sequence[o
             sheet.column_dimensions[get_column_letter(index)].width = width
         head = []
         for header in headers:
-            cell = WriteOnlyCell(sheet, value=str(header))
+            cell = _xlsx_value(sheet, str(header))
             cell.font = bold
             head.append(cell)
         sheet.append(head)
@@ -254,6 +272,25 @@ def xlsx_workbook(sheets: Iterable[tuple[str, Sequence[str], Iterable[Sequence[o
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def _csv_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool | dt.date):
+        value = display(value)
+    return neutralize_formula(str(value))
+
+
+def csv_bytes(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
+    """A CSV file as French Excel opens it directly: UTF-8 with BOM, ";" between cells, CRLF;
+    dates dd/mm/yyyy, and no cell that a spreadsheet would run as a formula."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow([_csv_text(h) for h in headers])
+    for row in rows:
+        writer.writerow([_csv_text(v) for v in row])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
 def download(content: bytes, filename: str, content_type: str) -> HttpResponse:

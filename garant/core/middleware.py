@@ -5,6 +5,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from garant.core.audit import audit_context
+from garant.core.security import MAX_FIELD_LENGTH
 
 
 class FrenchFirstMiddleware:
@@ -23,7 +24,9 @@ class FrenchFirstMiddleware:
 
 
 class RejectNulMiddleware:
-    """Refuse (400) query strings and form fields holding NUL characters.
+    """Refuse (400) query strings and form fields holding NUL characters, or far longer than
+    any text Garant stores (security.MAX_FIELD_LENGTH: a ceiling for every form; each form
+    answers its own, shorter limits with a form error).
 
     No legitimate input contains one, and PostgreSQL cannot store or even compare text with
     NUL bytes: rejected here once, no page can turn one into a server error. The API answers
@@ -46,12 +49,17 @@ class RejectNulMiddleware:
             for name, values in query.lists():
                 if "\x00" in name or any("\x00" in value for value in values):
                     return self.refuse()
+                if any(len(value) > MAX_FIELD_LENGTH for value in values):
+                    return self.refuse(
+                        _("Requête refusée : un champ dépasse %(n)s caractères.")
+                        % {"n": MAX_FIELD_LENGTH}
+                    )
         return self.get_response(request)
 
     @staticmethod
-    def refuse():
+    def refuse(message=None):
         return HttpResponseBadRequest(
-            _("Requête refusée : elle contient un caractère nul (U+0000)."),
+            message or _("Requête refusée : elle contient un caractère nul (U+0000)."),
             content_type="text/plain; charset=utf-8",
         )
 

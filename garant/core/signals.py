@@ -4,10 +4,11 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 
 from garant.core.audit import audit_context, record_event
+from garant.core.security import client_ip
 
 
 def _ip(request) -> str:
-    return (request.META.get("REMOTE_ADDR") or "") if request is not None else ""
+    return client_ip(request)  # the client's, behind a trusted reverse proxy too
 
 
 @receiver(user_logged_in, dispatch_uid="garant-login")

@@ -7,6 +7,7 @@ committee, so a record of another establishment is refused as an invalid choice.
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.utils.translation import gettext_lazy as _
 
 from garant.core.dates import DATE_WIDGET, DATETIME_WIDGET
@@ -128,6 +129,17 @@ class DecisionForm(forms.ModelForm):
         for name in ("votes_for", "votes_against", "votes_abstain"):
             self.fields[name].widget.attrs.update(min=0, max=999)
             self.fields[name].max_value = 999
+
+    def _update_errors(self, errors):
+        """The model's checks also judge the meeting, project and assessment, which the caller
+        sets rather than the form: their messages become errors of the whole form (a project
+        of another establishment is refused, not a server error)."""
+        if hasattr(errors, "error_dict"):
+            for field in [f for f in errors.error_dict if f not in self.fields]:
+                if field != NON_FIELD_ERRORS:
+                    moved = errors.error_dict.pop(field)
+                    errors.error_dict.setdefault(NON_FIELD_ERRORS, []).extend(moved)
+        super()._update_errors(errors)
 
 
 class ActionForm(forms.ModelForm):

@@ -12,8 +12,8 @@ for "Type de solution (S1–S6)").
 Conventions of the files: several values in one cell are separated by "|"; booleans are
 oui/non; dates are dd/mm/yyyy (ISO yyyy-mm-dd accepted); taxonomy values are written as codes
 (S1, health…) and read as codes or labels (French or English, in any case). Cells that a
-spreadsheet would run as a formula are written with a leading single quote, which the import
-removes again.
+spreadsheet would run as a formula are written with a leading single quote by the shared
+writers of `garant.core.documents`; the import removes it again.
 """
 
 from __future__ import annotations
@@ -27,13 +27,12 @@ from django.utils.functional import lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from garant.core.documents import FORMULA_STARTS
 from garant.core.referentials import localized, vocabulary
 from garant.formats import DATE_INPUT_FORMATS
 from garant.registry.models import AISystem
 
 LIST_SEPARATOR = "|"
-# Characters that make a spreadsheet read a cell as a formula (CSV/XLSX injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 TRUE_WORDS = frozenset({"oui", "o", "vrai", "true", "yes", "y", "1", "x"})
 FALSE_WORDS = frozenset({"non", "n", "faux", "false", "no", "0"})
 MAX_TEXT_LENGTH = 10_000
@@ -43,11 +42,6 @@ DATE_FORMATS = (*DATE_INPUT_FORMATS, "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
 
 class CellError(ValueError):
     """A cell that cannot be read; its message is the French reason shown to the user."""
-
-
-def neutralize_formula(text: str) -> str:
-    """`text` as a spreadsheet shows it without ever running it as a formula."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def cell_text(value) -> str:
@@ -131,7 +125,7 @@ class Column:
         return getattr(system, self.field)
 
     def to_text(self, value) -> str:
-        return neutralize_formula(value or "")
+        return value or ""
 
     def to_cell(self, value):
         return self.to_text(value)
@@ -288,7 +282,7 @@ class VendorColumn(Column):
         return vendor.pk
 
     def to_text(self, value):
-        return neutralize_formula(value.name) if value else ""
+        return value.name if value else ""
 
     def to_json(self, value):
         return value.name if value else None
@@ -313,7 +307,7 @@ class ServicesColumn(Column):
         return [s.name for s in system.services.all()]
 
     def to_text(self, value):
-        return neutralize_formula(LIST_SEPARATOR.join(value))
+        return LIST_SEPARATOR.join(value)
 
 
 # In file order. The establishment comes first: the vendor and services are looked up in it.

@@ -8,15 +8,13 @@ XLSX has real date cells; JSON carries ISO dates and, for taxonomy values, code 
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.utils import timezone
 
-from garant.core.documents import XLSX_TYPE, xlsx_workbook
+from garant.core.documents import XLSX_TYPE, csv_bytes, xlsx_workbook
 from garant.core.referentials import taxonomy_version
 from garant.registry.columns import COLUMNS, HEADERS
 from garant.registry.filtersets import filtered_systems
@@ -29,12 +27,8 @@ def _systems(queryset):
 
 
 def write_csv(queryset) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(HEADERS)
-    for system in _systems(queryset):
-        writer.writerow([c.to_text(c.value(system)) for c in COLUMNS])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    rows = ([c.to_text(c.value(system)) for c in COLUMNS] for system in _systems(queryset))
+    return csv_bytes(HEADERS, rows)
 
 
 def write_xlsx(queryset) -> bytes:
