@@ -53,11 +53,12 @@ from tests.test_lifecycle_builders import add_value, frozen_assessment, make_cha
 
 MARKER = "Zeta-B"  # in the names of B's records: never on a page or in an answer given to A
 
-# pages anyone may open
-PUBLIC_PAGES = {"login", "logout", "set_language"}
+# pages anyone may open: signing in (with a password or through single sign-on)
+PUBLIC_PAGES = {"login", "logout", "set_language", "sso:start", "sso:callback"}
 
 # page name -> what each of its URL parameters points at (a kind of record of B, or a value)
 PAGE_ARGS: dict[str, tuple[str, ...]] = {
+    "sso:start": ("provider",),
     "establishment_detail": ("establishment",),
     "service_delete": ("service",),
     "accounts:user_detail": ("user",),
@@ -146,7 +147,7 @@ BODY_KINDS = {
     "user": "user",
 }
 
-VALUES = {"fmt": "xlsx"}  # exports: a spreadsheet, read back cell by cell
+VALUES = {"fmt": "xlsx", "provider": "keycloak"}  # exports: a spreadsheet, read back
 VALUE_OF_ROUTE = {("registry:system_export", "fmt"): "csv"}
 
 

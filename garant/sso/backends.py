@@ -282,10 +282,10 @@ class SsoBackend(OIDCAuthenticationBackend):
                 ),
             )
         grants: set[Grant] = self.provider.grants(claims)
+        # signing in is system code: the person has no scope until their roles are set
+        codes = {g.establishment for g in grants}
         by_code = dict(
-            Establishment.objects.filter(code__in={g.establishment for g in grants}).values_list(
-                "code", "pk"
-            )
+            Establishment.objects.unrestricted().filter(code__in=codes).values_list("code", "pk")
         )
         unknown = sorted({g.establishment for g in grants} - by_code.keys())
         if unknown:
@@ -399,7 +399,7 @@ class SsoBackend(OIDCAuthenticationBackend):
         membership added or removed is an audited create/delete."""
         current = {
             (m.establishment_id, m.role): m
-            for m in Membership.objects.filter(user=user, **self._managed_filter())
+            for m in Membership.objects.unrestricted().filter(user=user, **self._managed_filter())
         }
         removed = sorted(k for k in current if k not in wanted)
         added = sorted(wanted - current.keys())
