@@ -111,7 +111,7 @@ def test_upload_stores_a_batch_and_shows_errors_of_a_bad_one(world, client_for, 
     bad[1]["score"] = "abc"
     response = client.post(url, {"kind": "predictions", "file": csv_upload(bad)})
     body = response.content.decode()
-    assert response.status_code == 200 and "Lot refusé" in body
+    assert response.status_code == 422 and "Lot refusé" in body
     assert "<td>2</td><td>score</td><td>nombre attendu</td>" in body
     assert IngestBatch.objects.count() == 1
     # the same file again: nothing stored, said so

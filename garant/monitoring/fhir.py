@@ -308,12 +308,19 @@ def _decode(data: bytes | str | dict, problems: list[FhirProblem]) -> dict | Non
             FhirProblem(
                 "Bundle",
                 "(JSON)",
-                f"JSON mal formé ligne {exc.lineno}, colonne {exc.colno} : {exc.msg}",
+                f"JSON mal formé ligne {exc.lineno}, colonne {exc.colno} : "
+                f"{_JSON_FAULTS.get(exc.msg, 'syntaxe JSON invalide')}",
             )
         )
         return None
-    except (ValueError, RecursionError) as exc:
-        problems.append(FhirProblem("Bundle", "(JSON)", f"JSON illisible : {exc}"))
+    except (ValueError, RecursionError):
+        problems.append(
+            FhirProblem(
+                "Bundle",
+                "(JSON)",
+                "JSON illisible (imbrication trop profonde ou valeur hors limites)",
+            )
+        )
         return None
     if not isinstance(decoded, dict):
         problems.append(
@@ -366,7 +373,48 @@ def _validate(bundle: dict) -> list[FhirProblem]:
 
 
 def _unreadable(exc: Exception) -> str:
-    return f"structure FHIR R4 illisible ({type(exc).__name__} : {exc})"
+    return "structure FHIR R4 illisible : élément d'un type inattendu ou ressource inconnue"
+
+
+# json's own messages are English: the common ones in French
+_JSON_FAULTS = {
+    "Expecting value": "valeur attendue",
+    "Expecting ',' delimiter": "virgule attendue",
+    "Expecting ':' delimiter": "deux-points attendus",
+    "Expecting property name enclosed in double quotes": "nom d'élément entre guillemets attendu",
+    "Unterminated string starting at": "texte jamais refermé par un guillemet",
+    "Extra data": "contenu en trop après la fin du document",
+    "Invalid control character at": "caractère de contrôle dans un texte",
+    "Invalid \\escape": "séquence d'échappement invalide",
+}
+
+# pydantic's messages are English: the French reason of each kind of error
+_TYPE_FAULTS = {
+    "string_type": "texte attendu",
+    "string_pattern_mismatch": "format non conforme",
+    "string_too_short": "texte vide",
+    "int_type": "entier attendu",
+    "int_parsing": "entier attendu",
+    "int_from_float": "entier attendu",
+    "float_type": "nombre attendu",
+    "float_parsing": "nombre attendu",
+    "decimal_type": "nombre attendu",
+    "decimal_parsing": "nombre attendu",
+    "bool_type": "booléen attendu (true ou false)",
+    "bool_parsing": "booléen attendu (true ou false)",
+    "list_type": "liste attendue",
+    "dict_type": "objet attendu",
+    "model_type": "objet attendu",
+    "model_validation_format": "objet attendu",
+    "model_attributes_type": "objet attendu",
+    "datetime_type": "date et heure attendues",
+    "datetime_parsing": "date et heure non conformes",
+    "datetime_from_date_parsing": "date et heure non conformes",
+    "date_type": "date attendue",
+    "date_parsing": "date non conforme",
+    "url_type": "URI attendue",
+    "url_parsing": "URI non conforme",
+}
 
 
 def _translate(bundle: dict, err: Any) -> FhirProblem:
@@ -385,8 +433,12 @@ def _translate(bundle: dict, err: Any) -> FhirProblem:
     elif kind.endswith("missing"):
         reason = "élément obligatoire en FHIR R4 absent"
     else:
-        msg = str(err.get("msg", "")).removeprefix("Value error, ")
-        reason = f"valeur non conforme au type FHIR R4 ({msg})"
+        fault = _TYPE_FAULTS.get(kind)
+        reason = (
+            f"valeur non conforme au type FHIR R4 ({fault})"
+            if fault
+            else ("valeur non conforme au type FHIR R4")
+        )
     return FhirProblem(entry, path, reason)
 
 
