@@ -474,3 +474,28 @@ def test_fhir_type_errors_are_explained_in_french(fhir_feed, to):
         "valeur non conforme au type FHIR R4 (liste attendue)",
         "valeur non conforme au type FHIR R4 (texte attendu)",
     ]
+
+
+# --- one rule for patient identifiers (issue 11, item 3) ----------------------------------------
+
+
+@pytest.mark.parametrize("path", ALL_PATHS)
+@pytest.mark.parametrize(
+    "nir",
+    [
+        "384127645108943",  # sex digit 3 (a temporary number): FHIR refused it, files did not
+        "2-84-12-76-451-089-93",  # dashes between the parts: the same
+        "184122A45108933",  # Corsica
+    ],
+)
+def test_the_same_nir_shaped_value_is_refused_by_every_path(path, nir, feed, fhir_feed, to):
+    target = fhir_feed if path == "fhir" else feed
+    errors = to(path, target, "predictions", rows(patient_id={1: nir}))
+    [(row, column, message)] = errors
+    assert row == entry_or_row(path, 1)
+    assert column == ("RiskAssessment.subject.reference" if path == "fhir" else "patient_id")
+    assert "NIR" in message and nir not in message
+
+
+def test_a_nir_with_a_wrong_key_is_not_an_identifier(feed, accepted):
+    accepted("json", feed, "predictions", rows(patient_id={1: "384127645108944"}))

@@ -44,7 +44,7 @@ travel); an identifier whose ``system`` is an INS OID (INS-NIR ``urn:oid:1.2.250
 INS-NIA ``...1.4.9``, their test OIDs ``...1.4.10`` / ``...1.4.11``) or mentions ``INS-NIR``,
 or whose ``type`` is coded ``INS-NIR``/``INS-NIA``/``NIR``; ``mailto:``/``tel:`` systems; any
 identifier value or reference id that looks like an e-mail address, a telephone number or a
-NIR (15 characters with a valid key).
+NIR (``identifiers.NIR``, the one rule of every ingestion path; key checked).
 """
 
 from __future__ import annotations
@@ -57,6 +57,8 @@ from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 import pyarrow as pa
+
+from garant.monitoring.identifiers import nir_key_valid  # the one NIR rule of every path
 
 __all__ = [
     "OUTCOME_SCHEMA",
@@ -113,7 +115,6 @@ _DATETIME = re.compile(
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _PHONE_FR = re.compile(r"(?:\+33|0033|0)\s?[1-9](?:[\s.\-]?\d{2}){4}")
 _PHONE_INTL = re.compile(r"\+\d[\d\s.\-]{7,17}")
-_NIR = re.compile(r"([1-478]\d{4}(?:\d{2}|2A|2B)\d{6})(\d{2})", re.IGNORECASE)
 
 
 class FhirProblem(NamedTuple):
@@ -670,22 +671,12 @@ def _private_identifiers(identifiers: Any, path: str, c: _Checker, *, single: bo
 
 def _private_value(value: str, path: str, c: _Checker) -> None:
     text = value.strip()
-    compact = re.sub(r"[\s.\-]", "", text)
     if _EMAIL.fullmatch(text):
         c.fail(path, "adresse e-mail refusée : identifiant direct")
     elif _PHONE_FR.fullmatch(text) or _PHONE_INTL.fullmatch(text):
         c.fail(path, "numéro de téléphone refusé : identifiant direct")
-    elif _looks_like_nir(compact):
+    elif nir_key_valid(text):
         c.fail(path, "numéro NIR (sécurité sociale) refusé : identifiant direct")
-
-
-def _looks_like_nir(text: str) -> bool:
-    """15 characters shaped like a NIR whose key (97 − number mod 97) is right."""
-    match = _NIR.fullmatch(text)
-    if match is None:
-        return False
-    body = match.group(1).upper().replace("2A", "19").replace("2B", "18")
-    return 97 - int(body) % 97 == int(match.group(2))
 
 
 def _score(res: dict, c: _Checker) -> float | None:
