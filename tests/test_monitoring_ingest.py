@@ -4,7 +4,6 @@ late outcomes, erasure, the end-to-end report and the command line."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import io
 
 import pyarrow as pa
@@ -316,7 +315,7 @@ def test_erasure_removes_the_patient_everywhere_and_is_audited(feed, tmp_path):
             assert b"P0" not in path.read_bytes(), path
     event = AuditEvent.objects.filter(object_type="monitoring.erasure").get()
     assert event.changes["rows_removed"] == [None, 4]
-    assert event.changes["patient_sha256"] == [None, hashlib.sha256(b"P0").hexdigest()]
+    assert event.changes["patient_hmac"] == [None, storage.keyed_digest("P0")]
     assert "P0" not in str(event.changes) + event.object_repr
     assert event.establishment_id == feed.ai_system.establishment_id
 
