@@ -499,3 +499,112 @@ def test_the_same_nir_shaped_value_is_refused_by_every_path(path, nir, feed, fhi
 
 def test_a_nir_with_a_wrong_key_is_not_an_identifier(feed, accepted):
     accepted("json", feed, "predictions", rows(patient_id={1: "384127645108944"}))
+
+
+# --- input as hospitals export it (issue 11, item 3) ---------------------------------------------
+
+
+def pandas_like(records, zone=None) -> pa.Table:
+    """The table pandas' `to_parquet` writes for these records: timestamp[ns] (naive, or in
+    `zone`), text as large_string (pandas 3's string dtype), the site as a category
+    (a dictionary), and pandas' schema metadata."""
+    local = dt.datetime.fromisoformat
+    times = [local(r["timestamp"]) for r in records]
+    if zone is None:
+        stamps = pa.array([t.replace(tzinfo=None) for t in times], pa.timestamp("ns"))
+    else:
+        stamps = pa.array(times, pa.timestamp("ns", tz="UTC")).cast(pa.timestamp("ns", tz=zone))
+    table = pa.table(
+        {
+            "prediction_id": pa.array([r["prediction_id"] for r in records], pa.large_string()),
+            "timestamp": stamps,
+            "patient_id": pa.array([r["patient_id"] for r in records], pa.string_view()),
+            "score": pa.array([r["score"] for r in records], pa.float64()),
+            "model_version": pa.array([r["model_version"] for r in records], pa.large_string()),
+            "lactate": pa.array([r["lactate"] for r in records], pa.float64()),
+            "site": pa.array([r["site"] for r in records]).dictionary_encode(),
+        }
+    )
+    pandas = {"index_columns": [{"kind": "range", "start": 0, "stop": len(records), "step": 1}]}
+    return table.replace_schema_metadata({b"pandas": json.dumps(pandas).encode()})
+
+
+@pytest.mark.parametrize("path", ("web-parquet", "cli-parquet"))
+def test_pandas_default_parquet_is_accepted(path, feed, accepted):
+    """Nanosecond timestamps without zone (the feed's, Europe/Paris), large_string,
+    string_view and dictionary columns: stored in the canonical types."""
+    records = rows(3, timestamp={0: "2024-03-01T09:00:00.123456789"[:26]})
+    table = pandas_like(records)
+    assert table.schema.field("timestamp").type == pa.timestamp("ns")
+    accepted(path, feed, "predictions", table=table)
+    stored = storage.read(feed, "predictions")
+    assert stored.schema.field("timestamp").type == storage.UTC
+    got = dict(
+        zip(*stored.select(["prediction_id", "timestamp"]).to_pydict().values(), strict=True)
+    )
+    # wall-clock times of Paris (UTC+1 in March): 09:00:00.123456 and 10:00 (written from
+    # "10:00+00:00" with its zone dropped, as a naive pandas column holds it)
+    assert got["id0"] == dt.datetime(2024, 3, 1, 8, 0, 0, 123456, tzinfo=dt.UTC)
+    assert got["id2"] == dt.datetime(2024, 3, 1, 9, tzinfo=dt.UTC)
+    assert sorted(stored["site"].to_pylist()) == ["Nord", "Sud", "Sud"]
+
+
+def test_time_zoned_nanosecond_timestamps_are_accepted(feed, accepted):
+    records = rows(2)
+    accepted("web-parquet", feed, "predictions", table=pandas_like(records, "Europe/Paris"))
+    times = sorted(storage.read(feed, "predictions")["timestamp"].to_pylist())
+    assert times == [T0, T0 + dt.timedelta(hours=1)]
+
+
+def test_naive_times_are_read_in_the_feeds_declared_zone(world, to, accepted):
+    feed = make_feed(
+        world["a"]["system"],
+        slug="cayenne",
+        timezone="America/Cayenne",  # UTC-3
+        feature_columns=["lactate"],
+        subgroup_columns=["site"],
+        operating_threshold=0.5,
+    )
+    naive = {0: "2024-03-01T09:00:00", 1: "2024-03-01 10:30:00"}
+    for path, start in (("web-csv", 0), ("json", 5)):
+        accepted(path, feed, "predictions", rows(2, start=start, timestamp=naive))
+    times = sorted(storage.read(feed, "predictions")["timestamp"].to_pylist())
+    noon = dt.datetime(2024, 3, 1, 12, tzinfo=dt.UTC)
+    assert times == [noon, noon, noon + dt.timedelta(minutes=90), noon + dt.timedelta(minutes=90)]
+
+
+@pytest.mark.parametrize("path", ("web-csv", "json", "web-parquet"))
+def test_a_naive_time_that_does_not_exist_in_the_zone_is_refused(path, feed, to):
+    """02:30 on 31 March 2024 was skipped in Paris (summer time)."""
+    records = rows(2, timestamp={1: "2024-03-31T02:30:00"})
+    table = pandas_like(records) if path == "web-parquet" else None
+    [error] = to(path, feed, "predictions", records, table=table)
+    assert error[:2] == (2, "timestamp")
+    assert error[2].startswith("heure inexistante dans le fuseau Europe/Paris")
+
+
+def test_an_ambiguous_naive_time_is_the_earlier(feed, accepted):
+    """02:30 on 27 October 2024 happened twice in Paris: the first (summer time, UTC+2)."""
+    accepted("json", feed, "predictions", rows(1, timestamp={0: "2024-10-27T02:30:00"}))
+    [time] = storage.read(feed, "predictions")["timestamp"].to_pylist()
+    assert time == dt.datetime(2024, 10, 27, 0, 30, tzinfo=dt.UTC)
+
+
+def test_a_feed_declares_a_known_zone(world):
+    from garant.monitoring.forms import FeedForm
+    from garant.monitoring.models import Feed
+
+    values = {
+        f.name: f.default for f in Feed._meta.fields if f.name.endswith("_column")
+    }  # the default column names
+    values.update({"name": "F", "slug": "f", "operating_threshold": 0.5, "quantum": 1e-4})
+    values.update({"outcome_window_hours": 48, "timezone": "Europe/Pariss"})
+    form = FeedForm(values, ai_system=world["a"]["system"])
+    assert not form.is_valid()
+    assert form.errors["timezone"] == [
+        "Fuseau horaire inconnu : nom IANA attendu (ex. Europe/Paris)."
+    ]
+    values["timezone"] = ""
+    form = FeedForm(values, ai_system=world["a"]["system"])
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["timezone"] == "Europe/Paris"

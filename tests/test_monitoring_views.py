@@ -160,7 +160,7 @@ def test_api_creates_a_feed_and_receives_batches(world):
     assert again.status_code == 200 and "déjà reçu" in again.json()["detail"]
     assert again.json()["id"] == response.json()["id"]
     bad = records(2, start=5)
-    bad[1]["timestamp"] = "2024-05-01 10:00"
+    bad[1]["timestamp"] = "01/05/2024 10:00"
     refused = api.post(url, {"records": bad}, content_type=JSON)
     assert refused.status_code == 422
     assert refused.json() == {
@@ -168,7 +168,7 @@ def test_api_creates_a_feed_and_receives_batches(world):
             {
                 "row": 2,
                 "column": "timestamp",
-                "message": "fuseau horaire manquant (ex. +01:00 ou Z)",
+                "message": "date et heure ISO 8601 attendues",
             }
         ],
         "error_count": 1,

@@ -51,6 +51,9 @@ class FeedIn(Schema):
     subgroup_columns: list[str] = Field([], description="Colonnes de sous-groupes.")
     operating_threshold: float = Field(description="Seuil de décision (score ≥ seuil).")
     quantum: float = 1e-4
+    timezone: str = Field(
+        "Europe/Paris", description="Fuseau des heures reçues sans fuseau (nom IANA)."
+    )
     outcome_id_column: str = "prediction_id"
     outcome_column: str = "outcome"
     outcome_time_column: str = "outcome_time"
@@ -73,6 +76,7 @@ class FeedOut(Schema):
     subgroup_columns: list[str]
     operating_threshold: float
     quantum: float
+    timezone: str
     outcome_id_column: str
     outcome_column: str
     outcome_time_column: str

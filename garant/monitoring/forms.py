@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -11,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from garant.monitoring.identifiers import identifying_name
 from garant.monitoring.models import Feed, IngestBatch
 
+DEFAULT_TIMEZONE = "Europe/Paris"
 COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
 RESERVED = {
     "prediction_id",
@@ -79,6 +81,7 @@ class FeedForm(forms.ModelForm):
             "subgroup_columns",
             "operating_threshold",
             "quantum",
+            "timezone",
             "outcome_id_column",
             "outcome_column",
             "outcome_time_column",
@@ -88,6 +91,7 @@ class FeedForm(forms.ModelForm):
     def __init__(self, *args, ai_system, **kwargs):
         super().__init__(*args, **kwargs)
         self.instance.ai_system = ai_system
+        self.fields["timezone"].required = False  # empty: Europe/Paris
 
     def clean_operating_threshold(self):
         value = self.cleaned_data["operating_threshold"]
@@ -102,6 +106,16 @@ class FeedForm(forms.ModelForm):
         inverse = round(1 / value) if value > 0 else 0
         if not 0 < value <= 1 or not math.isclose(1 / value, inverse, rel_tol=1e-9):
             raise forms.ValidationError(_("La précision doit valoir 1/k (1e-4, 0.001, 0.01…)."))
+        return value
+
+    def clean_timezone(self):
+        value = (self.cleaned_data["timezone"] or "").strip() or DEFAULT_TIMEZONE
+        try:
+            ZoneInfo(value)
+        except (ValueError, ZoneInfoNotFoundError):
+            raise forms.ValidationError(
+                _("Fuseau horaire inconnu : nom IANA attendu (ex. Europe/Paris).")
+            ) from None
         return value
 
     def clean_slug(self):

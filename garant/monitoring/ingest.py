@@ -29,6 +29,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -529,11 +530,16 @@ def _as_float(
     return None
 
 
-def _as_utc(column: pa.ChunkedArray, name: str, errors: Errors) -> pa.ChunkedArray | None:
-    """ISO 8601 text with a time zone (or a time-zoned timestamp) converted to UTC, at
-    most the microsecond (nanosecond timestamps are truncated to it); a time before 1900 or
-    more than `FUTURE_TOLERANCE` after now is refused."""
-    moments = _parse_times(column, name, errors)
+def _as_utc(
+    column: pa.ChunkedArray, name: str, errors: Errors, zone: str = "UTC"
+) -> pa.ChunkedArray | None:
+    """Times converted to UTC, at most the microsecond (nanosecond timestamps, pandas'
+    default, are truncated to it). ISO 8601 text or timestamps, with a time zone or without:
+    a time without zone is the wall-clock time of `zone` (the feed's); one that does not
+    exist there (skipped by the change to summer time) is refused, an ambiguous one (the
+    repeated hour in autumn) is the earlier. A time before 1900 or more than
+    `FUTURE_TOLERANCE` after now is refused."""
+    moments = _parse_times(column, name, errors, zone)
     if moments is None:
         return None
     early = pc.less(moments, pa.scalar(EARLIEST_TIME, storage.UTC))
@@ -549,22 +555,25 @@ def _as_utc(column: pa.ChunkedArray, name: str, errors: Errors) -> pa.ChunkedArr
     return moments
 
 
-def _parse_times(column: pa.ChunkedArray, name: str, errors: Errors) -> pa.ChunkedArray | None:
+def _parse_times(
+    column: pa.ChunkedArray, name: str, errors: Errors, zone: str
+) -> pa.ChunkedArray | None:
     if pa.types.is_timestamp(column.type):
         if column.type.tz is None:
-            errors.add(None, name, "horodatage sans fuseau horaire (ex. 2024-03-01T08:00:00+01:00)")
-            return None
-        # nanoseconds (pandas' default) are truncated to the microsecond stored
+            return _assume(column, name, errors, zone)
         return column.cast(pa.timestamp(column.type.unit, tz="UTC")).cast(storage.UTC, safe=False)
     if pa.types.is_date(column.type):
         errors.add(None, name, "date sans heure : date, heure et fuseau horaire attendus")
         return None
     text = _as_text(column)
-    try:
-        return text.cast(storage.UTC)
-    except pa.ArrowInvalid:
-        pass
+    for target in (storage.UTC, pa.timestamp("us")):  # every row with a zone, or none
+        try:
+            parsed = text.cast(target)
+        except pa.ArrowInvalid:
+            continue
+        return parsed if target.tz else _assume(parsed, name, errors, zone)
     parsed, failed = [], False
+    local = ZoneInfo(zone)
     for index, value in enumerate(text.to_pylist()):
         if value is None:
             parsed.append(None)
@@ -576,11 +585,33 @@ def _parse_times(column: pa.ChunkedArray, name: str, errors: Errors) -> pa.Chunk
             failed = True
             continue
         if moment.tzinfo is None:
-            errors.add(index + 1, name, "fuseau horaire manquant (ex. +01:00 ou Z)")
-            failed = True
-            continue
+            naive, moment = moment, moment.replace(tzinfo=local)
+            if moment.astimezone(dt.UTC).astimezone(local).replace(tzinfo=None) != naive:
+                errors.add(index + 1, name, _nonexistent(zone))
+                failed = True
+                continue
         parsed.append(moment.astimezone(dt.UTC))
     return None if failed else pa.chunked_array([pa.array(parsed, storage.UTC)])
+
+
+def _nonexistent(zone: str) -> str:
+    return (
+        f"heure inexistante dans le fuseau {zone} (sautée au passage à l'heure d'été) : "
+        "indiquez le fuseau (ex. +01:00)"
+    )
+
+
+def _assume(column: pa.ChunkedArray, name: str, errors: Errors, zone: str):
+    """Naive wall-clock times of `zone` as UTC (the rows that do not exist there refused)."""
+    earliest = pc.assume_timezone(
+        column, timezone=zone, ambiguous="earliest", nonexistent="earliest"
+    )
+    latest = pc.assume_timezone(column, timezone=zone, ambiguous="earliest", nonexistent="latest")
+    skipped = pc.not_equal(earliest, latest)
+    if pc.any(skipped).as_py():
+        errors.add_rows(skipped, name, _nonexistent(zone))
+        return None
+    return earliest.cast(pa.timestamp(column.type.unit, tz="UTC")).cast(storage.UTC, safe=False)
 
 
 def _check_missing(column, name: str, errors: Errors) -> None:
@@ -650,7 +681,9 @@ def normalise(feed: Feed, kind: str, raw: pa.Table) -> pa.Table:
     out["prediction_id"] = ids
 
     if kind == "predictions":
-        out["timestamp"] = _as_utc(raw[feed.timestamp_column], feed.timestamp_column, errors)
+        out["timestamp"] = _as_utc(
+            raw[feed.timestamp_column], feed.timestamp_column, errors, feed.timezone
+        )
         out["patient_id"] = _as_text(raw[feed.patient_id_column])
         _check_missing(out["patient_id"], feed.patient_id_column, errors)
         _check_text(out["patient_id"], feed.patient_id_column, MAX_ID_LENGTH, errors)
@@ -688,7 +721,7 @@ def normalise(feed: Feed, kind: str, raw: pa.Table) -> pa.Table:
             outcome = outcome.cast(pa.int8(), safe=False)
         out["outcome"] = outcome
         out["outcome_time"] = _as_utc(
-            raw[feed.outcome_time_column], feed.outcome_time_column, errors
+            raw[feed.outcome_time_column], feed.outcome_time_column, errors, feed.timezone
         )
         patient = feed.patient_id_column
         out["patient_id"] = (

@@ -62,6 +62,15 @@ class Feed(Audited, models.Model):
     outcome_time_column = models.CharField(
         _("colonne date de l'issue"), max_length=100, default="outcome_time"
     )
+    timezone = models.CharField(
+        _("fuseau horaire des heures sans fuseau"),
+        max_length=64,
+        default="Europe/Paris",
+        help_text=_(
+            "Une heure reçue sans fuseau (« 2024-03-01 08:00 ») est l'heure légale de ce "
+            "fuseau (nom IANA, ex. Europe/Paris, America/Cayenne)."
+        ),
+    )
     outcome_window_hours = models.PositiveIntegerField(
         _("fenêtre de l'issue (heures)"),
         default=48,
