@@ -10,7 +10,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from garant.monitoring.identifiers import identifying_name
-from garant.monitoring.models import Feed, IngestBatch
+from garant.monitoring.models import MODEL_VERSION_SUBGROUP, Feed, IngestBatch
 
 DEFAULT_TIMEZONE = "Europe/Paris"
 COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
@@ -29,6 +29,10 @@ RESERVED = {
 class ColumnListField(forms.CharField):
     """A list of column names typed as "age, creatinine" (stored as a JSON list)."""
 
+    def __init__(self, *args, allowed=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.allowed = frozenset(allowed)  # reserved names accepted here
+
     def prepare_value(self, value):
         return ", ".join(value) if isinstance(value, list) else value
 
@@ -45,7 +49,7 @@ class ColumnListField(forms.CharField):
                     _("« %(name)s » : lettres sans accent, chiffres et _ uniquement."),
                     params={"name": name},
                 )
-            if name in RESERVED:
+            if name in RESERVED and name not in self.allowed:
                 raise forms.ValidationError(
                     _("« %(name)s » est un nom réservé."), params={"name": name}
                 )
@@ -63,7 +67,11 @@ class FeedForm(forms.ModelForm):
     subgroup_columns = ColumnListField(
         label=_("colonnes de sous-groupes"),
         required=False,
-        help_text=_("Tranche d'âge, sexe, site, service… séparées par des virgules."),
+        help_text=_(
+            "Tranche d'âge, sexe, site, service… séparées par des virgules ; "
+            "« model_version » : par version du modèle."
+        ),
+        allowed=(MODEL_VERSION_SUBGROUP,),
     )
 
     class Meta:
@@ -134,6 +142,13 @@ class FeedForm(forms.ModelForm):
         ]
         for name in ("feature_columns", "categorical_columns", "subgroup_columns"):
             columns += cleaned.get(name) or []
+        if MODEL_VERSION_SUBGROUP in (cleaned.get("subgroup_columns") or []) and not cleaned.get(
+            "model_version_column"
+        ):
+            self.add_error(
+                "subgroup_columns",
+                _("« model_version » comme sous-groupe demande une colonne version du modèle."),
+            )
         for name in columns:
             if identifying_name(name):
                 raise forms.ValidationError(

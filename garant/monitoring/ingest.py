@@ -408,7 +408,8 @@ def _required(feed: Feed, kind: str) -> dict[str, str]:
         }
         if feed.model_version_column:
             columns["model_version"] = feed.model_version_column
-        for name in (*feed.feature_columns, *feed.categorical_columns, *feed.subgroup_columns):
+        stored = (*feed.feature_columns, *feed.categorical_columns, *feed.stored_subgroup_columns)
+        for name in stored:
             columns[name] = name
         return columns
     return {
@@ -703,7 +704,7 @@ def normalise(feed: Feed, kind: str, raw: pa.Table) -> pa.Table:
             out[name] = _as_float(raw[name], name, errors)
             if out[name] is not None:
                 _check_finite(out[name], name, errors)
-        for name in (*feed.categorical_columns, *feed.subgroup_columns):
+        for name in (*feed.categorical_columns, *feed.stored_subgroup_columns):
             out[name] = _as_text(raw[name])
             _check_text(out[name], name, MAX_TEXT_LENGTH, errors)
         time_column, source_time = "timestamp", feed.timestamp_column

@@ -14,6 +14,8 @@ from garant.core.tenancy import TenantQuerySet
 from garant.monitoring.engine import DEFAULT_QUANTUM, ColumnSpec
 from garant.registry.models import AISystem
 
+MODEL_VERSION_SUBGROUP = "model_version"
+
 
 class Feed(Audited, models.Model):
     """The prediction feed of one AI system: the names of its columns in the files sent."""
@@ -103,6 +105,12 @@ class Feed(Audited, models.Model):
     def reference(self) -> str:
         """How the command line names the feed: `<system id>/<slug>`."""
         return f"{self.ai_system_id}/{self.slug}"
+
+    @property
+    def stored_subgroup_columns(self) -> list[str]:
+        """The subgroup columns stored as such: ``model_version`` as a subgroup is the
+        model version column, stored once under that name."""
+        return [name for name in self.subgroup_columns if name != MODEL_VERSION_SUBGROUP]
 
     def column_spec(self, timezone: str = "UTC") -> ColumnSpec:
         """The engine's view of the joined table (canonical names, see `storage.joined`)."""

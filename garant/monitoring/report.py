@@ -35,7 +35,9 @@ Keys of the result (``REPORT_KEYS``):
 * ``drift``: one row per variable (score first): kind, counts, missing rates, psi,
   js_distance, ks, wasserstein (numeric) or chi2, chi2_dof, chi2_pvalue (categorical), bins;
 * ``subgroups``: one report per declared subgroup column (reference group, tolerance,
-  min_count, rows with n, censored, metrics, ratios, gaps, flags);
+  min_count, rows with n, censored, metrics — those of ``performance``' confusion figures,
+  prevalence, auc, brier and ece —, ``auc`` with its DeLong interval, ratios, gaps, flags);
+  ``model_version`` may be one of the columns;
 * ``volume``: predictions per whole period (a partial first or last period, clipped by the
   dates, is left out so that it is not taken for a fall) with ``baseline_median`` (median of
   the previous periods), ``anomaly`` (``drop``/``rise`` or ``null``) and ``reason``.
@@ -187,6 +189,7 @@ def _subgroups(s: engine.SubgroupReport) -> dict:
                 "n": row.n_predictions,
                 "censored": row.censored,
                 "metrics": {k: metric(v) for k, v in row.metrics.items()},
+                "auc": _auc(row.auc) if row.auc is not None else None,
                 "ratios": {k: metric(v) for k, v in row.ratios.items()},
                 "gaps": {k: metric(v) for k, v in row.gaps.items()},
                 "flags": row.flags,

@@ -60,7 +60,7 @@ def schema(feed, kind: str) -> pa.Schema:
             ("model_version", pa.string()),
             *((name, pa.float64()) for name in feed.feature_columns),
             *((name, pa.string()) for name in feed.categorical_columns),
-            *((name, pa.string()) for name in feed.subgroup_columns),
+            *((name, pa.string()) for name in feed.stored_subgroup_columns),
         ]
     elif kind == "outcomes":
         fields = [
