@@ -147,7 +147,13 @@ def test_api_creates_a_feed_and_receives_batches(world):
     system = world["a"]["system"]
     response = api.post(
         "/api/feeds",
-        {"ai_system": system.pk, "name": "Chute", "slug": "chute", "operating_threshold": 0.4},
+        {
+            "ai_system": system.pk,
+            "name": "Chute",
+            "slug": "chute",
+            "operating_threshold": 0.4,
+            "outcome_window_hours": 72,
+        },
         content_type=JSON,
     )
     assert response.status_code == 201, response.json()
@@ -194,7 +200,13 @@ def test_api_writing_needs_change_on_the_system(world, feed):
     assert response.status_code == 403
     response = api.post(
         "/api/feeds",
-        {"ai_system": feed.ai_system_id, "name": "X", "slug": "x", "operating_threshold": 0.5},
+        {
+            "ai_system": feed.ai_system_id,
+            "name": "X",
+            "slug": "x",
+            "operating_threshold": 0.5,
+            "outcome_window_hours": 48,
+        },
         content_type=JSON,
     )
     assert response.status_code == 403

@@ -57,7 +57,10 @@ class FeedIn(Schema):
     outcome_id_column: str = "prediction_id"
     outcome_column: str = "outcome"
     outcome_time_column: str = "outcome_time"
-    outcome_window_hours: int = Field(48, ge=1, description="Fenêtre de l'issue, en heures.")
+    outcome_window_hours: int = Field(
+        description="Fenêtre de l'issue, en heures (obligatoire : une issue compte si elle "
+        "survient dans ce délai après la prédiction ; 1 à 8760)."
+    )
 
 
 class FeedOut(Schema):

@@ -13,6 +13,7 @@ from garant.monitoring.identifiers import identifying_name
 from garant.monitoring.models import MODEL_VERSION_SUBGROUP, Feed, IngestBatch
 
 DEFAULT_TIMEZONE = "Europe/Paris"
+MAX_WINDOW_HOURS = 24 * 365
 COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
 RESERVED = {
     "prediction_id",
@@ -100,6 +101,8 @@ class FeedForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.instance.ai_system = ai_system
         self.fields["timezone"].required = False  # empty: Europe/Paris
+        if self.instance.pk is None:  # the window is stated by whoever creates the feed
+            self.fields["outcome_window_hours"].initial = None
 
     def clean_operating_threshold(self):
         value = self.cleaned_data["operating_threshold"]
@@ -114,6 +117,14 @@ class FeedForm(forms.ModelForm):
         inverse = round(1 / value) if value > 0 else 0
         if not 0 < value <= 1 or not math.isclose(1 / value, inverse, rel_tol=1e-9):
             raise forms.ValidationError(_("La précision doit valoir 1/k (1e-4, 0.001, 0.01…)."))
+        return value
+
+    def clean_outcome_window_hours(self):
+        value = self.cleaned_data["outcome_window_hours"]
+        if value is not None and not 1 <= value <= MAX_WINDOW_HOURS:
+            raise forms.ValidationError(
+                _("La fenêtre de l'issue est comprise entre 1 et 8760 heures (un an).")
+            )
         return value
 
     def clean_timezone(self):

@@ -21,6 +21,9 @@ Keys of the result (``REPORT_KEYS``):
   ``reference``: the drift reference window (start, end, days; default the same number of
   days just before the period) and its ``count``;
 * ``model_versions``: predictions per model version in the period;
+* ``outcome_window``: the feed's window (``hours``) and, among the ``outcomes`` received for
+  the period's predictions, those that fell ``outside`` it and were not counted
+  (``before_prediction``, ``after_window``): read from the tables' id and time columns;
 * ``performance``: count, missing scores, outcomes known / positive / negative / unknown,
   prevalence, ``auc`` (value, ci_low, ci_high, confidence, method, reason, ci_reason),
   sensitivity, specificity, ppv, npv, fpr, fnr, f1, flag_rate, brier, ece, the confusion
@@ -67,6 +70,7 @@ REPORT_KEYS = (
     "period",
     "reference",
     "model_versions",
+    "outcome_window",
     "performance",
     "reference_performance",
     "series",
@@ -333,6 +337,9 @@ def build_report(
             "count": reference_perf.n_predictions,
         },
         "model_versions": model_versions,
+        "outcome_window": storage.outcomes_outside_window(
+            feed, storage._local_midnight(start), storage._local_midnight(after)
+        ),
         "performance": performance_dict(perf),
         "reference_performance": performance_dict(reference_perf),
         "series": [

@@ -252,6 +252,37 @@ def joined(feed, start=None, end=None, ordered: bool = True) -> pa.Table:
     return table
 
 
+def outcomes_outside_window(feed, start=None, end=None) -> dict:
+    """Outcomes received for the predictions of [start, end) that fell outside the window
+    [prediction time, prediction time + window], hence never counted: before the prediction,
+    or after the window. Reads the two id and time columns of the period's predictions and
+    of the outcomes."""
+    predictions = read(feed, "predictions", start, end, columns=["prediction_id", "timestamp"])
+    outcomes = read(feed, "outcomes", columns=["prediction_id", "outcome_time"])
+    found = {"hours": feed.outcome_window_hours, "outcomes": 0, "outside": 0}
+    found.update(before_prediction=0, after_window=0)
+    if not predictions.num_rows or not outcomes.num_rows:
+        return found
+    con = duckdb_connection()
+    try:
+        con.register("p", predictions)
+        con.register("o", outcomes)
+        [(total, before, late)] = con.sql(
+            f"""
+            SELECT count(*),
+                   count(*) FILTER (WHERE o.outcome_time < p.timestamp),
+                   count(*) FILTER (WHERE o.outcome_time >
+                       p.timestamp + INTERVAL {int(feed.outcome_window_hours)} HOUR)
+            FROM p JOIN o ON o.prediction_id = p.prediction_id
+            """
+        ).fetchall()
+    finally:
+        con.close()
+    found.update(outcomes=total, outside=before + late, before_prediction=before)
+    found.update(after_window=late)
+    return found
+
+
 def duckdb_connection() -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection, without the progress bar it prints on long queries."""
     con = duckdb.connect()
