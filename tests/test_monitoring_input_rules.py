@@ -608,3 +608,9 @@ def test_a_feed_declares_a_known_zone(world):
     form = FeedForm(values, ai_system=world["a"]["system"])
     assert form.is_valid(), form.errors
     assert form.cleaned_data["timezone"] == "Europe/Paris"
+
+
+def test_the_length_limit_counts_characters_not_bytes(feed, accepted):
+    """200 accented characters are 400 bytes of UTF-8: within the limit."""
+    accepted("json", feed, "predictions", rows(site={0: "é" * MAX_TEXT_LENGTH}))
+    assert "é" * MAX_TEXT_LENGTH in storage.read(feed, "predictions")["site"].to_pylist()

@@ -625,11 +625,13 @@ def _check_text(column: pa.ChunkedArray, name: str, limit: int, errors: Errors) 
     if pa.types.is_dictionary(column.type):
         column = column.cast(pa.string())
     errors.add_rows(pc.match_substring(column, "\x00"), name, "caractère NUL interdit")
-    errors.add_rows(
-        pc.greater(pc.utf8_length(column), limit),
-        name,
-        f"texte trop long : {limit} caractères au plus",
-    )
+    longest = pc.max(pc.binary_length(column)).as_py() or 0  # bytes ≥ characters
+    if longest > limit:
+        errors.add_rows(
+            pc.greater(pc.utf8_length(column), limit),
+            name,
+            f"texte trop long : {limit} caractères au plus",
+        )
 
 
 def _check_finite(column: pa.ChunkedArray, name: str, errors: Errors) -> None:
