@@ -614,3 +614,10 @@ def test_the_length_limit_counts_characters_not_bytes(feed, accepted):
     """200 accented characters are 400 bytes of UTF-8: within the limit."""
     accepted("json", feed, "predictions", rows(site={0: "é" * MAX_TEXT_LENGTH}))
     assert "é" * MAX_TEXT_LENGTH in storage.read(feed, "predictions")["site"].to_pylist()
+
+
+@pytest.mark.parametrize("row", [0, 2])
+def test_a_quoted_value_over_two_lines_is_not_an_unclosed_quote(row, feed, accepted):
+    """A closed quote may hold a line break, in any row, the last one included."""
+    accepted("web-csv", feed, "predictions", rows(site={row: "Hôpital\nNord"}))
+    assert "Hôpital\nNord" in storage.read(feed, "predictions")["site"].to_pylist()

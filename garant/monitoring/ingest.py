@@ -219,23 +219,32 @@ def _read_csv(source, progress: Progress | None) -> pa.Table:
                 progress(min(1.0, len(batches) * CSV_BLOCK_BYTES / size))
         table = pa.Table.from_batches(batches, schema=reader.schema)
     except (pa.ArrowException, OSError) as exc:
-        raise BatchRefused(_csv_fault(source, delimiter)) from exc
+        raise BatchRefused(
+            _csv_fault(source, delimiter)
+            or _single(None, None, "fichier CSV illisible : structure non reconnue")
+        ) from exc
     # Arrow reads a quote left open in the last column as a value running to the end of
-    # the file: a line break inside a value means that (or a value split over lines)
-    for name in table.column_names:
-        column = table[name]
+    # the file: the last row then holds a line break (checked there only: a quoted value
+    # may hold one legitimately, anywhere)
+    last = table.slice(max(table.num_rows - 1, 0))
+    for name in last.column_names:
+        column = last[name]
         if (
             pa.types.is_string(column.type)
             and pc.any(pc.match_substring_regex(column, "[\r\n]")).as_py()
         ):
-            raise BatchRefused(_csv_fault(source, delimiter))
+            fault = _csv_fault(source, delimiter)
+            if fault is not None:
+                raise BatchRefused(fault)
+            break
     if progress:
         progress(1.0)
     return table
 
 
-def _csv_fault(source, delimiter: str) -> Errors:
-    """The first structural fault of a CSV file, in French, with its data row."""
+def _csv_fault(source, delimiter: str) -> Errors | None:
+    """The first structural fault of a CSV file, in French, with its data row (None when
+    Python's strict reader finds none)."""
     if isinstance(source, str | Path):
         data = Path(source).read_bytes()
     else:
@@ -271,13 +280,6 @@ def _csv_fault(source, delimiter: str) -> Errors:
                         f"{len(header)} cellules attendues (comme l'en-tête), "
                         f"{len(record)} trouvées (ligne {start} du fichier)",
                     )
-                if any("\n" in value or "\r" in value for value in record):
-                    return _single(
-                        row,
-                        None,
-                        f"retour à la ligne dans une valeur (ligne {start} du fichier) : "
-                        "une valeur doit tenir sur une ligne",
-                    )
             start = reader.line_num + 1
     except csv.Error:
         return _single(
@@ -286,7 +288,7 @@ def _csv_fault(source, delimiter: str) -> Errors:
             f"guillemet ouvert et jamais refermé (ligne {start} du fichier) : fermez-le, ou "
             'doublez un guillemet qui fait partie de la valeur ("")',
         )
-    return _single(None, None, "fichier CSV illisible : structure non reconnue")
+    return None
 
 
 def _size(stream) -> int:
