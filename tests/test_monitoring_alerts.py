@@ -189,6 +189,11 @@ def test_acknowledge_needs_a_comment_and_is_audited(world, feed):
     referent = token_client(world["users"]["a"][Role.REFERENT])
     assert referent.post(url, {"comment": "  "}, content_type=JSON).status_code == 422
     assert referent.post(url, {}, content_type=JSON).status_code == 422
+    for comment in ("vu\x00", "x" * 2001):  # a NUL byte, over 2,000 characters (issue 19)
+        response = referent.post(url, {"comment": comment}, content_type=JSON)
+        assert response.status_code == 422
+        [error] = response.json()["detail"]
+        assert error["field"] == "comment" and error["message"]
     auditor = token_client(world["users"]["a"][Role.AUDITOR])
     assert auditor.post(url, {"comment": "vu"}, content_type=JSON).status_code == 403
     alert.refresh_from_db()

@@ -428,6 +428,41 @@ def test_subgroups_ratios_to_the_largest_group_and_censoring(table, counts):
     assert all(ratio.value == 1.0 for ratio in rows["A"].ratios.values())
 
 
+def test_subgroups_carry_brier_ece_and_the_auc_interval(table, counts):
+    """Issue 11: each subgroup's Brier score, calibration error and AUC confidence
+    interval, checked like the overall ones (scikit-learn, per-row, direct DeLong)."""
+    report = engine.subgroup_report(counts, ("site",), threshold=0.4, min_count=25)
+    sites = column(table, "site")
+    s_all, y_all = table["score"].to_numpy(), table["label"].to_numpy(zero_copy_only=False)
+    for row in report.rows:
+        if row.censored:
+            assert row.auc is None and "brier" not in row.metrics
+            continue
+        site = row.key["site"]
+        known = (sites == site) & ~np.isnan(y_all.astype(float))
+        s, y = s_all[known], y_all[known].astype(int)
+        assert close(row.metrics["brier"].value, brier_score_loss(y, s))
+        index = np.minimum(np.round(s / QUANTUM).astype(np.int64) * 10 // 10000, 9)
+        ece = sum(
+            (index == b).mean() * abs(s[index == b].mean() - y[index == b].mean())
+            for b in range(10)
+            if (index == b).any()
+        )
+        assert close(row.metrics["ece"].value, ece)
+        expected_auc, variance = delong_by_placements(s, y)
+        assert close(row.auc.value, expected_auc) and close(row.auc.variance, variance)
+        assert close(row.auc.value, roc_auc_score(y, s))
+        half = 1.959963984540054 * math.sqrt(variance)
+        assert close(row.auc.ci_low, max(0.0, expected_auc - half))
+        assert close(row.auc.ci_high, min(1.0, expected_auc + half))
+        assert row.metrics["auc"].value == row.auc.value
+        reference = next(r_ for r_ in report.rows if r_.key == report.reference_key)
+        assert (
+            row.ratios["brier"].value
+            == row.metrics["brier"].value / reference.metrics["brier"].value
+        )
+
+
 def test_subgroup_flags_a_disparity_and_undefined_ratios():
     n = 200
     site = np.array(["A"] * 120 + ["B"] * 80)

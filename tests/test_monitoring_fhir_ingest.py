@@ -155,17 +155,22 @@ def test_command_line_fhir(feed):
 
 def test_web_upload_of_a_bundle(world, client_for, feed):
     client = client_for(world["users"]["a"][Role.REFERENT])
+    upload = io.BytesIO(bundle("sepsis_predictions_valid.json"))
+    upload.name = "predictions.json"
+    response = client.post(feed.get_absolute_url(), {"kind": "outcomes", "file": upload})
+    assert response.status_code == 302
     upload = io.BytesIO(bundle("sepsis_outcomes_valid.json"))
     upload.name = "issues.json"
     # the kind chosen in the form does not matter: the Bundle's resources decide
     response = client.post(feed.get_absolute_url(), {"kind": "predictions", "file": upload})
     assert response.status_code == 302
-    assert IngestBatch.objects.get().kind == "outcomes"
+    assert IngestBatch.objects.order_by("pk").last().kind == "outcomes"
     upload = io.BytesIO(bundle("sepsis_predictions_errors.json"))
     upload.name = "lot.json"
     response = client.post(feed.get_absolute_url(), {"kind": "predictions", "file": upload})
-    assert response.status_code == 200 and "entry[" in response.content.decode()
-    assert IngestBatch.objects.count() == 1
+    assert response.status_code == 422 and "entry[" in response.content.decode()
+    assert "lot.json" in response.content.decode()
+    assert IngestBatch.objects.count() == 2
 
 
 def bundle_of_risk_assessments(n: int) -> dict:

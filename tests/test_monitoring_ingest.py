@@ -4,7 +4,6 @@ late outcomes, erasure, the end-to-end report and the command line."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import io
 
 import pyarrow as pa
@@ -105,20 +104,27 @@ def test_parquet_and_csv_batches_are_stored_and_read_back(feed, tmp_path):
     assert storage.read(feed, "predictions", T0, T0 + dt.timedelta(hours=2)).num_rows == 4
 
 
-def test_time_zones_are_converted_to_utc_and_naive_times_refused(feed, tmp_path):
+def test_time_zones_are_converted_to_utc_and_naive_times_are_the_feeds_zone(feed, tmp_path):
     table = predictions(2).set_column(
         1, "timestamp", pa.array(["2024-03-01T09:00:00+01:00", "2024-03-01T09:00:00Z"])
     )
     ingest(feed, "predictions", table, "api")
     times = sorted(stored(feed)["timestamp"].to_pylist())
     assert times[0] == T0 and times[1] == T0 + dt.timedelta(hours=1)
-    naive = predictions(2, start=5).set_column(
-        1, "timestamp", pa.array(["2024-03-01T09:00:00", "x"])
+    # without a zone: Europe/Paris, the feed's (09:00 in March = 08:00 UTC); with and
+    # without a zone in one column; a wrong time still refused with its row
+    naive = predictions(3, start=5).set_column(
+        1, "timestamp", pa.array(["2024-03-01T10:00:00", "2024-07-01 10:00:00+00:00", "x"])
     )
     with pytest.raises(BatchRefused) as refused:
         ingest(feed, "predictions", naive, "api")
-    assert [(e.row, e.column) for e in refused.value.errors] == [(1, "timestamp"), (2, "timestamp")]
-    assert "fuseau" in refused.value.errors[0].reason
+    assert [(e.row, e.column) for e in refused.value.errors] == [(3, "timestamp")]
+    assert refused.value.errors[0].reason == "date et heure ISO 8601 attendues"
+    ingest(feed, "predictions", naive.slice(0, 2), "api")
+    rows = stored(feed).select(["prediction_id", "timestamp"]).to_pydict()
+    times = dict(zip(*rows.values(), strict=True))
+    assert times["id5"] == T0 + dt.timedelta(hours=1)
+    assert times["id6"] == dt.datetime(2024, 7, 1, 10, tzinfo=dt.UTC)
 
 
 def test_one_bad_row_stores_nothing_and_names_row_and_column(feed, tmp_path):
@@ -316,7 +322,7 @@ def test_erasure_removes_the_patient_everywhere_and_is_audited(feed, tmp_path):
             assert b"P0" not in path.read_bytes(), path
     event = AuditEvent.objects.filter(object_type="monitoring.erasure").get()
     assert event.changes["rows_removed"] == [None, 4]
-    assert event.changes["patient_sha256"] == [None, hashlib.sha256(b"P0").hexdigest()]
+    assert event.changes["patient_hmac"] == [None, storage.keyed_digest("P0")]
     assert "P0" not in str(event.changes) + event.object_repr
     assert event.establishment_id == feed.ai_system.establishment_id
 

@@ -111,7 +111,7 @@ def test_upload_stores_a_batch_and_shows_errors_of_a_bad_one(world, client_for, 
     bad[1]["score"] = "abc"
     response = client.post(url, {"kind": "predictions", "file": csv_upload(bad)})
     body = response.content.decode()
-    assert response.status_code == 200 and "Lot refusé" in body
+    assert response.status_code == 422 and "Lot refusé" in body
     assert "<td>2</td><td>score</td><td>nombre attendu</td>" in body
     assert IngestBatch.objects.count() == 1
     # the same file again: nothing stored, said so
@@ -132,7 +132,13 @@ def test_api_creates_a_feed_and_receives_batches(world):
     system = world["a"]["system"]
     response = api.post(
         "/api/feeds",
-        {"ai_system": system.pk, "name": "Chute", "slug": "chute", "operating_threshold": 0.4},
+        {
+            "ai_system": system.pk,
+            "name": "Chute",
+            "slug": "chute",
+            "operating_threshold": 0.4,
+            "outcome_window_hours": 72,
+        },
         content_type=JSON,
     )
     assert response.status_code == 201, response.json()
@@ -145,7 +151,7 @@ def test_api_creates_a_feed_and_receives_batches(world):
     assert again.status_code == 200 and "déjà reçu" in again.json()["detail"]
     assert again.json()["id"] == response.json()["id"]
     bad = records(2, start=5)
-    bad[1]["timestamp"] = "2024-05-01 10:00"
+    bad[1]["timestamp"] = "01/05/2024 10:00"
     refused = api.post(url, {"records": bad}, content_type=JSON)
     assert refused.status_code == 422
     assert refused.json() == {
@@ -153,7 +159,7 @@ def test_api_creates_a_feed_and_receives_batches(world):
             {
                 "row": 2,
                 "column": "timestamp",
-                "message": "fuseau horaire manquant (ex. +01:00 ou Z)",
+                "message": "date et heure ISO 8601 attendues",
             }
         ],
         "error_count": 1,
@@ -179,7 +185,13 @@ def test_api_writing_needs_change_on_the_system(world, feed):
     assert response.status_code == 403
     response = api.post(
         "/api/feeds",
-        {"ai_system": feed.ai_system_id, "name": "X", "slug": "x", "operating_threshold": 0.5},
+        {
+            "ai_system": feed.ai_system_id,
+            "name": "X",
+            "slug": "x",
+            "operating_threshold": 0.5,
+            "outcome_window_hours": 48,
+        },
         content_type=JSON,
     )
     assert response.status_code == 403

@@ -54,10 +54,16 @@ class FeedIn(Schema):
     subgroup_columns: list[str] = Field([], description="Colonnes de sous-groupes.")
     operating_threshold: float = Field(description="Seuil de décision (score ≥ seuil).")
     quantum: float = 1e-4
+    timezone: str = Field(
+        "Europe/Paris", description="Fuseau des heures reçues sans fuseau (nom IANA)."
+    )
     outcome_id_column: str = "prediction_id"
     outcome_column: str = "outcome"
     outcome_time_column: str = "outcome_time"
-    outcome_window_hours: int = Field(48, ge=1, description="Fenêtre de l'issue, en heures.")
+    outcome_window_hours: int = Field(
+        description="Fenêtre de l'issue, en heures (obligatoire : une issue compte si elle "
+        "survient dans ce délai après la prédiction ; 1 à 8760)."
+    )
 
 
 class FeedOut(Schema):
@@ -76,6 +82,7 @@ class FeedOut(Schema):
     subgroup_columns: list[str]
     operating_threshold: float
     quantum: float
+    timezone: str
     outcome_id_column: str
     outcome_column: str
     outcome_time_column: str

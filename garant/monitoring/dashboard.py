@@ -156,6 +156,8 @@ SUBGROUP_METRICS = [
     ("specificity", gettext_lazy("Spécificité"), "pct"),
     ("ppv", gettext_lazy("VPP"), "pct"),
     ("flag_rate", gettext_lazy("Signalées"), "pct"),
+    ("brier", gettext_lazy("Brier"), "dec3"),
+    ("ece", gettext_lazy("ECE"), "dec3"),
 ]
 
 

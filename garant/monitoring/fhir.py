@@ -44,7 +44,7 @@ travel); an identifier whose ``system`` is an INS OID (INS-NIR ``urn:oid:1.2.250
 INS-NIA ``...1.4.9``, their test OIDs ``...1.4.10`` / ``...1.4.11``) or mentions ``INS-NIR``,
 or whose ``type`` is coded ``INS-NIR``/``INS-NIA``/``NIR``; ``mailto:``/``tel:`` systems; any
 identifier value or reference id that looks like an e-mail address, a telephone number or a
-NIR (15 characters with a valid key).
+NIR (``identifiers.NIR``, the one rule of every ingestion path; key checked).
 """
 
 from __future__ import annotations
@@ -57,6 +57,8 @@ from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 import pyarrow as pa
+
+from garant.monitoring.identifiers import nir_key_valid  # the one NIR rule of every path
 
 __all__ = [
     "OUTCOME_SCHEMA",
@@ -113,7 +115,6 @@ _DATETIME = re.compile(
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _PHONE_FR = re.compile(r"(?:\+33|0033|0)\s?[1-9](?:[\s.\-]?\d{2}){4}")
 _PHONE_INTL = re.compile(r"\+\d[\d\s.\-]{7,17}")
-_NIR = re.compile(r"([1-478]\d{4}(?:\d{2}|2A|2B)\d{6})(\d{2})", re.IGNORECASE)
 
 
 class FhirProblem(NamedTuple):
@@ -308,12 +309,19 @@ def _decode(data: bytes | str | dict, problems: list[FhirProblem]) -> dict | Non
             FhirProblem(
                 "Bundle",
                 "(JSON)",
-                f"JSON mal formé ligne {exc.lineno}, colonne {exc.colno} : {exc.msg}",
+                f"JSON mal formé ligne {exc.lineno}, colonne {exc.colno} : "
+                f"{_JSON_FAULTS.get(exc.msg, 'syntaxe JSON invalide')}",
             )
         )
         return None
-    except (ValueError, RecursionError) as exc:
-        problems.append(FhirProblem("Bundle", "(JSON)", f"JSON illisible : {exc}"))
+    except (ValueError, RecursionError):
+        problems.append(
+            FhirProblem(
+                "Bundle",
+                "(JSON)",
+                "JSON illisible (imbrication trop profonde ou valeur hors limites)",
+            )
+        )
         return None
     if not isinstance(decoded, dict):
         problems.append(
@@ -366,7 +374,48 @@ def _validate(bundle: dict) -> list[FhirProblem]:
 
 
 def _unreadable(exc: Exception) -> str:
-    return f"structure FHIR R4 illisible ({type(exc).__name__} : {exc})"
+    return "structure FHIR R4 illisible : élément d'un type inattendu ou ressource inconnue"
+
+
+# json's own messages are English: the common ones in French
+_JSON_FAULTS = {
+    "Expecting value": "valeur attendue",
+    "Expecting ',' delimiter": "virgule attendue",
+    "Expecting ':' delimiter": "deux-points attendus",
+    "Expecting property name enclosed in double quotes": "nom d'élément entre guillemets attendu",
+    "Unterminated string starting at": "texte jamais refermé par un guillemet",
+    "Extra data": "contenu en trop après la fin du document",
+    "Invalid control character at": "caractère de contrôle dans un texte",
+    "Invalid \\escape": "séquence d'échappement invalide",
+}
+
+# pydantic's messages are English: the French reason of each kind of error
+_TYPE_FAULTS = {
+    "string_type": "texte attendu",
+    "string_pattern_mismatch": "format non conforme",
+    "string_too_short": "texte vide",
+    "int_type": "entier attendu",
+    "int_parsing": "entier attendu",
+    "int_from_float": "entier attendu",
+    "float_type": "nombre attendu",
+    "float_parsing": "nombre attendu",
+    "decimal_type": "nombre attendu",
+    "decimal_parsing": "nombre attendu",
+    "bool_type": "booléen attendu (true ou false)",
+    "bool_parsing": "booléen attendu (true ou false)",
+    "list_type": "liste attendue",
+    "dict_type": "objet attendu",
+    "model_type": "objet attendu",
+    "model_validation_format": "objet attendu",
+    "model_attributes_type": "objet attendu",
+    "datetime_type": "date et heure attendues",
+    "datetime_parsing": "date et heure non conformes",
+    "datetime_from_date_parsing": "date et heure non conformes",
+    "date_type": "date attendue",
+    "date_parsing": "date non conforme",
+    "url_type": "URI attendue",
+    "url_parsing": "URI non conforme",
+}
 
 
 def _translate(bundle: dict, err: Any) -> FhirProblem:
@@ -385,8 +434,12 @@ def _translate(bundle: dict, err: Any) -> FhirProblem:
     elif kind.endswith("missing"):
         reason = "élément obligatoire en FHIR R4 absent"
     else:
-        msg = str(err.get("msg", "")).removeprefix("Value error, ")
-        reason = f"valeur non conforme au type FHIR R4 ({msg})"
+        fault = _TYPE_FAULTS.get(kind)
+        reason = (
+            f"valeur non conforme au type FHIR R4 ({fault})"
+            if fault
+            else ("valeur non conforme au type FHIR R4")
+        )
     return FhirProblem(entry, path, reason)
 
 
@@ -618,22 +671,12 @@ def _private_identifiers(identifiers: Any, path: str, c: _Checker, *, single: bo
 
 def _private_value(value: str, path: str, c: _Checker) -> None:
     text = value.strip()
-    compact = re.sub(r"[\s.\-]", "", text)
     if _EMAIL.fullmatch(text):
         c.fail(path, "adresse e-mail refusée : identifiant direct")
     elif _PHONE_FR.fullmatch(text) or _PHONE_INTL.fullmatch(text):
         c.fail(path, "numéro de téléphone refusé : identifiant direct")
-    elif _looks_like_nir(compact):
+    elif nir_key_valid(text):
         c.fail(path, "numéro NIR (sécurité sociale) refusé : identifiant direct")
-
-
-def _looks_like_nir(text: str) -> bool:
-    """15 characters shaped like a NIR whose key (97 − number mod 97) is right."""
-    match = _NIR.fullmatch(text)
-    if match is None:
-        return False
-    body = match.group(1).upper().replace("2A", "19").replace("2B", "18")
-    return 97 - int(body) % 97 == int(match.group(2))
 
 
 def _score(res: dict, c: _Checker) -> float | None:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import math
 import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from garant.monitoring.identifiers import identifying_name
-from garant.monitoring.models import Feed, IngestBatch
+from garant.monitoring.models import MODEL_VERSION_SUBGROUP, Feed, IngestBatch
 
+DEFAULT_TIMEZONE = "Europe/Paris"
+MAX_WINDOW_HOURS = 24 * 365
 COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
 RESERVED = {
     "prediction_id",
@@ -26,6 +29,10 @@ RESERVED = {
 
 class ColumnListField(forms.CharField):
     """A list of column names typed as "age, creatinine" (stored as a JSON list)."""
+
+    def __init__(self, *args, allowed=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.allowed = frozenset(allowed)  # reserved names accepted here
 
     def prepare_value(self, value):
         return ", ".join(value) if isinstance(value, list) else value
@@ -43,7 +50,7 @@ class ColumnListField(forms.CharField):
                     _("« %(name)s » : lettres sans accent, chiffres et _ uniquement."),
                     params={"name": name},
                 )
-            if name in RESERVED:
+            if name in RESERVED and name not in self.allowed:
                 raise forms.ValidationError(
                     _("« %(name)s » est un nom réservé."), params={"name": name}
                 )
@@ -61,7 +68,11 @@ class FeedForm(forms.ModelForm):
     subgroup_columns = ColumnListField(
         label=_("colonnes de sous-groupes"),
         required=False,
-        help_text=_("Tranche d'âge, sexe, site, service… séparées par des virgules."),
+        help_text=_(
+            "Tranche d'âge, sexe, site, service… séparées par des virgules ; "
+            "« model_version » : par version du modèle."
+        ),
+        allowed=(MODEL_VERSION_SUBGROUP,),
     )
 
     class Meta:
@@ -79,6 +90,7 @@ class FeedForm(forms.ModelForm):
             "subgroup_columns",
             "operating_threshold",
             "quantum",
+            "timezone",
             "outcome_id_column",
             "outcome_column",
             "outcome_time_column",
@@ -88,6 +100,9 @@ class FeedForm(forms.ModelForm):
     def __init__(self, *args, ai_system, **kwargs):
         super().__init__(*args, **kwargs)
         self.instance.ai_system = ai_system
+        self.fields["timezone"].required = False  # empty: Europe/Paris
+        if self.instance.pk is None:  # the window is stated by whoever creates the feed
+            self.fields["outcome_window_hours"].initial = None
 
     def clean_operating_threshold(self):
         value = self.cleaned_data["operating_threshold"]
@@ -102,6 +117,24 @@ class FeedForm(forms.ModelForm):
         inverse = round(1 / value) if value > 0 else 0
         if not 0 < value <= 1 or not math.isclose(1 / value, inverse, rel_tol=1e-9):
             raise forms.ValidationError(_("La précision doit valoir 1/k (1e-4, 0.001, 0.01…)."))
+        return value
+
+    def clean_outcome_window_hours(self):
+        value = self.cleaned_data["outcome_window_hours"]
+        if value is not None and not 1 <= value <= MAX_WINDOW_HOURS:
+            raise forms.ValidationError(
+                _("La fenêtre de l'issue est comprise entre 1 et 8760 heures (un an).")
+            )
+        return value
+
+    def clean_timezone(self):
+        value = (self.cleaned_data["timezone"] or "").strip() or DEFAULT_TIMEZONE
+        try:
+            ZoneInfo(value)
+        except (ValueError, ZoneInfoNotFoundError):
+            raise forms.ValidationError(
+                _("Fuseau horaire inconnu : nom IANA attendu (ex. Europe/Paris).")
+            ) from None
         return value
 
     def clean_slug(self):
@@ -120,6 +153,13 @@ class FeedForm(forms.ModelForm):
         ]
         for name in ("feature_columns", "categorical_columns", "subgroup_columns"):
             columns += cleaned.get(name) or []
+        if MODEL_VERSION_SUBGROUP in (cleaned.get("subgroup_columns") or []) and not cleaned.get(
+            "model_version_column"
+        ):
+            self.add_error(
+                "subgroup_columns",
+                _("« model_version » comme sous-groupe demande une colonne version du modèle."),
+            )
         for name in columns:
             if identifying_name(name):
                 raise forms.ValidationError(

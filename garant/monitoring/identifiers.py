@@ -46,11 +46,13 @@ IDENTIFYING_NAMES = frozenset(
 IDENTIFYING_COMPOUNDS = ("first_name", "last_name", "nom_naissance", "date_naissance")
 
 EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
-# sex (1, 2, 7, 8), year, month (01-12, or 20-99 when unknown), department (2A/2B for
-# Corsica), commune, order, key; spaces allowed between the parts
+# The one NIR rule of every ingestion path (files, JSON records, FHIR references and
+# identifiers): sex (1, 2; 3, 4 temporary; 7, 8 foreigners), year, month (01-12, or 20-99
+# when unknown), department (2A/2B for Corsica), commune, order, key; one space, dot or
+# dash allowed between the parts. `nir_key_valid` then checks the key.
 NIR = (
-    r"(^|[^0-9A-Za-z])([1278]) ?([0-9]{2}) ?(0[1-9]|1[0-2]|[2-9][0-9]) ?([0-9]{2}|2[ABab]) ?"
-    r"([0-9]{3}) ?([0-9]{3}) ?([0-9]{2})($|[^0-9])"
+    r"(^|[^0-9A-Za-z])([1-478])[ .-]?([0-9]{2})[ .-]?(0[1-9]|1[0-2]|[2-9][0-9])[ .-]?"
+    r"([0-9]{2}|2[ABab])[ .-]?([0-9]{3})[ .-]?([0-9]{3})[ .-]?([0-9]{2})($|[^0-9])"
 )
 PHONE = r"(^|[^0-9])(\+33 ?|0033 ?|0)[1-9]([ .-]?[0-9]{2}){4}($|[^0-9])"
 

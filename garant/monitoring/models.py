@@ -14,6 +14,8 @@ from garant.core.tenancy import TenantModel
 from garant.monitoring.engine import DEFAULT_QUANTUM, ColumnSpec
 from garant.registry.models import AISystem
 
+MODEL_VERSION_SUBGROUP = "model_version"
+
 
 class Feed(Audited, TenantModel):
     """The prediction feed of one AI system: the names of its columns in the files sent."""
@@ -62,6 +64,15 @@ class Feed(Audited, TenantModel):
     outcome_time_column = models.CharField(
         _("colonne date de l'issue"), max_length=100, default="outcome_time"
     )
+    timezone = models.CharField(
+        _("fuseau horaire des heures sans fuseau"),
+        max_length=64,
+        default="Europe/Paris",
+        help_text=_(
+            "Une heure reçue sans fuseau (« 2024-03-01 08:00 ») est l'heure légale de ce "
+            "fuseau (nom IANA, ex. Europe/Paris, America/Cayenne)."
+        ),
+    )
     outcome_window_hours = models.PositiveIntegerField(
         _("fenêtre de l'issue (heures)"),
         default=48,
@@ -93,6 +104,12 @@ class Feed(Audited, TenantModel):
     def reference(self) -> str:
         """How the command line names the feed: `<system id>/<slug>`."""
         return f"{self.ai_system_id}/{self.slug}"
+
+    @property
+    def stored_subgroup_columns(self) -> list[str]:
+        """The subgroup columns stored as such: ``model_version`` as a subgroup is the
+        model version column, stored once under that name."""
+        return [name for name in self.subgroup_columns if name != MODEL_VERSION_SUBGROUP]
 
     def column_spec(self, timezone: str = "UTC") -> ColumnSpec:
         """The engine's view of the joined table (canonical names, see `storage.joined`)."""

@@ -21,6 +21,9 @@ Keys of the result (``REPORT_KEYS``):
   ``reference``: the drift reference window (start, end, days; default the same number of
   days just before the period) and its ``count``;
 * ``model_versions``: predictions per model version in the period;
+* ``outcome_window``: the feed's window (``hours``) and, among the ``outcomes`` received for
+  the period's predictions, those that fell ``outside`` it and were not counted
+  (``before_prediction``, ``after_window``): read from the tables' id and time columns;
 * ``performance``: count, missing scores, outcomes known / positive / negative / unknown,
   prevalence, ``auc`` (value, ci_low, ci_high, confidence, method, reason, ci_reason),
   sensitivity, specificity, ppv, npv, fpr, fnr, f1, flag_rate, brier, ece, the confusion
@@ -35,7 +38,9 @@ Keys of the result (``REPORT_KEYS``):
 * ``drift``: one row per variable (score first): kind, counts, missing rates, psi,
   js_distance, ks, wasserstein (numeric) or chi2, chi2_dof, chi2_pvalue (categorical), bins;
 * ``subgroups``: one report per declared subgroup column (reference group, tolerance,
-  min_count, rows with n, censored, metrics, ratios, gaps, flags);
+  min_count, rows with n, censored, metrics — those of ``performance``' confusion figures,
+  prevalence, auc, brier and ece —, ``auc`` with its DeLong interval, ratios, gaps, flags);
+  ``model_version`` may be one of the columns;
 * ``volume``: predictions per whole period (a partial first or last period, clipped by the
   dates, is left out so that it is not taken for a fall) with ``baseline_median`` (median of
   the previous periods), ``anomaly`` (``drop``/``rise`` or ``null``) and ``reason``.
@@ -65,6 +70,7 @@ REPORT_KEYS = (
     "period",
     "reference",
     "model_versions",
+    "outcome_window",
     "performance",
     "reference_performance",
     "series",
@@ -187,6 +193,7 @@ def _subgroups(s: engine.SubgroupReport) -> dict:
                 "n": row.n_predictions,
                 "censored": row.censored,
                 "metrics": {k: metric(v) for k, v in row.metrics.items()},
+                "auc": _auc(row.auc) if row.auc is not None else None,
                 "ratios": {k: metric(v) for k, v in row.ratios.items()},
                 "gaps": {k: metric(v) for k, v in row.gaps.items()},
                 "flags": row.flags,
@@ -330,6 +337,9 @@ def build_report(
             "count": reference_perf.n_predictions,
         },
         "model_versions": model_versions,
+        "outcome_window": storage.outcomes_outside_window(
+            feed, storage._local_midnight(start), storage._local_midnight(after)
+        ),
         "performance": performance_dict(perf),
         "reference_performance": performance_dict(reference_perf),
         "series": [

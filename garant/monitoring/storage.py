@@ -12,8 +12,12 @@ names (the feed's own names are mapped at ingestion, see `ingest.py`):
   ``batch_id``, ``month``.
 
 Column statistics are kept for the time columns only, so no identifier is copied into the
-Delta log; an erasure deletes by the SHA-256 of the identifiers, so the log's record of the
-deletion does not hold them either.
+Delta log; an erasure rewrites the months it touches (the log records which months, nothing
+about the patient) and its audit record holds a keyed hash (HMAC) of the identifier only.
+
+Files rewritten by delta-rs itself (a delete) may hold other physical types (``string_view``,
+``large_string``): every read casts to the canonical schema, and no scan filters a text
+column, so any mix of files written over time reads the same.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import hmac
 import json
 import threading
 from concurrent.futures import Future
@@ -55,7 +60,7 @@ def schema(feed, kind: str) -> pa.Schema:
             ("model_version", pa.string()),
             *((name, pa.float64()) for name in feed.feature_columns),
             *((name, pa.string()) for name in feed.categorical_columns),
-            *((name, pa.string()) for name in feed.subgroup_columns),
+            *((name, pa.string()) for name in feed.stored_subgroup_columns),
         ]
     elif kind == "outcomes":
         fields = [
@@ -196,7 +201,21 @@ def read(feed, kind: str, start=None, end=None, columns: list[str] | None = None
         end = _utc(end)
         condition = both(condition, ds.field("month") <= _month(end))
         condition = both(condition, time < pa.scalar(end, UTC))
-    return delta.to_pyarrow_dataset().to_table(columns=columns, filter=condition)
+    return canonical(
+        delta.to_pyarrow_dataset().to_table(columns=columns, filter=condition), feed, kind
+    )
+
+
+def canonical(table: pa.Table, feed, kind: str) -> pa.Table:
+    """`table` with the canonical types of its columns, whatever the files held (delta-rs
+    rewrites text as ``string_view``)."""
+    wanted = schema(feed, kind)
+    fields = [
+        wanted.field(name) if name in wanted.names else table.schema.field(name)
+        for name in table.column_names
+    ]
+    target = pa.schema(fields)
+    return table if table.schema.equals(target) else table.cast(target)
 
 
 def known_ids(feed, kind: str, ids: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -206,11 +225,12 @@ def known_ids(feed, kind: str, ids: pa.Array | pa.ChunkedArray) -> pa.Array:
         return pa.array([], pa.string())
     if isinstance(ids, pa.ChunkedArray):
         ids = ids.combine_chunks()
+    # the text column is compared once read, not in the scan (files of other string types)
     stored = delta.to_pyarrow_dataset().to_table(
-        columns=["prediction_id"],
-        filter=ds.field("prediction_id").isin(ids) & _committed_rows(feed, kind),
+        columns=["prediction_id"], filter=_committed_rows(feed, kind)
     )
-    return stored["prediction_id"].combine_chunks()
+    stored = canonical(stored, feed, kind)["prediction_id"]
+    return stored.filter(pc.is_in(stored, ids)).combine_chunks()
 
 
 def joined(feed, start=None, end=None, ordered: bool = True) -> pa.Table:
@@ -230,6 +250,37 @@ def joined(feed, start=None, end=None, ordered: bool = True) -> pa.Table:
     if ordered:
         table = table.sort_by([("timestamp", "ascending"), ("prediction_id", "ascending")])
     return table
+
+
+def outcomes_outside_window(feed, start=None, end=None) -> dict:
+    """Outcomes received for the predictions of [start, end) that fell outside the window
+    [prediction time, prediction time + window], hence never counted: before the prediction,
+    or after the window. Reads the two id and time columns of the period's predictions and
+    of the outcomes."""
+    predictions = read(feed, "predictions", start, end, columns=["prediction_id", "timestamp"])
+    outcomes = read(feed, "outcomes", columns=["prediction_id", "outcome_time"])
+    found = {"hours": feed.outcome_window_hours, "outcomes": 0, "outside": 0}
+    found.update(before_prediction=0, after_window=0)
+    if not predictions.num_rows or not outcomes.num_rows:
+        return found
+    con = duckdb_connection()
+    try:
+        con.register("p", predictions)
+        con.register("o", outcomes)
+        [(total, before, late)] = con.sql(
+            f"""
+            SELECT count(*),
+                   count(*) FILTER (WHERE o.outcome_time < p.timestamp),
+                   count(*) FILTER (WHERE o.outcome_time >
+                       p.timestamp + INTERVAL {int(feed.outcome_window_hours)} HOUR)
+            FROM p JOIN o ON o.prediction_id = p.prediction_id
+            """
+        ).fetchall()
+    finally:
+        con.close()
+    found.update(outcomes=total, outside=before + late, before_prediction=before)
+    found.update(after_window=late)
+    return found
 
 
 def duckdb_connection() -> duckdb.DuckDBPyConnection:
@@ -514,49 +565,87 @@ def counts(feed) -> engine.Counts:
     return sync_state(feed)
 
 
-def _sha256(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
-
-
-def _hashed(column: str) -> str:
-    return f"encode(sha256({column}), 'hex')"
+def keyed_digest(identifier: str) -> str:
+    """HMAC-SHA256 of an identifier under a key derived from this installation's secret
+    (``SECRET_KEY``): whoever holds the audit trail but not the secret cannot test guesses
+    (a plain hash of a pseudonymous id is reversed by hashing every candidate)."""
+    key = hmac.new(settings.SECRET_KEY.encode(), b"garant.monitoring.erasure", hashlib.sha256)
+    return hmac.new(key.digest(), identifier.encode(), hashlib.sha256).hexdigest()
 
 
 def erase_patient(feed, patient_id: str) -> int:
     """Delete one pseudonymous patient's rows from both tables, then vacuum (consent withdrawn).
 
     Outcomes are removed by patient id when they carry it, and by the ids of the patient's
-    predictions. Deletion predicates use SHA-256 digests so the Delta log never holds the id.
-    Returns the number of rows removed; the audit event holds the digest, not the id.
+    predictions. Each table's months holding such rows are rewritten without them in one
+    Delta commit (an overwrite of those month partitions: the log records the months, not
+    the patient), then the old files are vacuumed. Outcomes go first: if the predictions'
+    rewrite fails, erasing again finds the patient by the predictions left and completes.
+    Returns the number of rows removed; the audit event holds a keyed hash of the id
+    (`keyed_digest`), never the id nor a plain hash of it.
     """
-    digest = _sha256(patient_id)
     predictions = _delta(feed, "predictions")
-    prediction_ids: list[str] = []
+    prediction_ids = None
     if predictions is not None:
-        mine = predictions.to_pyarrow_dataset().to_table(
-            columns=["prediction_id"], filter=ds.field("patient_id") == patient_id
-        )
-        prediction_ids = mine["prediction_id"].to_pylist()
+        rows = _id_columns(predictions, feed, "predictions")
+        mine = pc.fill_null(pc.equal(rows["patient_id"], patient_id), False)
+        prediction_ids = rows.filter(mine)["prediction_id"].combine_chunks()
     removed = 0
-    for kind in KINDS:
+    for kind in ("outcomes", "predictions"):
         delta = _delta(feed, kind)
-        if delta is None:
-            continue
-        predicate = f"{_hashed('patient_id')} = '{digest}'"
-        if kind == "outcomes" and prediction_ids:
-            listed = ", ".join(f"'{_sha256(i)}'" for i in prediction_ids)
-            predicate = f"({predicate}) OR {_hashed('prediction_id')} IN ({listed})"
-        removed += delta.delete(predicate).get("num_deleted_rows", 0)
-        delta.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
+        if delta is not None:
+            removed += _rewrite_without(feed, kind, delta, patient_id, prediction_ids)
     rebuild_state(feed)  # the state's counts held the patient's rows too
     record_event(
         "monitoring.erasure",
         str(feed),
         {
             "feed": [None, feed.pk],
-            "patient_sha256": [None, digest],
+            "patient_hmac": [None, keyed_digest(patient_id)],
             "rows_removed": [None, removed],
         },
         establishment_id=feed.audit_establishment_id(),
     )
     return removed
+
+
+def _id_columns(delta, feed, kind: str) -> pa.Table:
+    """Every row's ids and month (committed or not: a killed batch's rows are erased too)."""
+    columns = ["prediction_id", "patient_id", "month"]
+    return canonical(delta.to_pyarrow_dataset().to_table(columns=columns), feed, kind)
+
+
+def _rewrite_without(feed, kind: str, delta, patient_id: str, prediction_ids) -> int:
+    """Rewrite the months of `kind` holding the patient's rows without them; rows removed."""
+    linked = prediction_ids if kind == "outcomes" else None
+    rows = _id_columns(delta, feed, kind)
+    gone = _gone(rows, patient_id, linked)
+    count = int(pc.sum(gone).as_py() or 0)
+    if not count:
+        return 0
+    months = sorted(pc.unique(rows.filter(gone)["month"]).to_pylist())
+    scope = ds.field("month").isin(pa.array(months, pa.string()))
+    whole = canonical(delta.to_pyarrow_dataset().to_table(filter=scope), feed, kind)
+    kept = whole.filter(pc.invert(_gone(whole, patient_id, linked)))
+    kept = kept.select(schema(feed, kind).names).cast(schema(feed, kind))
+    listed = ", ".join(f"'{month}'" for month in months)  # YYYY-MM, written by `with_month`
+    write_deltalake(
+        table_uri(feed, kind),
+        kept.to_reader(max_chunksize=1 << 20),
+        storage_options=_options(),
+        partition_by=["month"],
+        mode="overwrite",
+        predicate=f"month IN ({listed})",
+        configuration={"delta.dataSkippingStatsColumns": STATS_COLUMNS[kind]},
+        writer_properties=_writer_properties(kind),
+    )
+    delta = _delta(feed, kind)
+    delta.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
+    return count
+
+
+def _gone(rows: pa.Table, patient_id: str, prediction_ids) -> pa.ChunkedArray:
+    mask = pc.fill_null(pc.equal(rows["patient_id"], patient_id), False)
+    if prediction_ids is not None and len(prediction_ids):
+        mask = pc.or_(mask, pc.is_in(rows["prediction_id"], prediction_ids))
+    return mask

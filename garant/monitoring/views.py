@@ -41,13 +41,14 @@ def feed_detail(request, pk):
     )
     system = feed.ai_system
     context = _system_context(request, system, "monitoring")
-    form, errors = None, None
+    form, errors, status = None, None, 200
     if context["can_change"]:
         form = UploadForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             errors = _upload(request, feed, form)
             if errors is None:
                 return redirect(feed)
+            status = 422  # refused: the page with its errors, a client error
     context.update(
         feed=feed,
         form=form,
@@ -55,7 +56,7 @@ def feed_detail(request, pk):
         batches=feed.batches.select_related("created_by")[:100],
     )
     context.update(alert_views.feed_context(feed, context["can_change"]))
-    return render(request, "monitoring/feed_detail.html", context)
+    return render(request, "monitoring/feed_detail.html", context, status=status)
 
 
 def _upload(request, feed, form) -> dict | None:
@@ -69,7 +70,7 @@ def _upload(request, feed, form) -> dict | None:
             table = ingest.read_file(upload)
         batch = ingest.ingest(feed, kind, table, "ui", request.user)
     except ingest.BatchRefused as refused:
-        return {"listed": refused.errors, "total": refused.total}
+        return {"listed": refused.errors, "total": refused.total, "file": upload.name}
     except ingest.AlreadyReceived as duplicate:
         messages.info(request, str(duplicate))
         return None

@@ -1,6 +1,8 @@
 """Subgroup metrics, with gaps and ratios to the reference (largest) group.
 
-Each subgroup (e.g. each site × sex) gets the same performance metrics as the whole window.
+Each subgroup (e.g. each site × sex, or each model version) gets the same performance
+metrics as the whole window, the Brier score and the calibration error (ECE) included, and
+its AUC keeps its DeLong confidence interval (``SubgroupRow.auc``).
 The reference group is the largest uncensored group by number of predictions. For every
 metric, ``gap = value − reference value`` and ``ratio = value / reference value``; a ratio
 outside the tolerance (default [0.8, 1.25], the "four-fifths rule" and its inverse) is
@@ -14,15 +16,15 @@ from collections.abc import Callable
 
 from . import results as r
 from .counts import Counts, ScoreHistogram
-from .metrics import confusion, prevalence, roc_auc
+from .metrics import brier, calibration, confusion, prevalence, roc_auc
 
 DEFAULT_TOLERANCE = (0.8, 1.25)
 DEFAULT_MIN_COUNT = 10
 
 
-def _metrics(h: ScoreHistogram, threshold: float) -> dict[str, r.Metric]:
+def _metrics(h: ScoreHistogram, threshold: float, auc: r.AUC | None = None) -> dict:
     c = confusion(h, threshold)
-    auc = roc_auc(h)
+    auc = auc or roc_auc(h)
     return {
         "prevalence": prevalence(h),
         "auc": r.Metric(auc.value, auc.reason),
@@ -33,6 +35,8 @@ def _metrics(h: ScoreHistogram, threshold: float) -> dict[str, r.Metric]:
         "fpr": c.fpr,
         "fnr": c.fnr,
         "flag_rate": c.flag_rate,
+        "brier": brier(h),
+        "ece": calibration(h).ece,
     }
 
 
@@ -72,7 +76,8 @@ def subgroup_report(
         if sizes[i] < min_count:
             rows.append(r.SubgroupRow(key, sizes[i], censored=True))
             continue
-        metrics = _metrics(h, threshold)
+        auc = roc_auc(h)
+        metrics = _metrics(h, threshold, auc)
         ratios = {m: _compare(v, reference_metrics[m], _divide) for m, v in metrics.items()}
         rows.append(
             r.SubgroupRow(
@@ -80,6 +85,7 @@ def subgroup_report(
                 sizes[i],
                 censored=False,
                 metrics=metrics,
+                auc=auc,
                 gaps={m: _compare(v, reference_metrics[m], _subtract) for m, v in metrics.items()},
                 ratios=ratios,
                 flags={

@@ -180,6 +180,7 @@ class SubgroupRow:
     gaps: dict[str, Metric] = field(default_factory=dict)
     ratios: dict[str, Metric] = field(default_factory=dict)
     flags: dict[str, bool | None] = field(default_factory=dict)
+    auc: AUC | None = None  # with its DeLong interval (None when censored)
 
 
 @dataclass(frozen=True)

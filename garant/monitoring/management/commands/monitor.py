@@ -124,16 +124,23 @@ class Command(BaseCommand):
                 shown[0] = percent
                 self.stderr.write(f"\rlecture : {percent} %", ending="")
 
+        def end_progress_line():
+            if shown[0] >= 0:
+                self.stderr.write("")
+                shown[0] = -1
+
         try:
             if fhir:
                 kind, table = ingest.read_fhir(feed, Path(file))
             else:
                 table = ingest.read_file(file, fmt, progress=progress)
-                self.stderr.write("")
+                end_progress_line()
             batch = ingest.ingest(feed, kind, table, IngestBatch.Source.CLI, owner)
         except FileNotFoundError:
             raise CommandError(f"Fichier introuvable : {file}") from None
         except ingest.BatchRefused as refused:
+            end_progress_line()
+            self.stderr.write(f"Fichier « {file} » refusé :")
             for error in refused.errors:
                 self.stderr.write(str(error))
             raise CommandError(
