@@ -7,7 +7,6 @@ import datetime as dt
 import shutil
 
 import pytest
-import yaml
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -18,7 +17,7 @@ from garant.compliance.qualifications import GRACE_DAYS, is_stale, qualify, stal
 from garant.core import referentials
 from garant.core.audit import audit_context
 from garant.core.models import AuditEvent, Role
-from tests.conftest import make_system
+from tests.conftest import make_system, read_yaml, write_yaml
 from tests.test_compliance_scenarios import BASE, HEALTH_CARE, TRIAGE
 
 TRIAGE_ANSWERS = {**BASE, **TRIAGE, **HEALTH_CARE}
@@ -40,13 +39,11 @@ def fake_root(tmp_path, monkeypatch):
 
 def bump_version(root, change=None) -> None:
     """A new referential version, as a law change would bring (a copy, possibly amended)."""
-    data = yaml.safe_load((root / "regulatory" / "2026.1.yaml").read_text(encoding="utf-8"))
+    data = read_yaml(root / "regulatory" / "2026.1.yaml")
     data["version"] = "2026.2"
     if change:
         change(data)
-    (root / "regulatory" / "2026.2.yaml").write_text(
-        yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8"
-    )
+    write_yaml(root / "regulatory" / "2026.2.yaml", data, sort_keys=False)
     rules.clear_cache()
 
 
