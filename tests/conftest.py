@@ -162,11 +162,15 @@ class Shared:
         self.close()
         with self.blocker.unblock():
             self.atomic = transaction.atomic()
-            self.atomic._from_testcase = True  # a durable block may open inside, as in TestCase
+            self.atomic._from_testcase = True  # as TestCase's own: durable blocks stay allowed
             self.atomic.__enter__()
             self.key = key
-            for name in key:
-                self.data[name] = BUILDERS[name](self)
+            try:
+                for name in key:
+                    self.data[name] = BUILDERS[name](self)
+            except BaseException:
+                self.close()  # a failed build is not kept for the next test
+                raise
 
     def close(self) -> None:
         if self.atomic is None:
