@@ -161,6 +161,8 @@ class Shared:
             return
         self.close()
         with self.blocker.unblock():
+            if transaction.get_connection().in_atomic_block:  # it would end with the test
+                raise RuntimeError("shared test data must be built before the test's transaction")
             self.atomic = transaction.atomic()
             self.atomic._from_testcase = True  # as TestCase's own: durable blocks stay allowed
             self.atomic.__enter__()
@@ -306,7 +308,7 @@ def est_b(request, group):
 
 
 @pytest.fixture
-def world(world_data, group, est_a, est_b):
+def world(world_data):
     """Two establishments, each with a service, a vendor, a system with a version, and one
     user per role; `world["users"]["a"][role]` is the user holding `role` in A; `est_a`,
     `est_b` and `group` are its objects. Built once, shared (see `Shared`)."""
