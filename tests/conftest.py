@@ -11,7 +11,8 @@ import shutil
 
 import pytest
 import yaml
-from django.contrib.auth.hashers import make_password
+from django.conf import settings as django_settings
+from django.contrib.auth.hashers import Argon2PasswordHasher, make_password
 from django.core.management import call_command
 from django.db import transaction
 from django.test import Client, override_settings
@@ -52,9 +53,27 @@ def write_yaml(path, data, **kw) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+class CheapArgon2PasswordHasher(Argon2PasswordHasher):
+    """Argon2 (hashes still read "argon2$argon2id$...") at its lowest cost, for the tests
+    only: the configured parameters (100 MiB, 2 passes) make each hash or check of a
+    password cost 0.1-0.3 s, some fifty times a run. tests/test_password_hashing.py checks
+    the real configuration."""
+
+    time_cost = 1
+    memory_cost = 8  # KiB, argon2's minimum for one lane
+    parallelism = 1
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cheap_password_hashing():
+    real = list(django_settings.PASSWORD_HASHERS)
+    with override_settings(PASSWORD_HASHERS=[f"{__name__}.CheapArgon2PasswordHasher", *real]):
+        yield
+
+
 @functools.cache
 def password_hash() -> str:
-    """PASSWORD hashed once with the configured (argon2) hasher: argon2 is slow on purpose."""
+    """PASSWORD hashed once (argon2 is slow on purpose, even at its lowest cost)."""
     return make_password(PASSWORD)
 
 
