@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 import venv
 from pathlib import Path
 
@@ -102,7 +103,56 @@ def cmd_start(args: argparse.Namespace) -> int:
     return run([*garant, "serve", "--host", args.host, "--port", str(args.port)], env=env)
 
 
+def duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
+
+
+def workers(pytest_args: list) -> list:
+    """pytest-xdist options: one worker per core (at most 4), files kept whole on a worker
+    (each worker builds the shared test data once per run of tests using it); none when the
+    caller chose (-n, -p no:xdist) or when there is a single core."""
+    chosen = {"-n", "--numprocesses", "--dist", "no:xdist"}
+    if any(a in chosen or a.startswith(("-n", "--numprocesses=")) for a in pytest_args):
+        return []
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    n = min(cores or 1, 4)
+    return ["-n", str(n), "--dist", "loadfile"] if n > 1 else []
+
+
+def run_pytest(pytest: list, env: dict, where: str) -> int:
+    code = run(pytest, env=env)
+    if code == 5:  # pytest's "no tests collected": a typo in -k must not look like success
+        say(f"no test was collected on {where} (pytest exit code 5): check the arguments")
+    elif code != 0:
+        say(f"tests failed on {where} (pytest exit code {code})")
+    return code
+
+
 def cmd_test(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    phases: dict[str, float] = {}
+    code = 1
+    try:
+        code = _test(args, phases)
+        return code
+    finally:
+        parts = ", ".join(f"{name} {duration(t)}" for name, t in phases.items())
+        verdict = "finished" if code == 0 else f"FAILED (exit code {code})"
+        say(
+            f"test command {verdict} in {duration(time.monotonic() - started)}"
+            + (f" ({parts})" if parts else "")
+        )
+
+
+def _test(args: argparse.Namespace, phases: dict[str, float]) -> int:
+    def timed(name, step):
+        start = time.monotonic()
+        try:
+            return step()
+        finally:
+            phases[name] = time.monotonic() - start
+
     ensure_venv(dev=True)
     say("ruff (lint + format)")
     if run([PY, "-m", "ruff", "check", "."]) or run([PY, "-m", "ruff", "format", "--check", "."]):
@@ -114,15 +164,15 @@ def cmd_test(args: argparse.Namespace) -> int:
         say("no /usr/bin/chromium and no way to install it: browser tests will be skipped")
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env["GARANT_DATA_DIR"] = tempfile.mkdtemp(prefix="garant-test-")
-    pytest = [PY, "-m", "pytest", *args.pytest_args]
+    pytest = [PY, "-m", "pytest", "--durations=15", *workers(args.pytest_args), *args.pytest_args]
     say("test suite on SQLite")
-    code = run(pytest, env=env)
+    code = timed("SQLite", lambda: run_pytest(pytest, env, "SQLite"))
     if code != 0:
         return code
     if port_open("127.0.0.1", 5432):
         say("test suite on PostgreSQL (127.0.0.1:5432)")
         pg = {**env, "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/garant"}
-        code = run(pytest, env=pg)
+        code = timed("PostgreSQL", lambda: run_pytest(pytest, pg, "PostgreSQL"))
     else:
         say("PostgreSQL not reachable on 127.0.0.1:5432: skipped")
     return code

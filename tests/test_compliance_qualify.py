@@ -7,7 +7,6 @@ import datetime as dt
 import shutil
 
 import pytest
-import yaml
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -18,7 +17,7 @@ from garant.compliance.qualifications import GRACE_DAYS, is_stale, qualify, stal
 from garant.core import referentials
 from garant.core.audit import audit_context
 from garant.core.models import AuditEvent, Role
-from tests.conftest import make_system
+from tests.conftest import make_system, read_yaml, write_yaml
 from tests.test_compliance_scenarios import BASE, HEALTH_CARE, TRIAGE
 
 TRIAGE_ANSWERS = {**BASE, **TRIAGE, **HEALTH_CARE}
@@ -44,13 +43,11 @@ def bump_version(root, change=None) -> str:
     current = referentials.versions("regulatory")[-1]
     year, number = current.split(".")
     new = f"{year}.{int(number) + 1}"
-    data = yaml.safe_load((root / "regulatory" / f"{current}.yaml").read_text(encoding="utf-8"))
+    data = read_yaml(root / "regulatory" / f"{current}.yaml")
     data["version"] = new
     if change:
         change(data)
-    (root / "regulatory" / f"{new}.yaml").write_text(
-        yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8"
-    )
+    write_yaml(root / "regulatory" / f"{new}.yaml", data, sort_keys=False)
     rules.clear_cache()
     return new
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import shutil
 
 import pytest
-import yaml
 
 from garant.compliance import rules
 from garant.core import referentials
 from garant.core.referentials import ReferentialError
+from tests.conftest import read_yaml, write_yaml
 
 
 @pytest.fixture
@@ -23,9 +23,9 @@ def fake_root(tmp_path, monkeypatch):
 
 def edit(root, change) -> str:
     path = root / "regulatory" / f"{referentials.versions('regulatory')[-1]}.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = read_yaml(path)
     change(data)
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    write_yaml(path, data, sort_keys=False)
     return str(path)
 
 
@@ -157,9 +157,9 @@ def test_other_references_are_checked(fake_root, change, expected):
 
 def test_start_up_checks_every_version(fake_root):
     broken = fake_root / "regulatory" / "2026.1.yaml"  # an older version, not the one in force
-    data = yaml.safe_load(broken.read_text(encoding="utf-8"))
+    data = read_yaml(broken)
     obligation(data, "aia_27_fria")["when"] = {"fact": "nowhere"}
-    broken.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    write_yaml(broken, data)
     with pytest.raises(ReferentialError) as exc:
         rules.check_all()
     assert str(broken) in str(exc.value) and "obligations/aia_27_fria/when" in str(exc.value)

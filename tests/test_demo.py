@@ -39,13 +39,6 @@ def counts() -> dict[str, int]:
     return {m.__name__: m.objects.count() for m in models}
 
 
-@pytest.fixture
-def demo(db) -> str:
-    out = StringIO()
-    call_command("demo", stdout=out)
-    return out.getvalue()
-
-
 def test_every_taxonomy_value_across_four_establishments(demo):
     for field in ("solution_type", "domain", "modality", "phase"):
         used = set(AISystem.objects.values_list(field, flat=True))

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from garant.core.audit import audit_context
 from garant.governance.models import Committee, CommitteeMember, Decision, Meeting, Outcome
+from garant.lifecycle import grids
 from garant.lifecycle.models import Assessment, Project
 from tests.conftest import make_system
 
@@ -25,10 +26,11 @@ def make_project(establishment, phase="evaluation", frozen=True, **kw) -> Projec
         project = Project.objects.create(
             establishment=establishment, ai_system=system, phase=phase, **kw
         )
+        grid = grids.grid(project.effective_grid_code)  # a grid of the referential in force
         Assessment.objects.create(
             project=project,
-            grid_code="medical_and_care",
-            grid_version="1",
+            grid_code=grid.code,
+            grid_version=grid.version,
             status="frozen" if frozen else "draft",
             frozen_at=timezone.now() if frozen else None,
             recommendation="generalise_with_conditions",

@@ -1,5 +1,6 @@
 """Builders shared by the lifecycle tests (no tests here): a project with a charter, values,
-assessments and (when the governance app is present) signed decisions."""
+assessments and signed decisions, each built through the product's own rules so that a test
+can only start from a state the product can reach."""
 
 from __future__ import annotations
 
@@ -59,22 +60,49 @@ def frozen_assessment(project, user=None, scores=None):
         return assessments.freeze(assessment, user)
 
 
-def make_decision(project, assessment, outcome, *, signed=True, next_review_date=None, user=None):
-    from garant.governance.models import Committee, Decision, Meeting
+def make_decision(
+    project, assessment, outcome, *, signed=True, next_review_date=None, user=None, held_on=None
+):
+    """A decision of the establishment's "Copil IA" on `assessment`, recorded as the product
+    records one: its chair presides, it passes `Decision.full_clean` (conditions for
+    "with conditions", a review date after the meeting for the outcomes that need one:
+    in 180 days unless given) and, when `signed`, it is signed through `decisions.sign` by
+    `user` (default: the establishment's committee-role user). A review date already past
+    needs a meeting held before it: `held_on`."""
+    from garant.governance.decisions import NEEDS_REVIEW_DATE, sign
+    from garant.governance.models import Committee, CommitteeMember, Decision, Meeting
 
+    today = timezone.localdate()
+    held_on = held_on or today - dt.timedelta(days=1)
+    if next_review_date is None and outcome in NEEDS_REVIEW_DATE:
+        next_review_date = today + dt.timedelta(days=180)
     with audit_context(source="test"):
-        committee, _ = Committee.objects.get_or_create(
+        committee, created = Committee.objects.get_or_create(
             establishment=project.establishment, name="Copil IA"
         )
-        meeting = Meeting.objects.create(committee=committee, starts_at=timezone.now())
-        return Decision.objects.create(
+        if created:
+            CommitteeMember.objects.create(
+                committee=committee, name="Présidente", role="direction", chair=True
+            )
+        meeting = Meeting.objects.create(
+            committee=committee,
+            starts_at=timezone.make_aware(dt.datetime.combine(held_on, dt.time(14))),
+            status=Meeting.Status.HELD,
+        )
+        decision = Decision(
             meeting=meeting,
             project=project,
             assessment=assessment,
             outcome=outcome,
             consensus=True,
             rationale="Résultats du PoC",
+            conditions="Former les équipes" if outcome == "generalise_with_conditions" else "",
             next_review_date=next_review_date,
-            signed_at=timezone.now() if signed else None,
-            signed_by=user if signed else None,
+            chair=committee.members.get(chair=True),
         )
+        decision.full_clean()
+        decision.save()
+        if signed:
+            signer = user or project.establishment.memberships.get(role="committee").user
+            sign(decision, signer)
+    return decision

@@ -3,18 +3,8 @@ histories, a stopped project with its reasons, an overdue re-evaluation."""
 
 from __future__ import annotations
 
-from io import StringIO
-
-import pytest
-from django.core.management import call_command
-
 from garant.lifecycle import gates
 from garant.lifecycle.models import Assessment, Idea, IndicatorValue, Project
-
-
-@pytest.fixture
-def demo(db):
-    call_command("demo", stdout=StringIO())
 
 
 def test_projects_at_every_phase_with_charters_and_histories(demo):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
 from garant.core.audit import audit_context
 from garant.core.models import AuditEvent
@@ -19,8 +20,6 @@ from tests.test_lifecycle_builders import (
     make_decision,
     make_project,
 )
-
-governance = pytest.importorskip("garant.governance.models")
 
 
 @pytest.fixture
@@ -143,7 +142,13 @@ def test_a_decision_on_an_older_assessment_does_not_count(at_decision, user):
 
 def test_overdue_review_blocks_the_return_to_routine(at_decision, user):
     project, assessment = at_decision
-    make_decision(project, assessment, "generalise", next_review_date=dt.date(2020, 1, 1))
+    make_decision(
+        project,
+        assessment,
+        "generalise",
+        next_review_date=dt.date(2020, 1, 1),
+        held_on=dt.date(2019, 12, 2),  # the meeting that set that review date
+    )
     assert "Réévaluation en retard" in refused(project, "routine", user)
 
 
@@ -227,3 +232,14 @@ def test_the_register_form_still_offers_the_phase_without_a_project(world):
 
     form = AISystemForm(instance=world["b"]["system"], user=world["users"]["b"]["admin"])
     assert not form.fields["phase"].disabled
+
+
+def test_the_decision_builder_cannot_build_what_the_product_refuses(at_decision):
+    from django.core.exceptions import ValidationError
+
+    project, assessment = at_decision
+    with pytest.raises(ValidationError, match="suivre la date de la séance"):
+        make_decision(project, assessment, "generalise", next_review_date=dt.date(2020, 1, 1))
+    decision = make_decision(project, assessment, "generalise")
+    assert decision.is_signed and decision.chair.chair
+    assert decision.next_review_date > timezone.localdate()

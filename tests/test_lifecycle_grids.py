@@ -6,11 +6,11 @@ from __future__ import annotations
 import shutil
 
 import pytest
-import yaml
 
 from garant.core import referentials
 from garant.core.referentials import ReferentialError
 from garant.lifecycle import grids
+from tests.conftest import read_yaml, write_yaml
 
 SOURCE = referentials.ROOT / "decision_grid" / "2026.1.yaml"
 
@@ -34,11 +34,11 @@ def broken_root(tmp_path, monkeypatch):
 
 
 def write(path, data):
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    write_yaml(path, data)
 
 
 def original() -> dict:
-    return yaml.safe_load(SOURCE.read_text(encoding="utf-8"))
+    return read_yaml(SOURCE)
 
 
 def test_the_two_grids_of_the_seeds_have_six_criteria_each():

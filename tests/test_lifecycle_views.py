@@ -292,7 +292,6 @@ def test_group_view_for_users_of_several_establishments(world, client_for):
 
 
 def test_dossier_html_and_pdf_contain_the_decision(world, client_for, project):
-    pytest.importorskip("garant.governance.models")
     charter = make_charter(project, users_involved="Dr Martin")
     add_value(charter.indicators.get(), "64")
     assessment = frozen_assessment(project)

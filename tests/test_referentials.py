@@ -3,10 +3,10 @@
 import shutil
 
 import pytest
-import yaml
 
 from garant.core import referentials
 from garant.core.referentials import ReferentialError, load, vocabulary
+from tests.conftest import read_yaml, write_yaml
 
 
 def test_taxonomy_in_force_has_the_seed_vocabularies():
@@ -39,10 +39,10 @@ def fake_root(tmp_path, monkeypatch):
 
 
 def write(root, version, mutate):
-    source = yaml.safe_load((root / "taxonomy" / "2026.1.yaml").read_text())
+    source = read_yaml(root / "taxonomy" / "2026.1.yaml")
     source["version"] = version
     mutate(source)
-    (root / "taxonomy" / f"{version}.yaml").write_text(yaml.safe_dump(source, allow_unicode=True))
+    write_yaml(root / "taxonomy" / f"{version}.yaml", source)
 
 
 def test_schema_violation_names_file_and_path(fake_root):

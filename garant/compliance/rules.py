@@ -522,8 +522,11 @@ def _fact_of(book: Rulebook, section: str) -> str:
 
 @cache
 def rulebook(version: str | None = None) -> Rulebook:
-    """The rulebook of `version` (default: the one in force), checked beyond its JSON schema."""
+    """The rulebook of `version` (default: the one in force), checked beyond its JSON schema;
+    built and checked once per version (the default is the cached object of its version)."""
     ref = referentials.load(KIND, version)
+    if not version:
+        return rulebook(ref.version)
     book = Rulebook(version=ref.version, path=str(ref.path), data=ref.data)
     _Checker(book).run()
     return book

@@ -41,17 +41,29 @@ def versions(kind: str) -> list[str]:
     return [p.stem for p in sorted((ROOT / kind).glob("*.yaml"), key=_version_key)]
 
 
+#: libyaml's parser when PyYAML was built with it (several times faster), else pure Python
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def parse_yaml(text: str):
+    """`yaml.safe_load` with the C parser when available."""
+    return yaml.load(text, Loader=YAML_LOADER)  # noqa: S506 (a safe loader)
+
+
 @cache
 def load(kind: str, version: str | None = None) -> Referential:
+    """The referential `kind` of `version` (default: the newest), parsed once per version."""
     folder = ROOT / kind
     files = sorted(folder.glob("*.yaml"), key=_version_key)
     if not files:
         raise ReferentialError(f"no referential files in {folder}")
-    path = folder / f"{version}.yaml" if version else files[-1]
+    if not version:  # the same cached object as load(kind, "<newest>"): one parse
+        return load(kind, files[-1].stem)
+    path = folder / f"{version}.yaml"
     if not path.exists():
         raise ReferentialError(f"{kind}: unknown version {version!r} (known: {versions(kind)})")
     # Round-trip through JSON so YAML dates become the strings the schema describes.
-    data = json.loads(json.dumps(yaml.safe_load(path.read_text(encoding="utf-8")), default=str))
+    data = json.loads(json.dumps(parse_yaml(path.read_text(encoding="utf-8")), default=str))
     schema = json.loads((ROOT / "schemas" / f"{kind}.schema.json").read_text(encoding="utf-8"))
     try:
         jsonschema.validate(data, schema)

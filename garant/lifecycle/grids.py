@@ -173,6 +173,8 @@ def _check_thresholds(where: str, grid: dict) -> None:
 @cache
 def load_checked(version: str | None = None) -> Referential:
     ref = load(KIND, version)
+    if not version:  # one check per version: the default is the newest version's object
+        return load_checked(ref.version)
     check(ref)
     return ref
 
@@ -181,6 +183,8 @@ def load_checked(version: str | None = None) -> Referential:
 def grid(code: str, version: str | None = None) -> Grid:
     """A grid of the version in force (or of `version`); ReferentialError if unknown."""
     ref = load_checked(version)
+    if not version:
+        return grid(code, ref.version)
     data = ref.data["grids"].get(code)
     if data is None:
         raise ReferentialError(f"{ref.path}: unknown grid {code!r}")
