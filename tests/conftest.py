@@ -158,8 +158,22 @@ def uses_db(item) -> bool:
     )
 
 
+#: set once a test of this process has used the live server (the browser tests): from then on
+#: each test builds its own data, as before sharing existed. With SQLite's shared in-memory
+#: database the live server's thread shares the test thread's connection, and a transaction
+#: kept open across tests after it had run could no longer be rolled back ("database table is
+#: locked"). `pytest_collection_modifyitems` puts the browser tests last, so little is lost.
+_live_server_used = False
+
+
+def uses_live_server(item) -> bool:
+    return "live_server" in getattr(item, "fixturenames", ())
+
+
 def shared_key(item) -> tuple[str, ...]:
     """The shared data sets `item` uses, in build order (empty: none, or transactional)."""
+    if _live_server_used:
+        return ()
     names = getattr(item, "fixturenames", ())
     wanted = tuple(name for name in BUILDERS if name in names)
     return wanted if wanted and not transactional(item) else ()
@@ -224,6 +238,11 @@ def shared_data(django_db_setup, django_db_blocker, tmp_path_factory):
 def pytest_runtest_setup(item):
     """Before any fixture of a database test that does not use the open data sets: roll them
     back (a test without database access cannot see them)."""
+    global _live_server_used
+    if uses_live_server(item):
+        if _shared is not None:
+            _shared.close()
+        _live_server_used = True
     if _shared is not None and _shared.key != shared_key(item) and uses_db(item):
         _shared.close()
 
@@ -231,12 +250,21 @@ def pytest_runtest_setup(item):
 def pytest_collection_modifyitems(items):
     """Within each module, the tests using the same shared data sets run one after the other
     (otherwise in their order of definition), so that a module builds each set once, as
-    Django's test runner groups its test cases by kind. Modules keep their order."""
+    Django's test runner groups its test cases by kind. Modules keep their order, except
+    that those with browser tests come last, their browser tests after their other tests."""
     first: dict[object, int] = {}
     for i, item in enumerate(items):
         first.setdefault(item.parent, i)
         first.setdefault((item.parent, shared_key(item)), i)
-    items.sort(key=lambda item: (first[item.parent], first[(item.parent, shared_key(item))]))
+    browser_modules = {item.parent for item in items if uses_live_server(item)}
+    items.sort(
+        key=lambda item: (
+            item.parent in browser_modules,  # modules with browser tests last,
+            first[item.parent],
+            uses_live_server(item),  # and their browser tests after the others
+            first[(item.parent, shared_key(item))],
+        )
+    )
 
 
 @pytest.fixture(autouse=True)

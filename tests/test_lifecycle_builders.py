@@ -69,7 +69,8 @@ def make_decision(
     in 180 days unless given) and, when `signed`, it is signed through `decisions.sign` by
     `user` (default: the establishment's committee-role user). A review date already past
     needs a meeting held before it: `held_on`."""
-    from garant.governance.decisions import NEEDS_REVIEW_DATE, sign
+    from garant.governance.decisions import sign
+    from garant.governance.rules import NEEDS_REVIEW_DATE
     from garant.governance.models import Committee, CommitteeMember, Decision, Meeting
 
     today = timezone.localdate()
