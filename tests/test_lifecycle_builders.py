@@ -70,8 +70,8 @@ def make_decision(
     `user` (default: the establishment's committee-role user). A review date already past
     needs a meeting held before it: `held_on`."""
     from garant.governance.decisions import sign
-    from garant.governance.rules import NEEDS_REVIEW_DATE
     from garant.governance.models import Committee, CommitteeMember, Decision, Meeting
+    from garant.governance.rules import NEEDS_REVIEW_DATE
 
     today = timezone.localdate()
     held_on = held_on or today - dt.timedelta(days=1)
