@@ -618,7 +618,12 @@ def test_chromium_sign_in_lands_in_the_right_establishment_and_loses_access_with
     context = chromium.new_context(locale="fr-FR")
     page = context.new_page()
     page.set_default_timeout(15_000)
+    docs_img = Path(__file__).resolve().parent.parent / "docs" / "img"
     try:
+        if os.environ.get("GARANT_SCREENSHOTS"):  # the sign-in page of docs/accounts.md
+            page.set_viewport_size({"width": 1280, "height": 720})
+            page.goto(f"{live_server.url}/connexion/")
+            page.screenshot(path=str(docs_img / "login-sso.png"))
         sign_in_with_provider(page, live_server, first_time=True)
         page.wait_for_url(f"{live_server.url}/")
         assert page.get_by_role("heading", name="Bonjour Alice").is_visible()
@@ -638,6 +643,8 @@ def test_chromium_sign_in_lands_in_the_right_establishment_and_loses_access_with
         page.wait_for_url("**/connexion/")
         sign_in_with_provider(page, live_server, first_time=False)
         page.get_by_role("heading", name="Connexion impossible").wait_for()
+        if os.environ.get("GARANT_SCREENSHOTS"):
+            page.screenshot(path=str(docs_img / "sso-refused.png"))
         assert "ne vous donne aucun rôle" in page.get_by_role("alert").inner_text()
         alice.refresh_from_db()
         assert not alice.is_active and roles(alice) == set()
