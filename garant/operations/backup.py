@@ -61,6 +61,7 @@ from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 from django.db.utils import load_backend
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 import garant
@@ -811,4 +812,37 @@ def restore(archive: str | Path, force: bool = False) -> Restored:
         pending=pending_migrations(),
         tables_uri=manifest["monitoring"].get("tables_uri"),
         set_aside=aside,
+    )
+
+
+# --- what the commands print -------------------------------------------------------------------
+
+
+def contents_summary(manifest: dict) -> str:
+    """One line: what an archive holds, from its manifest."""
+    rows = sum(manifest["row_counts"].values())
+    return _(
+        "base %(engine)s : %(tables)s tables, %(rows)s lignes ; %(files)s fichier(s) "
+        "déposé(s) ; %(delta)s table(s) de suivi"
+    ) % {
+        "engine": manifest["database"]["engine"],
+        "tables": len(manifest["row_counts"]),
+        "rows": number_format(rows, force_grouping=True),
+        "files": manifest["files"]["count"],
+        "delta": len(manifest["monitoring"]["tables"]),
+    }
+
+
+def verification_summary(manifest: dict) -> str:
+    """What `garant backup --verify` and `garant restore --verify-only` print for a sound
+    archive."""
+    return "\n".join(
+        [
+            _("OK : archive intacte, %(n)s membres vérifiés, base lisible")
+            % {"n": len(manifest["members"])},
+            "  "
+            + _("sauvegarde du %(at)s, Garant %(version)s")
+            % {"at": when(manifest), "version": manifest["garant_version"]},
+            "  " + contents_summary(manifest),
+        ]
     )

@@ -32,7 +32,7 @@ class Command(BaseCommand):
         try:
             if verify:
                 manifest = backup.verify(archive)
-                self.stdout.write(self._verified(manifest))
+                self.stdout.write(backup.verification_summary(manifest))
                 return
             written = backup.create(archive)
             if not no_verify:
@@ -47,7 +47,7 @@ class Command(BaseCommand):
             % {"path": written.path, "size": number_format(written.size, force_grouping=True)}
         )
         self.stdout.write(f"  SHA-256 : {written.sha256}")
-        self.stdout.write(self._contents(manifest))
+        self.stdout.write("  " + backup.contents_summary(manifest))
         if not no_verify:
             self.stdout.write("  " + _("archive relue et vérifiée"))
         if manifest["monitoring"]["tables_uri"]:
@@ -66,28 +66,3 @@ class Command(BaseCommand):
                     "names": ", ".join(manifest["missing_files"][:5]),
                 }
             )
-
-    def _contents(self, manifest: dict) -> str:
-        rows = sum(manifest["row_counts"].values())
-        return "  " + _(
-            "base %(engine)s : %(tables)s tables, %(rows)s lignes ; %(files)s fichier(s) "
-            "déposé(s) ; %(delta)s table(s) de suivi"
-        ) % {
-            "engine": manifest["database"]["engine"],
-            "tables": len(manifest["row_counts"]),
-            "rows": number_format(rows, force_grouping=True),
-            "files": manifest["files"]["count"],
-            "delta": len(manifest["monitoring"]["tables"]),
-        }
-
-    def _verified(self, manifest: dict) -> str:
-        return "\n".join(
-            [
-                _("OK : archive intacte, %(n)s membres vérifiés, base lisible")
-                % {"n": len(manifest["members"])},
-                "  "
-                + _("sauvegarde du %(at)s, Garant %(version)s")
-                % {"at": backup.when(manifest), "version": manifest["garant_version"]},
-                self._contents(manifest),
-            ]
-        )

@@ -30,10 +30,7 @@ class Command(BaseCommand):
         try:
             if verify_only:
                 manifest = backup.verify(archive)
-                self.stdout.write(
-                    _("OK : archive intacte, %(n)s membres vérifiés, base lisible")
-                    % {"n": len(manifest["members"])}
-                )
+                self.stdout.write(backup.verification_summary(manifest))
                 return
             done = backup.restore(archive, force=force)
         except backup.BackupError as error:
