@@ -1,3 +1,4 @@
+# ruff: noqa: F811 (the feed fixture is imported by name)
 """Erasure of a patient (consent withdrawn), issue 11 item 3: repeated erasures on one feed
 keep working whatever files earlier rewrites left, the counts and the report drop by the
 rows removed, and nothing stored anywhere (files of the data directory, Delta logs, the
@@ -13,7 +14,6 @@ import json
 from pathlib import Path
 
 import pyarrow as pa
-import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
@@ -22,22 +22,10 @@ from garant.core.audit import audit_context
 from garant.core.models import AuditEvent
 from garant.monitoring import report, storage
 from garant.monitoring.ingest import ingest
-from tests.conftest import make_feed
+from tests.test_monitoring_state import feed  # noqa: F401  (the same feed, by name)
 
 T0 = dt.datetime(2024, 3, 1, 8, 0, tzinfo=dt.UTC)
 PATIENTS = [f"SEJ-{k:03d}-ZX" for k in range(10)]
-
-
-@pytest.fixture
-def feed(world):
-    return make_feed(
-        world["a"]["system"],
-        feature_columns=["age"],
-        categorical_columns=["service"],
-        subgroup_columns=["site"],
-        operating_threshold=0.5,
-        outcome_window_hours=48,
-    )
 
 
 def predictions(first: int, n: int, patient=lambda i: PATIENTS[i % 10]) -> pa.Table:
