@@ -403,6 +403,12 @@ class Provider:
             capture_output=True,
         )
 
+    def client(self, redirect_uri: str = "http://testserver/sso/retour/") -> None:
+        """Register Garant as the provider's client (the test client's host by default)."""
+        self.ctl(
+            "client", "--id", CLIENT_ID, "--secret", CLIENT_SECRET, "--redirect-uri", redirect_uri
+        )
+
     def user(self, username: str, *groups: str, **names: str) -> None:
         args = ["user", username, "--password", OP_PASSWORD, "--groups", ",".join(groups)]
         for key, value in names.items():
@@ -464,15 +470,7 @@ def sso_on(settings, tmp_path, monkeypatch, oidc_provider):
 
 
 def test_a_forged_or_replayed_callback_ends_on_a_french_page(sso_on, est_a):
-    sso_on.ctl(
-        "client",
-        "--id",
-        CLIENT_ID,
-        "--secret",
-        CLIENT_SECRET,
-        "--redirect-uri",
-        "http://testserver/sso/retour/",
-    )
+    sso_on.client()
     client = Client(raise_request_exception=False)
     response = client.get("/sso/retour/", {"state": "inventé", "code": "x"})
     assert response.status_code == 400
@@ -536,15 +534,7 @@ def test_the_code_flow_signs_in_with_either_client_authentication(
     monkeypatch.setenv("GARANT_TEST_OIDC_SECRET", CLIENT_SECRET)
     data = provider_data(issuer=oidc_provider.issuer, token_auth=token_auth)
     settings.GARANT_SSO_CONFIG = str(write_config(tmp_path / "sso.yaml", data))
-    oidc_provider.ctl(
-        "client",
-        "--id",
-        CLIENT_ID,
-        "--secret",
-        CLIENT_SECRET,
-        "--redirect-uri",
-        "http://testserver/sso/retour/",
-    )
+    oidc_provider.client()
     oidc_provider.user("bob", ENTRA_GROUP, first_name="Bob", last_name="Durand")
     client = Client()
     response = sign_in_without_browser(client, oidc_provider, "bob")
@@ -598,15 +588,7 @@ def sign_in_with_provider(page, live_server, first_time: bool) -> None:
 def test_chromium_sign_in_lands_in_the_right_establishment_and_loses_access_with_the_group(
     chromium, live_server, sso_on, est_a, est_b
 ):
-    sso_on.ctl(
-        "client",
-        "--id",
-        CLIENT_ID,
-        "--secret",
-        CLIENT_SECRET,
-        "--redirect-uri",
-        f"{live_server.url}/sso/retour/",
-    )
+    sso_on.client(f"{live_server.url}/sso/retour/")
     sso_on.user(
         "alice",
         "/chu-a/referents",
