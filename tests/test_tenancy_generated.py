@@ -28,6 +28,7 @@ import re
 from urllib.parse import urlencode, urlsplit
 
 import openpyxl
+import pypdf
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -125,6 +126,7 @@ PAGE_ARGS: dict[str, tuple[str, ...]] = {
     "governance:decision_export": ("fmt",),
     "governance:action_add": ("meeting",),
     "governance:action_edit": ("action",),
+    "governance:board_export": ("fmt",),
 }
 
 # API path parameter -> kind of record, when it is not simply "<kind>_id"
@@ -148,7 +150,10 @@ BODY_KINDS = {
 }
 
 VALUES = {"fmt": "xlsx", "provider": "keycloak"}  # exports: a spreadsheet, read back
-VALUE_OF_ROUTE = {("registry:system_export", "fmt"): "csv"}
+VALUE_OF_ROUTE = {
+    ("registry:system_export", "fmt"): "csv",
+    ("governance:board_export", "fmt"): "pdf",  # its text is read back too
+}
 
 
 # --- the routes, read from the site -------------------------------------------------------
@@ -325,6 +330,9 @@ def _text(response) -> str:
         return " ".join(
             str(cell) for sheet in book for row in sheet.iter_rows(values_only=True) for cell in row
         )
+    if response.get("Content-Type", "") == "application/pdf":
+        pages = pypdf.PdfReader(io.BytesIO(body)).pages
+        return " ".join(page.extract_text() for page in pages)
     if response.get("Content-Type", "").startswith("application/json"):
         return json.dumps(json.loads(body), ensure_ascii=False)
     return body.decode(errors="replace")

@@ -39,4 +39,6 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "assess": frozenset({Role.ADMIN, Role.REFERENT, Role.COMMITTEE}),
     # the audit trail
     "audit": frozenset({Role.ADMIN, Role.DPO, Role.AUDITOR, Role.COMMITTEE}),
+    # the governance status of the establishments side by side (home page, board export)
+    "oversee": frozenset({Role.ADMIN, Role.COMMITTEE, Role.DPO, Role.AUDITOR}),
 }

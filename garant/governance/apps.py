@@ -8,6 +8,7 @@ class GovernanceConfig(AppConfig):
 
     def ready(self):
         from garant.core import home
+        from garant.governance import board
         from garant.governance.decisions import dossier_rows
         from garant.governance.todo import governance_todo
         from garant.lifecycle import committee
@@ -16,4 +17,8 @@ class GovernanceConfig(AppConfig):
         committee.register(committee.Decisions("decisions", dossier_rows))
         home.register(
             "governance", 20, todo=governance_todo, todo_template="governance/_home_todo.html"
+        )
+        # the status of each establishment side by side, after the register's buttons
+        home.register(
+            "board", 60, context=board.home_context, intro_template="governance/_home_board.html"
         )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from garant.governance import action_views, decision_views, views
+from garant.governance import action_views, board, decision_views, views
 
 app_name = "governance"
 
@@ -35,4 +35,5 @@ urlpatterns = [
     path("decisions/<int:pk>/signer/", decision_views.decision_sign, name="decision_sign"),
     path("actions/", action_views.action_list, name="action_list"),
     path("actions/<int:pk>/modifier/", action_views.action_edit, name="action_edit"),
+    path("etat-par-etablissement.<str:fmt>", board.board_export, name="board_export"),
 ]

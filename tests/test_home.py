@@ -1,0 +1,214 @@
+"""The home page per role: the governance status of each establishment side by side (and its
+export for the board), a referent's work queue, a field professional's ideas and declarations,
+and an « À faire » list whose items name their establishment, each once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import openpyxl
+import pypdf
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from garant.compliance.models import Obligation, Qualification
+from garant.core.audit import audit_context
+from garant.core.models import Establishment, EstablishmentGroup, Membership, Role
+from garant.governance import board
+from garant.governance.models import Committee, Meeting
+from garant.lifecycle.models import Idea, Project
+from garant.monitoring.models import Alert, AlertRule
+from tests.conftest import make_feed, make_system, make_user
+from tests.test_lifecycle_builders import make_project
+
+
+def pdf_text(content: bytes) -> str:
+    return "\n".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(content)).pages)
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+# --- a hand-built world with known counts --------------------------------------------------
+
+
+def qualify_as(system, level):
+    return Qualification.objects.create(
+        ai_system=system, referential_version="test", risk_level=level
+    )
+
+
+def obligation(system, status="todo", due=30, required=True):
+    return Obligation.objects.create(
+        ai_system=system,
+        code=f"ob-{Obligation.objects.count()}",
+        family="gdpr",
+        referential_version="test",
+        date_key="now",
+        applies_from=dt.date(2025, 1, 1),
+        status=status,
+        justification="sans objet" if status == "not_applicable" else "",
+        required=required,
+        due_date=timezone.localdate() + dt.timedelta(days=due),
+    )
+
+
+def alert(feed, kind, state=Alert.State.OPEN):
+    rule = AlertRule.objects.create(feed=feed, kind=kind, threshold=0.7)
+    return Alert.objects.create(rule=rule, feed=feed, value=0.6, message="AUC basse", state=state)
+
+
+def meeting(committee, days, status=Meeting.Status.PLANNED):
+    return Meeting.objects.create(
+        committee=committee,
+        starts_at=timezone.now() + dt.timedelta(days=days),
+        status=status,
+    )
+
+
+def establishment_with_everything(group, code, name):
+    """An establishment whose figures are: 3 systems, 1 high-risk, 2 qualified (67 %),
+    obligations 2 done of 4 due and 1 overdue, 2 open alerts, 1 routine system without a feed,
+    1 blocked project, next committee in 10 days."""
+    est = Establishment.objects.create(group=group, code=code, name=name)
+    with audit_context(source="test"):
+        high = make_system(est, name=f"Sepsis {code}", phase="instruction")
+        fed = make_system(est, name=f"Radio {code}", phase="routine")
+        make_system(est, name=f"Dictée {code}", phase="routine")  # no feed, never qualified
+        qualify_as(high, "minimal")  # an older qualification: the latest one counts
+        qualify_as(high, "high")
+        qualify_as(fed, "minimal")
+        obligation(high, "done")
+        obligation(high, "not_applicable")
+        obligation(high, "todo", due=-3)  # overdue
+        obligation(high, "in_progress", due=40)
+        obligation(high, "todo", due=-10, required=False)  # no longer required
+        feed = make_feed(fed, operating_threshold=0.5)
+        alert(feed, "auc_below")
+        alert(feed, "psi_above")
+        alert(feed, "brier_above", state=Alert.State.ACKNOWLEDGED)
+        make_project(high)  # in instruction without a charter: blocked before the PoC
+        committee = Committee.objects.create(establishment=est, name=f"Copil IA {code}")
+        meeting(committee, 20)
+        meeting(committee, 10)
+        meeting(committee, -30, status=Meeting.Status.HELD)
+    return est
+
+
+def quiet_establishment(group, code, name):
+    """An establishment with one system and nothing else."""
+    est = Establishment.objects.create(group=group, code=code, name=name)
+    with audit_context(source="test"):
+        make_system(est, name=f"Seul {code}")
+    return est
+
+
+@pytest.fixture
+def governed(db):
+    group = EstablishmentGroup.objects.create(name="GCS de test")
+    full = establishment_with_everything(group, "chu-nord", "CHU Nord")
+    quiet = quiet_establishment(group, "chu-sud", "CHU Sud")
+    other = establishment_with_everything(group, "chu-est", "CHU Est")
+    director = make_user("directrice", full, Role.COMMITTEE, first_name="Catherine")
+    Membership.objects.create(user=director, establishment=quiet, role=Role.COMMITTEE)
+    # a contributor in the third: that role does not oversee it
+    Membership.objects.create(user=director, establishment=other, role=Role.CONTRIBUTOR)
+    return {"full": full, "quiet": quiet, "other": other, "director": director, "group": group}
+
+
+def test_figures_are_computed_from_the_data(governed):
+    rows = board.statuses(governed["director"])
+    assert [r.establishment.name for r in rows] == ["CHU Nord", "CHU Sud"]
+    full, quiet = rows
+    assert (full.systems, full.high_risk, full.qualified, full.qualified_percent) == (3, 1, 2, 67)
+    assert (full.obligations_done, full.obligations_due, full.obligations_overdue) == (2, 4, 1)
+    assert (full.open_alerts, full.routine_without_feed, full.blocked_projects) == (2, 1, 1)
+    assert full.next_meeting.starts_at.date() == (timezone.now() + dt.timedelta(days=10)).date()
+    assert full.next_meeting.committee.name == "Copil IA chu-nord"
+    assert (quiet.systems, quiet.high_risk, quiet.qualified_percent) == (1, 0, 0)
+    assert (quiet.obligations_due, quiet.open_alerts, quiet.blocked_projects) == (0, 0, 0)
+    assert quiet.next_meeting is None
+
+
+def test_roles_that_do_not_oversee_see_no_table(governed):
+    contributor = make_user("infirmiere", governed["full"], Role.CONTRIBUTOR)
+    referent = make_user("referente", governed["full"], Role.REFERENT)
+    for user in (contributor, referent):
+        assert board.statuses(user) == []
+        response = client_for(user).get(reverse("home"))
+        assert "governance-board" not in response.content.decode()
+        export = reverse("governance:board_export", args=["pdf"])
+        assert client_for(user).get(export).status_code == 403
+
+
+@pytest.mark.parametrize("role", [Role.ADMIN, Role.DPO, Role.AUDITOR, Role.COMMITTEE])
+def test_overseeing_roles_see_their_establishment_only(governed, role):
+    user = make_user(f"u-{role}", governed["quiet"], role)
+    page = client_for(user).get(reverse("home")).content.decode()
+    assert "governance-board" in page
+    assert "CHU Sud" in page and "CHU Nord" not in page and "CHU Est" not in page
+
+
+def test_query_count_does_not_grow_with_establishments(governed, django_assert_max_num_queries):
+    director = governed["director"]
+    with CaptureQueriesContext(connection) as two:
+        board.statuses(director)
+    for n in range(3):
+        est = establishment_with_everything(governed["group"], f"chu-{n}", f"CHU {n}")
+        Membership.objects.create(user=director, establishment=est, role=Role.COMMITTEE)
+    director = type(director).objects.get(pk=director.pk)  # roles cached on the object
+    with django_assert_max_num_queries(len(two.captured_queries)):
+        rows = board.statuses(director)
+    assert len(rows) == 5
+    assert sum(r.blocked_projects for r in rows) == 4
+
+
+def test_table_on_the_home_page_in_french(governed):
+    page = client_for(governed["director"]).get(reverse("home")).content.decode()
+    assert "Gouvernance par établissement" in page
+    assert "67\u00a0%" in page and "2 / 4" in page
+    when = timezone.localtime(timezone.now() + dt.timedelta(days=10)).strftime("%d/%m/%Y")
+    assert when in page
+    assert "Aucune séance prévue" in page
+    assert reverse("governance:board_export", args=["pdf"]) in page
+
+
+def test_board_export_pdf_and_xlsx(governed):
+    client = client_for(governed["director"])
+    response = client.get(reverse("governance:board_export", args=["pdf"]))
+    assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF")
+    text = pdf_text(response.content)
+    assert "CHU Nord" in text and "CHU Sud" in text and "CHU Est" not in text
+    assert "2 / 4" in text and "67" in text
+    response = client.get(reverse("governance:board_export", args=["xlsx"]))
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[1][:10] == ("CHU Nord", 3, 1, 67, 2, 4, 1, 2, 1, 1)
+    assert rows[2][0] == "CHU Sud" and len(rows) == 3
+    assert client.get(reverse("governance:board_export", args=["doc"])).status_code == 404
+
+
+def test_big_numbers_are_french():
+    assert board.fr_number(18000) == "18\u202f000"
+    assert board.fr_percent(None) == "—"
+
+
+def test_demo_director_sees_the_four_chus(demo):
+    director = Establishment.objects.none()  # noqa: F841 (readability)
+    from garant.core.models import User
+
+    user = User.objects.get(username="direction.gcs")
+    rows = board.statuses(user)
+    assert len(rows) == 4
+    assert all(r.systems for r in rows)
+    assert Project.objects.unrestricted().exists()
+    assert Idea.objects.unrestricted().exists()
