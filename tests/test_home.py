@@ -212,3 +212,134 @@ def test_demo_director_sees_the_four_chus(demo):
     assert all(r.systems for r in rows)
     assert Project.objects.unrestricted().exists()
     assert Idea.objects.unrestricted().exists()
+
+
+# --- per role ---------------------------------------------------------------------------------
+
+
+def home_page(user) -> str:
+    return client_for(user).get(reverse("home")).content.decode()
+
+
+def todo_card(page: str) -> str:
+    """The « À faire » card of the home page."""
+    start = page.index('id="h-todo"')
+    return page[start : page.index("</section>", start)]
+
+
+def test_referent_sees_their_work_queue(world):
+    from garant.compliance.qualifications import qualify
+    from tests.test_compliance_scenarios import BASE, HEALTH_CARE, TRIAGE
+
+    a = world["a"]
+    referent = world["users"]["a"][Role.REFERENT]
+    with audit_context(user=referent, source="test"):
+        unqualified = make_system(a["est"], name="Dictée vocale")
+        qualify(a["system"], {**BASE, **TRIAGE, **HEALTH_CARE}, referent)
+        mine = a["system"].obligations.filter(required=True).first()
+        mine.owner = referent
+        mine.due_date = timezone.localdate() - dt.timedelta(days=2)
+        mine.save()
+        feed = make_feed(unqualified, operating_threshold=0.5)
+        alert(feed, "auc_below")
+    page = home_page(referent)
+    assert "Ma file de travail" in page and 'id="work-queue"' in page
+    queue = page[page.index('id="work-queue"') : page.index("</table>", page.index("work-queue"))]
+    assert mine.get_absolute_url() in queue and "en retard" in queue
+    assert reverse("compliance:wizard", args=[unqualified.pk]) in queue
+    assert reverse("monitoring:dashboard", args=[feed.pk]) in queue
+    assert "CHU A" in queue and "CHU B" not in queue
+    assert "governance-board" not in page  # the governance table is for those who oversee
+    # the overdue obligation comes first: soonest due
+    assert queue.index(mine.get_absolute_url()) < queue.index("Dictée vocale")
+
+
+def test_contributor_sees_their_ideas_and_declarations(world):
+    a = world["a"]
+    contributor = world["users"]["a"][Role.CONTRIBUTOR]
+    with audit_context(user=contributor, source="test"):
+        Idea.objects.create(
+            establishment=a["est"],
+            author=contributor,
+            title="Tri des courriers",
+            need="Trop de courriers",
+        )
+        Idea.objects.create(
+            establishment=a["est"],
+            author=contributor,
+            title="Chatbot accueil",
+            need="Appels",
+            status=Idea.Status.DECLINED,
+            triage_reason="Déjà couvert par le standard.",
+        )
+        make_system(a["est"], name="Outil déclaré", created_by=contributor)
+        Idea.objects.create(  # someone else's
+            establishment=a["est"], author=world["users"]["a"][Role.REFERENT], title="Autre"
+        )
+    page = home_page(contributor)
+    assert "Mes idées et déclarations" in page
+    table = page[page.index('id="my-contributions"') :]
+    table = table[: table.index("</table>")]
+    assert "Tri des courriers" in table and "Le comité va examiner votre idée" in table
+    assert "Chatbot accueil" in table and "Déjà couvert par le standard." in table
+    assert "Outil déclaré" in table and "Le référent IA complète la fiche" in table
+    assert ">Autre<" not in table
+    assert "CHU A" in table
+    assert "Ma file de travail" not in page and "governance-board" not in page
+
+
+def test_a_contributor_with_nothing_yet_is_told_so(world):
+    page = home_page(world["users"]["a"][Role.CONTRIBUTOR])
+    assert "Vous n'avez encore proposé aucune idée" in page
+
+
+@pytest.mark.parametrize("role", [Role.COMMITTEE, Role.ADMIN, Role.AUDITOR, Role.DPO])
+def test_overseeing_roles_see_the_table_of_their_establishment(world, role):
+    page = home_page(world["users"]["a"][role])
+    assert 'id="governance-board"' in page
+    table = page[page.index('id="governance-board"') : page.index("</table>")]
+    assert "CHU A" in table and "CHU B" not in table
+    assert "Exporter pour le conseil (PDF)" in page
+    assert ("Ma file de travail" in page) == (role == Role.DPO)
+
+
+def test_todo_items_name_their_establishment_once(world):
+    """A user in two establishments: each line of « À faire » names its establishment, and an
+    item several sections could list (a project in routine past its re-evaluation, which is
+    also "blocked") is listed once."""
+    from garant.governance.models import Action
+
+    a, b = world["a"], world["b"]
+    user = world["users"]["a"][Role.COMMITTEE]
+    Membership.objects.create(user=user, establishment=b["est"], role=Role.COMMITTEE)
+    today = timezone.localdate()
+    with audit_context(source="test"):
+        for key in ("a", "b"):
+            system = world[key]["system"]
+            system.phase = "routine"
+            system.save()
+            project = make_project(system)
+            Project.objects.filter(pk=project.pk).update(
+                next_review_date=today - dt.timedelta(days=5)
+            )
+            feed = make_feed(system, operating_threshold=0.5)
+            alert(feed, "auc_below")
+            committee = Committee.objects.create(establishment=world[key]["est"], name="Copil")
+            m = meeting(committee, 5)
+            Action.objects.create(
+                meeting=m, title=f"Action {key}", owner_name="IDE", due_date=today - dt.timedelta(1)
+            )
+            Idea.objects.create(establishment=world[key]["est"], title=f"Idée {key}", need="x")
+            obligation(system, "todo", due=-1)
+    card = todo_card(home_page(user))
+    for heading in ("Alertes de suivi", "Actions en retard", "Séances à venir", "Idées à trier"):
+        assert heading in card
+    assert "Réévaluations en retard" in card
+    items = [line for line in card.split("<li>")[1:]]
+    assert len(items) >= 12
+    for item in items:
+        assert ("CHU A" in item) != ("CHU B" in item), item  # one establishment, named
+    assert len(items) == len(set(items))  # no line twice
+    for key in ("a", "b"):
+        project_url = world[key]["system"].project.get_absolute_url()
+        assert card.count(f'href="{project_url}"') == 1

@@ -296,23 +296,38 @@ def overview(systems, today: dt.date) -> Overview:
     )
 
 
-def todo_counts(user) -> dict:
-    """The home page's "À faire" items: overdue obligations, systems never qualified or stale."""
-    systems = visible_systems(user)
-    states = system_states(systems)
-    today = timezone.localdate()
-    counts = {
-        "overdue": open_obligations(systems).filter(due_date__lt=today).count(),
-        "unqualified": sum(1 for s in states if s.qualification is None),
-        "stale": sum(1 for s in states if s.stale),
-    }
-    return {**counts, "any": any(counts.values())}
-
-
 def home_todo(user) -> dict:
-    """The home page's section (`garant.core.home`): nothing when nothing is due."""
-    counts = todo_counts(user)
-    return {"compliance": counts if counts["any"] else {}}
+    """The home page's section (`garant.core.home`): overdue obligations, systems never
+    qualified and qualifications to review, counted per establishment (each line of « À faire »
+    names its establishment); nothing when nothing is due."""
+    systems = visible_systems(user)
+    today = timezone.localdate()
+    rows: dict[int, dict] = {}
+
+    def row(establishment) -> dict:
+        return rows.setdefault(
+            establishment.pk,
+            {"establishment": establishment, "overdue": 0, "unqualified": 0, "stale": 0},
+        )
+
+    for state in system_states(systems):
+        if state.qualification is None:
+            row(state.system.establishment)["unqualified"] += 1
+        elif state.stale:
+            row(state.system.establishment)["stale"] += 1
+    overdue = (
+        Establishment.objects.for_user(user)
+        .filter(
+            ai_systems__obligations__required=True,
+            ai_systems__obligations__status__in=OPEN,
+            ai_systems__obligations__due_date__lt=today,
+        )
+        .annotate(n=Count("ai_systems__obligations"))
+    )
+    for establishment in overdue:
+        row(establishment)["overdue"] = establishment.n
+    shown = sorted(rows.values(), key=lambda r: (r["establishment"].name, r["establishment"].pk))
+    return {"compliance": [r for r in shown if r["overdue"] or r["unqualified"] or r["stale"]]}
 
 
 # --- pages ------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ class GovernanceConfig(AppConfig):
 
     def ready(self):
         from garant.core import home
-        from garant.governance import board
+        from garant.governance import board, queues
         from garant.governance.decisions import dossier_rows
         from garant.governance.todo import governance_todo
         from garant.lifecycle import committee
@@ -21,4 +21,8 @@ class GovernanceConfig(AppConfig):
         # the status of each establishment side by side, after the register's buttons
         home.register(
             "board", 60, context=board.home_context, intro_template="governance/_home_board.html"
+        )
+        # a referent's work queue, a field professional's ideas and declarations
+        home.register(
+            "queues", 61, context=queues.home_context, intro_template="governance/_home_queues.html"
         )

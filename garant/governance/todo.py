@@ -18,13 +18,13 @@ def governance_todo(user) -> dict:
     overdue = (
         Action.objects.for_user(user)
         .filter(status=Action.Status.OPEN, due_date__lt=timezone.localdate())
-        .select_related("owner")
+        .select_related("owner", "meeting__committee__establishment")
         .order_by("due_date", "pk")
     )
     upcoming = (
         Meeting.objects.for_user(user)
         .filter(status=Meeting.Status.PLANNED, starts_at__gte=now, starts_at__lte=now + UPCOMING)
-        .select_related("committee")
+        .select_related("committee__establishment")
         .order_by("starts_at", "pk")
     )
     return {"overdue_actions": overdue[:SHOWN], "upcoming_meetings": upcoming[:SHOWN]}

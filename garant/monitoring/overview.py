@@ -148,5 +148,18 @@ def overview(request):
 
 
 def home_todo(user) -> dict:
-    """The home page's section (`garant.core.home`): the open alerts the user may see."""
-    return {"open_alerts": Alert.objects.for_user(user).filter(state=Alert.State.OPEN).count()}
+    """The home page's section (`garant.core.home`): the open alerts the user may see, counted
+    per establishment (each line of « À faire » names its establishment)."""
+    counts = (
+        Alert.objects.for_user(user)
+        .filter(state=Alert.State.OPEN)
+        .order_by("feed__ai_system__establishment__name")
+        .values("feed__ai_system__establishment__name")
+        .annotate(n=Count("pk"))
+    )
+    return {
+        "open_alerts": [
+            {"establishment": c["feed__ai_system__establishment__name"], "n": c["n"]}
+            for c in counts
+        ]
+    }
