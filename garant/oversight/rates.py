@@ -25,8 +25,10 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from django.conf import settings
 
+from garant.monitoring.engine.counts import local_days
 from garant.oversight import referential, storage
 from garant.oversight.models import FeedbackBatch
 
@@ -81,19 +83,30 @@ def _rates(row: dict, blind: dict) -> dict:
     return row
 
 
+def _encoded(table: pa.Table) -> pa.Table:
+    """The events with their local day (NumPy, from the time zone's offsets) and their text
+    columns dictionary-encoded: DuckDB groups enums several times faster than text."""
+    columns = {}
+    for name in table.column_names:
+        column = table[name]
+        columns[name] = pc.dictionary_encode(column) if pa.types.is_string(column.type) else column
+    days = local_days(table["time"], settings.TIME_ZONE).astype("datetime64[D]")
+    columns["day"] = pa.array(days, pa.date32())
+    return pa.table(columns)
+
+
 def summarise(table: pa.Table, by: str = "week", blind: dict | None = None) -> dict:
     """Every rate of `table` (events): overall, per period (`by`: day, week or month), per
     service, role and reason, per period and service, and the kappa (overall, per service)."""
     blind = blind or referential.codes().blind
     con = storage.duckdb_connection()
     try:
-        con.register("events", table)
+        con.register("events", _encoded(table))
         counts = ", ".join(f"count(*) FILTER (WHERE outcome = '{o}') AS {o}" for o in OUTCOMES)
         result = con.sql(
             f"""
             WITH e AS (
-              SELECT date_trunc('{TRUNC[by]}', timezone('{settings.TIME_ZONE}', time))::DATE
-                       AS period,
+              SELECT date_trunc('{TRUNC[by]}', day)::DATE AS period,
                      coalesce(service, '') AS service, coalesce(role, '') AS role,
                      coalesce(reason, '') AS reason, outcome, decision_ms, edit_ratio
               FROM events)
