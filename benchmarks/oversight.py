@@ -62,8 +62,7 @@ def events(n: int, system_id: int, seed: int = 12) -> pa.Table:
             "system": pa.array(np.full(n, str(system_id))),
             "event_id": pa.array(np.char.add("ev-", np.arange(n).astype(str))),
             "time": pa.array(
-                np.datetime64(start.replace(tzinfo=None), "us")
-                + seconds.astype("timedelta64[s]"),
+                np.datetime64(start.replace(tzinfo=None), "us") + seconds.astype("timedelta64[s]"),
                 pa.timestamp("us", tz="UTC"),
             ),
             "outcome": text(OUTCOMES, outcome),
