@@ -31,6 +31,7 @@ from garant.core.openapi import document_errors
 from garant.governance import api as governance_api
 from garant.lifecycle import api as lifecycle_api
 from garant.monitoring.api import alerts_router, feeds, rules_router
+from garant.oversight.api import oversight
 from garant.registry.api import systems, vendors, versions
 
 
@@ -103,6 +104,7 @@ api.add_router("/feeds", feeds)
 api.add_router("/alerts", alerts_router)
 api.add_router("/rules", rules_router)
 api.add_router("/compliance", compliance)
+api.add_router("/oversight", oversight)
 api.add_router("/ideas", lifecycle_api.ideas)
 api.add_router("/projects", lifecycle_api.projects)
 api.add_router("/indicators", lifecycle_api.indicators)

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "garant.registry",
     "garant.monitoring",
     "garant.compliance",
+    "garant.oversight",  # human oversight: feedback events of the clinical software
     "garant.lifecycle",
     "garant.governance",
     "garant.sso",  # single sign-on (OpenID Connect)

@@ -7,6 +7,7 @@ urlpatterns = [
     path("systemes/", include("garant.registry.urls")),
     path("suivi/", include("garant.monitoring.urls")),
     path("conformite/", include("garant.compliance.urls")),
+    path("supervision/", include("garant.oversight.urls")),
     path("projets/", include("garant.lifecycle.urls")),
     path("comites/", include("garant.governance.urls")),
     path("utilisateurs/", include("garant.core.users_urls")),

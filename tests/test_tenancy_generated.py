@@ -46,6 +46,7 @@ from garant.core.models import Establishment, EstablishmentGroup, Membership, Ro
 from garant.governance.models import Action, AgendaItem, CommitteeMember
 from garant.lifecycle.models import Idea, Notification
 from garant.monitoring.models import Alert, AlertRule, Feed
+from garant.oversight.models import OversightAlert, OversightRule
 from garant.registry.models import AISystemVersion, Vendor
 from tests.conftest import make_system, make_user
 from tests.test_compliance_scenarios import BASE, HEALTH_CARE, TRIAGE
@@ -85,6 +86,11 @@ PAGE_ARGS: dict[str, tuple[str, ...]] = {
     "monitoring:alert_rule_deactivate": ("rule",),
     "monitoring:alert_rule_delete": ("rule",),
     "monitoring:alert_acknowledge": ("alert",),
+    "oversight:system": ("system",),
+    "oversight:upload": ("system",),
+    "oversight:rule_add": ("system",),
+    "oversight:rule_deactivate": ("oversight_rule",),
+    "oversight:alert_acknowledge": ("oversight_alert",),
     "compliance:system": ("system",),
     "compliance:wizard": ("system",),
     "compliance:qualification": ("qualification",),
@@ -215,6 +221,12 @@ def _records_of(est, users) -> dict:
         )
         rule = AlertRule.objects.create(feed=feed, kind="auc_below", threshold=0.7)
         alert = Alert.objects.create(rule=rule, feed=feed, value=0.6, message=f"Alerte {MARKER}")
+        oversight_rule = OversightRule.objects.create(
+            ai_system=system, kind="acceptance_above", threshold=0.98
+        )
+        oversight_alert = OversightAlert.objects.create(
+            rule=oversight_rule, ai_system=system, value=0.99, message=f"Alerte {MARKER}"
+        )
         project = make_project(system, referent)
         charter = make_charter(project)
         indicator = charter.indicators.first()
@@ -257,6 +269,8 @@ def _records_of(est, users) -> dict:
         "feed": feed,
         "rule": rule,
         "alert": alert,
+        "oversight_rule": oversight_rule,
+        "oversight_alert": oversight_alert,
         "project": project,
         "indicator": indicator,
         "assessment": assessment,

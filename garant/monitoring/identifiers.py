@@ -1,9 +1,14 @@
 """Direct identifiers that a prediction feed must never carry (GUIDE §5).
 
 A batch is refused when a column *name* says it holds a direct identifier (nom, e-mail, NIR,
-téléphone…) or when a *value* of a text column looks like an e-mail address, a French social
-security number (NIR, with its key checked) or a French phone number. The error names the
-column and the first row, never the value itself.
+téléphone, RPPS, ADELI…) or when a *value* of a text column looks like an e-mail address, a
+French social security number (NIR, with its key checked) or a French phone number. The
+error names the column and the first row, never the value itself.
+
+Columns that describe a professional or hold free text (feedback events of the clinical
+software, `garant.oversight`) are also searched for a health professional's number
+(`find_professional_numbers`): RPPS (11 digits) or ADELI (9 digits), as a whole word.
+Identifier columns (prediction, event ids) are not: an 11-digit id is common.
 """
 
 from __future__ import annotations
@@ -40,6 +45,9 @@ IDENTIFYING_NAMES = frozenset(
         "phone",
         "adresse",
         "address",
+        # health professionals' national numbers
+        "rpps",
+        "adeli",
     }
 )
 # names that are identifying only as a whole ("first_name" → tokens first + name)
@@ -182,3 +190,28 @@ def _nir_mask(values: pa.ChunkedArray) -> pa.Array:
     for index in candidates.to_pylist():
         mask[index] = nir_key_valid(values[index].as_py())
     return pa.array(mask)
+
+
+# a health professional's number written as a word: RPPS (11 digits) or ADELI (9 digits)
+PROFESSIONAL = r"(^|[^0-9])([0-9]{11}|[0-9]{9})($|[^0-9])"
+
+
+def find_professional_numbers(table: pa.Table, columns: list[str]) -> list[Finding]:
+    """An RPPS or ADELI number in one of `columns` (text): the column and its first row."""
+    findings = []
+    for name in columns:
+        if name not in table.column_names or not _textual(table[name].type):
+            continue
+        column = table[name]
+        if pa.types.is_dictionary(column.type):
+            column = column.cast(pa.string())
+        row = _first_row(pc.match_substring_regex(column, PROFESSIONAL))
+        if row is not None:
+            findings.append(
+                Finding(
+                    name,
+                    row,
+                    "numéro RPPS ou ADELI d'un professionnel (identifiant direct refusé)",
+                )
+            )
+    return findings

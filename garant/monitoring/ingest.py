@@ -900,3 +900,14 @@ def after_commit(feed: Feed, rows: tuple[int, storage.Precount] | None = None) -
     except Exception:
         logger.exception("mise à jour de l'état de suivi du flux %s", feed.pk)
     alerts.evaluate_after_ingest(feed)
+
+
+# --- the checks other ingestion paths reuse (garant.oversight: feedback events) -------------
+
+plain_columns = _plain
+as_text = _as_text
+as_float = _as_float
+as_utc = _as_utc
+check_text = _check_text
+check_missing = _check_missing
+check_finite = _check_finite

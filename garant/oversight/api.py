@@ -1,0 +1,134 @@
+"""REST API of human oversight: the clinical software sends its feedback events, people read
+the rates.
+
+`POST /api/oversight/events` authenticates the clinical software with a bearer token of one
+establishment (`FeedbackToken`, `garant oversight_token create`), not a person's token: the
+events may name that establishment's systems only. At most `MAX_API_EVENTS` per batch (a
+file import takes more). 201: new events stored; 200: every event was already received
+(nothing stored); 422: refused whole, one {row, column, message} per error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema, Status
+from ninja.security import HttpBearer
+
+from garant.core.api import READ_ERRORS, FormErrors, Id, get_scoped
+from garant.core.audit import audit_context
+from garant.oversight import ingest, rates
+from garant.oversight.forms import PeriodForm, default_period
+from garant.oversight.models import FeedbackToken
+from garant.registry.models import AISystem
+
+oversight = Router(tags=["Supervision humaine"])
+
+
+class FeedbackTokenAuth(HttpBearer):
+    """`Authorization: Bearer grf_…`: a clinical software's token of one establishment."""
+
+    def authenticate(self, request, token):
+        return FeedbackToken.authenticate(token)
+
+
+class EventsIn(Schema):
+    events: list[Any] = Field(
+        description="Un objet par utilisation d'une sortie de l'IA (10 000 au plus) : system, "
+        "event_id, time, outcome, et facultativement reason, reason_text, role, service, "
+        "prediction_id, decision_ms, edit_ratio, ai_decision, final_decision "
+        "(docs/oversight.md)."
+    )
+
+
+class ReceivedOut(Schema):
+    batch: int | None = Field(description="Lot créé ; null si rien de nouveau.")
+    received: int
+    stored: int
+    already_received: int = Field(description="Événements déjà reçus (même système, même id).")
+    referential_version: str
+    detail: str
+
+
+class RowErrorOut(Schema):
+    row: int | str | None = Field(description="Événement (1 = le premier) ; null : tous.")
+    column: str | None
+    message: str
+
+
+class BatchErrors(Schema):
+    detail: list[RowErrorOut]
+    error_count: int = Field(description="Nombre total d'erreurs (au plus 200 listées).")
+
+
+def _refused(errors: list, total: int):
+    detail = [{"row": e.row, "column": e.column, "message": e.reason} for e in errors]
+    return Status(422, {"detail": detail, "error_count": total})
+
+
+@oversight.post(
+    "/events",
+    auth=FeedbackTokenAuth(),
+    response={201: ReceivedOut, 200: ReceivedOut, 422: BatchErrors},
+    summary="Envoyer des retours d'utilisation (logiciel clinique)",
+)
+def post_events(request, payload: EventsIn):
+    """Idempotent par identifiant d'événement et système : renvoyer un lot n'enregistre que
+    les événements nouveaux. Refus entier (422) si un identifiant direct (patient ou
+    professionnel) apparaît, si un système n'est pas de l'établissement du jeton, ou si une
+    valeur est invalide."""
+    token: FeedbackToken = request.auth
+    if len(payload.events) > ingest.MAX_API_EVENTS:
+        error = ingest.Errors()
+        error.add(
+            None,
+            None,
+            f"lot trop grand : {ingest.MAX_API_EVENTS} événements au plus par envoi (importez "
+            "un fichier CSV ou Parquet pour davantage)",
+        )
+        return _refused(error.listed, error.total)
+    with audit_context(source="api", request=request):
+        try:
+            table = ingest.read_records(payload.events)
+            received = ingest.ingest(token.establishment, table, "api", token=token)
+        except ingest.BatchRefused as refused:
+            return _refused(refused.errors, refused.total)
+    body = {
+        "batch": received.batch.pk if received.batch else None,
+        "received": received.received,
+        "stored": received.stored,
+        "already_received": received.already,
+        "referential_version": received.referential_version,
+        "detail": _("%(stored)s événement(s) enregistré(s), %(already)s déjà reçu(s).")
+        % {"stored": received.stored, "already": received.already},
+    }
+    return Status(201 if received.batch else 200, body)
+
+
+class RatesQuery(Schema):
+    start: str | None = Field(None, description="Premier jour, AAAA-MM-JJ ou JJ/MM/AAAA.")
+    end: str | None = Field(None, description="Dernier jour inclus.")
+    by: str = Field("week", description="Granularité : day, week ou month.")
+
+
+@oversight.get(
+    "/systems/{system_id}/rates",
+    response={200: dict, **READ_ERRORS},
+    summary="Taux de supervision humaine d'un système",
+)
+def system_rates(request, system_id: Id, query: Query[RatesQuery]):
+    """Taux d'acceptation, de modification, d'écart… au total, par période, service, rôle et
+    motif ; indicateur d'acceptation sans examen ; kappa IA / décision finale. Sans `start`
+    ni `end` : les 90 derniers jours."""
+    system = get_scoped(request, AISystem.objects.select_related("establishment"), system_id)
+    given = {"du": query.start, "au": query.end, "par": query.by}
+    if query.start is None and query.end is None:
+        given.update({k: v for k, v in default_period().items() if k != "par"})
+    form = PeriodForm(given)
+    if not form.is_valid():
+        names = {"du": "start", "au": "end", "par": "by"}
+        raise FormErrors({names.get(k, k): v for k, v in form.errors.items()})
+    data = form.cleaned_data
+    return rates.system_summary(system, data["du"], data["au"] + dt.timedelta(days=1), data["par"])

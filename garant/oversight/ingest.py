@@ -1,0 +1,341 @@
+"""Ingestion of feedback events: what a clinician did with each AI output (docs/oversight.md).
+
+A batch (JSON events from the API, or a CSV/Parquet file) goes through, in order:
+
+1. reading into an Arrow table, values as text (monitoring's readers: same French errors);
+2. validation of the whole batch before anything is written (`normalise`): the columns
+   (required, known), direct identifiers refused with monitoring's one rule
+   (`garant.monitoring.identifiers`: names, e-mails, NIR, phones; RPPS and ADELI numbers in
+   the columns that describe people or hold free text), systems of the batch's
+   establishment only, codes of the oversight referential, times, numbers. Any error
+   refuses the batch whole: nothing is stored; errors name the row, the column, the reason;
+3. idempotence per event id within a system: events already stored (same system, same
+   event id) are skipped, so a batch sent again stores nothing and answers so;
+4. storage, atomic, under a lock per establishment: the `FeedbackBatch` record and its audit
+   event in one database transaction whose last work is the Delta append (`storage.py`);
+5. once committed, the alert rules of the systems touched are evaluated (`alerts.py`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from django.conf import settings
+from django.db import transaction
+
+from garant.core import audit
+from garant.monitoring import identifiers
+from garant.monitoring import ingest as feeds
+from garant.monitoring.ingest import BatchRefused, Errors
+from garant.oversight import alerts, referential, storage
+from garant.oversight.models import FeedbackBatch
+from garant.registry.models import AISystem
+
+__all__ = ["BatchRefused", "Errors", "Received", "ingest", "read_file", "read_records"]
+
+MAX_API_EVENTS = 10_000
+REQUIRED = ("system", "event_id", "time", "outcome")
+OPTIONAL = (
+    "reason",
+    "reason_text",
+    "role",
+    "service",
+    "prediction_id",
+    "decision_ms",
+    "edit_ratio",
+    "ai_decision",
+    "final_decision",
+)
+NUMERIC = ("decision_ms", "edit_ratio")
+TEXT_LIMITS = {
+    "event_id": 100,
+    "prediction_id": 100,
+    "service": 100,
+    "reason_text": 500,
+    "ai_decision": 100,
+    "final_decision": 100,
+}
+# columns that describe a person or hold free text: searched for RPPS / ADELI numbers too
+PROFESSIONAL_COLUMNS = ["reason_text", "role", "service", "ai_decision", "final_decision"]
+MAX_DECISION_MS = 24 * 3600 * 1000
+SYSTEM_REFERENCE = re.compile(r"^\s*(\d{1,18})(?:/([A-Za-z0-9_-]{1,50}))?\s*$")
+
+read_records = feeds.read_records
+read_file = feeds.read_file
+
+
+@dataclass
+class Received:
+    """What a batch gave: `stored` new events (in `batch`, None when nothing was new) and
+    `already` events skipped as already stored, out of `received`."""
+
+    batch: FeedbackBatch | None
+    received: int
+    stored: int
+    already: int
+    referential_version: str
+
+
+# --- validation ------------------------------------------------------------------------------
+
+
+def _blank_as_null(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    text = feeds.as_text(column)
+    blank = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(text)), 0)
+    return pc.if_else(blank, pa.scalar(None, pa.string()), text)
+
+
+def _systems(column: pa.ChunkedArray, establishment, errors: Errors) -> pa.ChunkedArray | None:
+    """The Garant id of each row's system: its id, or a monitoring feed's reference
+    ``<system id>/<feed slug>``; a system of another establishment is unknown here."""
+    from garant.monitoring.models import Feed
+
+    text = feeds.as_text(column)
+    values = [v for v in pc.unique(text).to_pylist() if v is not None]
+    resolved: dict[str, int] = {}
+    candidates: dict[str, tuple[int, str | None]] = {}
+    for value in values:
+        match = SYSTEM_REFERENCE.match(value)
+        if match:
+            candidates[value] = (int(match.group(1)), match.group(2))
+    ids = {pk for pk, _slug in candidates.values()}
+    # system code: the establishment comes from the token, or from a system in the user's scope
+    owned = set(
+        AISystem.objects.unrestricted()
+        .filter(pk__in=ids, establishment_id=establishment.pk)
+        .values_list("pk", flat=True)
+    )
+    slugs = {(pk, slug) for pk, slug in candidates.values() if slug and pk in owned}
+    feeds_known = set()
+    if slugs:
+        rows = (
+            Feed.objects.unrestricted()
+            .filter(ai_system_id__in={pk for pk, _ in slugs})
+            .values_list("ai_system_id", "slug")
+        )
+        feeds_known = set(rows)
+    for value, (pk, slug) in candidates.items():
+        if pk in owned and (slug is None or (pk, slug) in feeds_known):
+            resolved[value] = pk
+    unknown = pc.invert(pc.is_in(text, pa.array(list(resolved), pa.string())))
+    if pc.any(pc.fill_null(unknown, True)).as_py():
+        errors.add_rows(
+            pc.fill_null(unknown, True),
+            "system",
+            "système inconnu dans cet établissement : identifiant Garant du système, ou "
+            "référence de flux « <système>/<flux> »",
+        )
+        return None
+    keys = pa.array(list(resolved), pa.string())
+    values_ = pa.array(list(resolved.values()), pa.int64())
+    return pc.take(values_, pc.index_in(text, value_set=keys))
+
+
+def _coded(column, name: str, allowed: dict, errors: Errors, required: bool = False):
+    values = _blank_as_null(column)
+    if required:
+        feeds.check_missing(values, name, errors)
+    unknown = pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, pa.array(list(allowed)))))
+    if pc.any(unknown).as_py():
+        listed = ", ".join(allowed)
+        shown = listed if len(listed) < 160 else listed[:157] + "…"
+        errors.add_rows(unknown, name, f"code inconnu du référentiel (attendu : {shown})")
+    return values
+
+
+def _duplicates(systems: pa.ChunkedArray, ids: pa.ChunkedArray, errors: Errors) -> None:
+    con = storage.duckdb_connection()
+    try:
+        con.register("rows", pa.table({"s": systems, "e": ids}))
+        doubles = con.sql(
+            "SELECT s, e FROM rows WHERE e IS NOT NULL GROUP BY s, e HAVING count(*) > 1"
+        ).to_arrow_table()
+    finally:
+        con.close()
+    if doubles.num_rows:
+        errors.add_rows(
+            pc.is_in(ids, doubles["e"]), "event_id", "identifiant d'événement en double dans le lot"
+        )
+
+
+def normalise(establishment, raw: pa.Table, codes, default_system=None) -> pa.Table:
+    """The batch in the columns and types of `storage.SCHEMA` (no batch id), or
+    `BatchRefused` naming every fault."""
+    errors = Errors()
+    raw = feeds.plain_columns(raw, errors)
+    if errors.total:
+        raise BatchRefused(errors)
+    if default_system is not None and "system" not in raw.column_names:
+        raw = raw.append_column("system", pa.repeat(pa.scalar(str(default_system.pk)), len(raw)))
+    for name in REQUIRED:
+        if name not in raw.column_names:
+            errors.add(None, name, "colonne obligatoire absente")
+    # direct identifiers: every column by name; the text columns by value (monitoring's rule)
+    text_columns = [n for n in raw.column_names if n not in (*NUMERIC, "time")]
+    findings = identifiers.find_identifiers(raw, text_columns)
+    flagged = {f.column for f in findings}
+    findings += identifiers.find_professional_numbers(
+        raw, [n for n in PROFESSIONAL_COLUMNS if n not in flagged]
+    )
+    for finding in findings:
+        errors.add(finding.row, finding.column, finding.reason)
+    flagged = {f.column for f in findings}
+    for name in raw.column_names:
+        if name not in REQUIRED and name not in OPTIONAL and name not in flagged:
+            errors.add(
+                None, name, "colonne inconnue : voir les colonnes admises (docs/oversight.md)"
+            )
+    if errors.total or raw.num_rows == 0:
+        if raw.num_rows == 0 and not errors.total:
+            errors.add(None, None, "lot vide")
+        raise BatchRefused(errors)
+
+    n = raw.num_rows
+    out: dict[str, pa.ChunkedArray | None] = {}
+    out["system_id"] = _systems(raw["system"], establishment, errors)
+    ids = feeds.as_text(raw["event_id"])
+    blank = pc.or_kleene(pc.equal(pc.utf8_length(ids), 0), pc.utf8_is_space(ids))
+    errors.add_rows(pc.or_kleene(ids.is_null(), blank), "event_id", "identifiant vide")
+    feeds.check_text(ids, "event_id", TEXT_LIMITS["event_id"], errors)
+    if out["system_id"] is not None:
+        _duplicates(out["system_id"], ids, errors)
+    out["event_id"] = ids
+    out["time"] = feeds.as_utc(raw["time"], "time", errors, settings.TIME_ZONE)
+    if out["time"] is not None:
+        feeds.check_missing(out["time"], "time", errors)
+    out["outcome"] = _coded(raw["outcome"], "outcome", codes.outcomes, errors, required=True)
+    optional = {name: raw[name] if name in raw.column_names else None for name in OPTIONAL}
+    nulls = pa.nulls(n, pa.string())
+    out["reason"] = (
+        nulls
+        if optional["reason"] is None
+        else _coded(optional["reason"], "reason", codes.reasons, errors)
+    )
+    out["role"] = (
+        nulls if optional["role"] is None else _coded(optional["role"], "role", codes.roles, errors)
+    )
+    for name in ("reason_text", "service", "prediction_id", "ai_decision", "final_decision"):
+        if optional[name] is None:
+            out[name] = nulls
+            continue
+        out[name] = _blank_as_null(optional[name])
+        feeds.check_text(out[name], name, TEXT_LIMITS[name], errors)
+    out["decision_ms"] = pa.nulls(n, pa.int64())
+    if optional["decision_ms"] is not None:
+        ms = feeds.as_float(optional["decision_ms"], "decision_ms", errors)
+        if ms is not None:
+            feeds.check_finite(pc.fill_null(ms, 0.0), "decision_ms", errors)
+            wrong = pc.or_(
+                pc.or_(pc.less(ms, 0), pc.greater(ms, MAX_DECISION_MS)),
+                pc.not_equal(pc.floor(ms), ms),
+            )
+            errors.add_rows(
+                wrong, "decision_ms", "durée en millisecondes attendue : entier de 0 à 86 400 000"
+            )
+            if not errors.total:
+                out["decision_ms"] = ms.cast(pa.int64())
+    out["edit_ratio"] = pa.nulls(n, pa.float64())
+    if optional["edit_ratio"] is not None:
+        ratio = feeds.as_float(optional["edit_ratio"], "edit_ratio", errors)
+        if ratio is not None:
+            feeds.check_finite(pc.fill_null(ratio, 0.0), "edit_ratio", errors)
+            errors.add_rows(
+                pc.less(ratio, 0),
+                "edit_ratio",
+                "mesure d'édition attendue : caractères modifiés / longueur, 0 ou plus",
+            )
+            out["edit_ratio"] = ratio
+    if errors.total:
+        raise BatchRefused(errors)
+    schema = pa.schema([storage.SCHEMA.field(name) for name in storage.EVENT_COLUMNS])
+    return pa.table({name: out[name] for name in storage.EVENT_COLUMNS}).cast(schema)
+
+
+# --- storing ---------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _establishment_lock(establishment_id: int):
+    """One writer per establishment at a time, across processes: the check of the event ids
+    already stored and the append must not interleave with another batch's."""
+    path = storage.table_path(establishment_id).parent / "ingest.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as handle:
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: a single process is assumed
+            yield
+            return
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def ingest(
+    establishment,
+    raw: pa.Table,
+    source: str,
+    *,
+    user=None,
+    token=None,
+    default_system=None,
+    evaluate: bool = True,
+) -> Received:
+    """Validate `raw` entirely, then store its new events atomically (`BatchRefused` when
+    nothing is stored). The caller sets the `audit_context`."""
+    codes = referential.codes()
+    table = normalise(establishment, raw, codes, default_system)
+    received = table.num_rows
+    with _establishment_lock(establishment.pk):
+        known = storage.known(establishment.pk, FeedbackBatch.committed_ids(establishment), table)
+        fresh = table.filter(pc.invert(known)) if pc.any(known).as_py() else table
+        if not fresh.num_rows:
+            return Received(None, received, 0, received, codes.version)
+        batch = _store(establishment, fresh, source, user, token, codes.version)
+    systems = sorted(pc.unique(fresh["system_id"]).to_pylist())
+    if evaluate:
+        transaction.on_commit(lambda: _after_commit(establishment, systems))
+    return Received(batch, received, fresh.num_rows, received - fresh.num_rows, codes.version)
+
+
+def _store(establishment, table: pa.Table, source, user, token, version) -> FeedbackBatch:
+    appended = None
+    try:
+        with transaction.atomic(), audit.deferred():
+            times = pc.min_max(table["time"]).as_py()
+            batch = FeedbackBatch.objects.create(
+                establishment=establishment,
+                source=source,
+                token=token,
+                created_by=user if getattr(user, "is_authenticated", False) else None,
+                received=table.num_rows,
+                stored=table.num_rows,
+                first_time=times["min"],
+                last_time=times["max"],
+                referential_version=version,
+            )
+            batch.systems.set(pc.unique(table["system_id"]).to_pylist())
+            storage.remove_batch(establishment.pk, batch.pk)  # leftovers of a killed ingestion
+            ids = pa.repeat(pa.scalar(batch.pk, pa.int64()), table.num_rows)
+            storage.append(establishment.pk, table.append_column("batch_id", ids))
+            appended = batch.pk
+    except Exception:
+        if appended is not None:  # the audit or the commit failed after the append
+            storage.remove_batch(establishment.pk, appended)
+        raise
+    return batch
+
+
+def _after_commit(establishment, systems: list[int]) -> None:
+    alerts.evaluate_systems(establishment, systems)
+
+
+def is_tabular(name: str) -> bool:
+    return Path(name).suffix.lower() in (".csv", ".txt", ".parquet", ".pq")

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from garant.oversight import views
+
+app_name = "oversight"
+
+urlpatterns = [
+    path("systemes/<int:pk>/", views.system, name="system"),
+    path("systemes/<int:pk>/import/", views.upload, name="upload"),
+    path("systemes/<int:pk>/regles/", views.add_rule, name="rule_add"),
+    path("regles/<int:pk>/desactiver/", views.deactivate_rule, name="rule_deactivate"),
+    path("alertes/<int:pk>/prise-en-compte/", views.acknowledge, name="alert_acknowledge"),
+]
