@@ -228,7 +228,10 @@ class DeclarationForm(forms.ModelForm):
         establishments = Establishment.objects.for_user(user, "declare")
         field = self.fields["establishment"]
         field.queryset = establishments
-        field.empty_label = None if establishments.count() == 1 else "---------"
+        only = list(establishments[:2])
+        field.empty_label = None if len(only) == 1 else "---------"
+        if creating and len(only) == 1:
+            self.initial.setdefault("establishment", only[0].pk)  # a hidden field then
         if not creating:
             field.disabled = True
         self.fields["service"].queryset = Service.objects.for_user(user, "declare").select_related(
