@@ -354,3 +354,17 @@ def test_api_declare_correct_and_review(world, client_for, nurse, referent):
     # the referent's queue is empty again
     queue = token_client(referent).get("/api/declarations?status=pending").json()
     assert queue["items"] == []
+
+
+def test_the_demo_has_pending_declarations_from_field_staff(demo, client_for):
+    from garant.core.models import User
+
+    pending = Declaration.objects.filter(status=Declaration.Status.PENDING)
+    assert {d.declared_by.username for d in pending} == {"terrain.valmont", "terrain.rochebrune"}
+    nameless = pending.get(name_unknown=True)
+    assert nameless.name == "" and nameless.service_unknown and not nameless.context_unknown
+    referent = User.objects.get(username="referent.valmont")
+    home = client_for(referent).get("/").content.decode()
+    assert "2 déclarations en attente" in home
+    queue = client_for(referent).get(LIST).context["to_review"]
+    assert {d.establishment.code for d in queue} == {"valmont"}
