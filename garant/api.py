@@ -32,7 +32,7 @@ from garant.governance import api as governance_api
 from garant.lifecycle import api as lifecycle_api
 from garant.monitoring.api import alerts_router, feeds, rules_router
 from garant.oversight.api import oversight
-from garant.registry.api import systems, vendors, versions
+from garant.registry.api import declarations, systems, vendors, versions
 
 
 class ApiTokenAuth(HttpBearer):
@@ -98,6 +98,7 @@ api = GarantAPI(
 api.add_router("/systems", systems)
 api.add_router("/versions", versions)
 api.add_router("/vendors", vendors)
+api.add_router("/declarations", declarations)
 api.add_router("/establishments", establishments)
 api.add_router("/services", services)
 api.add_router("/feeds", feeds)

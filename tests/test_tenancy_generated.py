@@ -47,7 +47,7 @@ from garant.governance.models import Action, AgendaItem, CommitteeMember
 from garant.lifecycle.models import Idea, Notification
 from garant.monitoring.models import Alert, AlertRule, Feed
 from garant.oversight.models import OversightAlert, OversightRule
-from garant.registry.models import AISystemVersion, Vendor
+from garant.registry.models import AISystemVersion, Declaration, Vendor
 from tests.conftest import make_system, make_user
 from tests.test_compliance_scenarios import BASE, HEALTH_CARE, TRIAGE
 from tests.test_governance_fixtures import make_committee, make_decision, make_meeting
@@ -77,6 +77,10 @@ PAGE_ARGS: dict[str, tuple[str, ...]] = {
     "registry:vendor_detail": ("vendor",),
     "registry:vendor_edit": ("vendor",),
     "registry:version_delete": ("version",),
+    "registry:declaration_detail": ("declaration",),
+    "registry:declaration_edit": ("declaration",),
+    "registry:declaration_register": ("declaration",),
+    "registry:declaration_review": ("declaration",),
     "monitoring:system_feeds": ("system",),
     "monitoring:feed_detail": ("feed",),
     "monitoring:dashboard": ("feed",),
@@ -238,6 +242,13 @@ def _records_of(est, users) -> dict:
             title=f"Idée {MARKER}",
             need="Trop d'appels non régulés la nuit",
         )
+        declaration = Declaration.objects.create(
+            establishment=est,
+            declared_by=users[Role.CONTRIBUTOR],
+            name=f"Outil {MARKER}",
+            service=service,
+            context_unknown=True,
+        )
         notification = Notification.objects.create(
             user=referent, establishment=est, message=f"Notification {MARKER}"
         )
@@ -276,6 +287,7 @@ def _records_of(est, users) -> dict:
         "assessment": assessment,
         "idea": idea,
         "notification": notification,
+        "declaration": declaration,
         "committee": committee,
         "member": CommitteeMember.objects.unrestricted().filter(committee=committee).first(),
         "meeting": meeting,

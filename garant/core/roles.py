@@ -37,6 +37,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "submit_idea": ALL_ROLES,
     "triage": frozenset({Role.ADMIN, Role.REFERENT, Role.COMMITTEE}),
     "assess": frozenset({Role.ADMIN, Role.REFERENT, Role.COMMITTEE}),
+    # declarations of tools seen in the field: anyone with a working role declares (not the
+    # read-only auditor); the AI referents review them into the register
+    "declare": ALL_ROLES - {Role.AUDITOR},
+    "review_declaration": frozenset({Role.ADMIN, Role.REFERENT}),
     # the audit trail
     "audit": frozenset({Role.ADMIN, Role.DPO, Role.AUDITOR, Role.COMMITTEE}),
     # the governance status of the establishments side by side (home page, board export)

@@ -38,7 +38,7 @@ from garant.demo.governance import load_demo_governance
 from garant.demo.lifecycle import load_demo_lifecycle
 from garant.demo.monitoring import load_demo_feeds
 from garant.registry.forms import SYSTEM_FIELDS
-from garant.registry.models import AISystem, AISystemVersion, Vendor
+from garant.registry.models import AISystem, AISystemVersion, Declaration, Vendor
 
 DEMO_FILE = Path(__file__).with_name("demo.yaml")
 DEFAULT_PASSWORD = "garant-demo-2026"
@@ -77,6 +77,7 @@ class Summary:
     logins: list[Login] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     feeds: list = field(default_factory=list)  # monitoring feeds (garant/demo/monitoring.py)
+    declarations: int = 0
 
 
 def resolve_date(value, today: dt.date) -> dt.date | None:
@@ -289,3 +290,41 @@ def _create_register(est: dict, establishment, users, today, summary: Summary) -
             )
             summary.versions += 1
         summary.systems += 1
+    for item in est.get("declarations", []):
+        _create_declaration(item, establishment, services, users, today)
+        summary.declarations += 1
+
+
+_DECLARATION_FIELDS = (
+    "name",
+    "name_unknown",
+    "purpose",
+    "purpose_unknown",
+    "context",
+    "context_unknown",
+    "service_unknown",
+)
+
+
+def _create_declaration(item: dict, establishment, services, users, today) -> Declaration:
+    """A declaration from the field, pending (dated `created` days before loading)."""
+    what = (
+        f"déclaration « {item.get('name') or item.get('purpose', '')[:40]} » ({establishment.code})"
+    )
+    declarer = item.get("declared_by")
+    if declarer not in users:
+        raise DemoError(f"{what} : déclarant inconnu « {declarer} »")
+    declaration = Declaration(establishment=establishment, declared_by=users[declarer])
+    for name in _DECLARATION_FIELDS:
+        if name in item:
+            setattr(declaration, name, item[name])
+    if item.get("service"):
+        if item["service"] not in services:
+            raise DemoError(f"{what} : service inconnu « {item['service']} »")
+        declaration.service = services[item["service"]]
+    _save(declaration, what)
+    created = resolve_date(item.get("created"), today)
+    if created is not None:  # auto_now_add: dated afterwards, as if declared that day
+        moment = timezone.make_aware(dt.datetime.combine(created, dt.time(10, 0)))
+        Declaration.objects.filter(pk=declaration.pk).update(created_at=moment)
+    return declaration

@@ -8,7 +8,7 @@ class LifecycleConfig(AppConfig):
     verbose_name = "Garant — du pilote à la routine"
 
     def ready(self):
-        from garant.core import home
+        from garant.core import home, permissions
         from garant.lifecycle import grids
         from garant.lifecycle.todo import lifecycle_todo
         from garant.registry.tabs import register_tab
@@ -17,4 +17,11 @@ class LifecycleConfig(AppConfig):
         register_tab("project", _("Projet"), "lifecycle:system_project", 20)
         home.register(
             "lifecycle", 40, todo=lifecycle_todo, todo_template="lifecycle/_home_todo.html"
+        )
+        # the idea form, reachable from the home page for everyone who may propose one
+        home.register(
+            "idea_entry",
+            46,
+            context=lambda user: {"can_submit_idea": permissions.can(user, "submit_idea")},
+            intro_template="lifecycle/_home_idea_entry.html",
         )

@@ -1,4 +1,4 @@
-"""REST API of the register: AI systems, their versions, vendors.
+"""REST API of the register: AI systems, their versions, vendors, declarations from the field.
 
 Input is validated by the forms of the web UI (`AISystemForm`, `VersionForm`, `VendorForm`),
 the list of systems is filtered by the filter set of the list page (`AISystemFilterSet`), and
@@ -8,9 +8,11 @@ records are read and written through `garant.core.permissions` (see `garant.core
 from datetime import date, datetime
 from typing import Annotated
 
+from django.db import transaction
 from django.db.models import Count
 from django.utils.translation import gettext as _
 from ninja import Field, FilterLookup, FilterSchema, Query, Router, Schema, Status
+from ninja.errors import HttpError
 from ninja.pagination import paginate
 
 from garant.core import permissions
@@ -21,6 +23,7 @@ from garant.core.api import (
     Pagination,
     SearchText,
     Text,
+    forbidden,
     get_scoped,
     keep_parent,
     record_endpoints,
@@ -29,9 +32,10 @@ from garant.core.api import (
     without_empty,
 )
 from garant.core.referentials import vocabulary
+from garant.registry import declarations as declaration_rules
 from garant.registry.filtersets import filtered_systems
-from garant.registry.forms import AISystemForm, VendorForm, VersionForm
-from garant.registry.models import AISystem, AISystemVersion, Vendor
+from garant.registry.forms import AISystemForm, DeclarationForm, VendorForm, VersionForm
+from garant.registry.models import AISystem, AISystemVersion, Declaration, Vendor
 
 
 def codes(vocab: str, what: str = "Code") -> str:
@@ -368,3 +372,172 @@ def create_vendor(request, payload: VendorIn):
         _("Votre rôle ne permet pas d'ajouter un éditeur dans cet établissement."),
     )
     return Status(201, save_vendor(request, None, payload.model_dump()))
+
+
+# --- declarations from the field -------------------------------------------------------------
+
+declarations = Router(tags=["Déclarations d'outils"])
+
+
+class DeclarationIn(Schema):
+    """The short declaration; each question may be answered « je ne sais pas » (`*_unknown`),
+    which is stored apart from an empty answer."""
+
+    establishment: Id | None = Field(
+        None, description="Établissement (obligatoire ; figé ensuite)."
+    )
+    name: Text = Field("", description="Nom de l'outil.")
+    name_unknown: bool = Field(False, description="Nom : je ne sais pas.")
+    purpose: Text = Field("", description="Ce qu'il fait.")
+    purpose_unknown: bool = False
+    service: Id | None = Field(None, description="Service où il est utilisé ou envisagé.")
+    service_unknown: bool = False
+    context: Text = Field("", description="Où on en a entendu parler ou où on l'a utilisé.")
+    context_unknown: bool = False
+
+
+class Missing(Schema):
+    field: str
+    label: str
+    unknown: bool = Field(description="Vrai : le déclarant a répondu « je ne sais pas ».")
+
+
+class DeclarationOut(Schema):
+    id: int
+    url: str = Field(alias="get_absolute_url", description="La déclaration dans l'interface.")
+    establishment: int = Field(alias="establishment_id")
+    establishment_code: str = Field(alias="establishment.code")
+    declared_by: int | None = Field(alias="declared_by_id")
+    name: str
+    name_unknown: bool
+    purpose: str
+    purpose_unknown: bool
+    service: int | None = Field(alias="service_id")
+    service_unknown: bool
+    context: str
+    context_unknown: bool
+    missing: list[Missing] = Field(description="Les questions restées sans réponse.")
+    status: str = Field(description="pending, registered, merged ou rejected.")
+    status_label: str = Field(alias="get_status_display")
+    next_step: str = Field(description="Ce qui se passe ensuite, pour le déclarant.")
+    ai_system: int | None = Field(alias="ai_system_id")
+    review_note: str
+    reviewed_by: int | None = Field(alias="reviewed_by_id")
+    reviewed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class DeclarationFilters(FilterSchema):
+    establishment: Annotated[Id | None, FilterLookup("establishment_id")] = None
+    status: Annotated[str | None, FilterLookup("status")] = Field(
+        None, description="pending, registered, merged ou rejected."
+    )
+
+
+class ReviewIn(Schema):
+    outcome: str = Field(
+        description="registered (inscrite : la fiche `ai_system` a été créée d'après elle), "
+        "merged (rattachée au système `ai_system` déjà inscrit) ou rejected (motif `note`)."
+    )
+    ai_system: Id | None = Field(
+        None, description="Système de la cartographie (même établissement)."
+    )
+    note: Text = Field(
+        "", description="Message ou motif, lu par le déclarant (obligatoire si rejected)."
+    )
+
+
+def declaration_queryset():
+    return Declaration.objects.select_related("establishment")
+
+
+def save_declaration(request, declaration: Declaration | None, values: dict):
+    if declaration is not None:
+        keep_parent(declaration, "establishment", values.get("establishment"))
+        if declaration.declared_by_id != request.user.pk:
+            raise forbidden(_("Seul son déclarant corrige une déclaration."))
+        if not declaration.is_pending:
+            raise HttpError(
+                409, _("Cette déclaration a déjà été examinée : elle ne peut plus être corrigée.")
+            )
+    form = DeclarationForm(values, instance=declaration, user=request.user)
+    if declaration is None:
+        form.instance.declared_by = request.user
+    if not form.is_valid():
+        raise FormErrors(form.errors)
+    try:
+        with transaction.atomic():
+            if declaration is not None:
+                declaration_rules.locked(declaration)
+            saved = form.save()
+    except declaration_rules.ReviewRefused as exc:
+        raise HttpError(409, str(exc)) from exc
+    return get_scoped(request, declaration_queryset(), saved.pk)
+
+
+@declarations.get(
+    "", response=list[DeclarationOut], summary="Lister les déclarations (les siennes, à examiner)"
+)
+@paginate(Pagination)
+def list_declarations(request, filters: Query[DeclarationFilters]):
+    """Ses propres déclarations, et celles des établissements où l'on est référent IA ou
+    administrateur (la file d'examen : `status=pending`)."""
+    mine = declaration_queryset().within(declared_by=request.user)
+    reviewable = declaration_queryset().restrict(request.user, "review_declaration")
+    queryset = (mine | reviewable).distinct().order_by("-created_at", "-pk")
+    return filters.filter(queryset)
+
+
+record_endpoints(
+    declarations,
+    "declaration",
+    out=DeclarationOut,
+    queryset=declaration_queryset,
+    summaries={
+        "get": "Lire une déclaration",
+        "replace": "Corriger une déclaration",
+        "update": "Corriger une partie d'une déclaration",
+    },
+    schema_in=DeclarationIn,
+    save=save_declaration,
+    permission="declare",
+    docs={
+        "replace": "Par son déclarant seulement, tant qu'elle n'est pas examinée (409 ensuite).",
+        "update": "Par son déclarant seulement, tant qu'elle n'est pas examinée (409 ensuite).",
+    },
+)
+
+
+@declarations.post("", response={201: DeclarationOut, **WRITE_ERRORS}, summary="Déclarer un outil")
+def create_declaration(request, payload: DeclarationIn):
+    require_permission(
+        request,
+        "declare",
+        payload.establishment,
+        _("Votre rôle ne permet pas de déclarer un outil dans cet établissement."),
+    )
+    return Status(201, save_declaration(request, None, payload.model_dump()))
+
+
+@declarations.post(
+    "/{declaration_id}/review",
+    response={200: DeclarationOut, **WRITE_ERRORS},
+    summary="Examiner une déclaration (inscrire, rattacher, ne pas retenir)",
+)
+def review_declaration(request, declaration_id: Id, payload: ReviewIn):
+    """Réservé aux référents IA et administrateurs de l'établissement ; une déclaration
+    examinée ne change plus (409)."""
+    declaration = get_scoped(request, declaration_queryset(), declaration_id, "review_declaration")
+    system = None
+    if payload.ai_system is not None:
+        system = get_scoped(request, AISystem.objects.all(), payload.ai_system)
+    try:
+        declaration_rules.review(
+            declaration, request.user, payload.outcome, ai_system=system, note=payload.note or ""
+        )
+    except declaration_rules.AlreadyReviewed as exc:
+        raise HttpError(409, str(exc)) from exc
+    except declaration_rules.ReviewRefused as exc:
+        raise FormErrors({exc.field or "__all__": [str(exc)]}) from exc
+    return get_scoped(request, declaration_queryset(), declaration_id)

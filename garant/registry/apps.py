@@ -8,7 +8,17 @@ class RegistryConfig(AppConfig):
 
     def ready(self):
         from garant.core import home
+        from garant.registry import declarations
         from garant.registry import home as registry_home
+
+        home.register(
+            "declarations",
+            45,
+            todo=declarations.todo,
+            todo_template="registry/_home_declarations_todo.html",
+            context=declarations.entry_points,
+            intro_template="registry/_home_declare.html",
+        )
 
         home.register(
             "registry",

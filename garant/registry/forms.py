@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from garant.core.dates import DATE_WIDGET
 from garant.core.models import Establishment, Service
-from garant.registry.models import AISystem, AISystemVersion, Vendor
+from garant.registry.models import AISystem, AISystemVersion, Declaration, Vendor
 
 SYSTEM_FIELDS = [
     "establishment",
@@ -196,3 +196,119 @@ class VendorForm(forms.ModelForm):
                     "name", _("Un éditeur de ce nom existe déjà dans cet établissement.")
                 )
         return data
+
+
+# --- declarations from the field -------------------------------------------------------------
+
+
+class DeclarationForm(forms.ModelForm):
+    """The short declaration: four questions, each answerable « je ne sais pas »."""
+
+    class Meta:
+        model = Declaration
+        fields = [
+            "establishment",
+            "name",
+            "name_unknown",
+            "purpose",
+            "purpose_unknown",
+            "service",
+            "service_unknown",
+            "context",
+            "context_unknown",
+        ]
+        widgets = {
+            "purpose": forms.Textarea(attrs={"rows": 3}),
+            "context": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        creating = self.instance.pk is None
+        establishments = Establishment.objects.for_user(user, "declare")
+        field = self.fields["establishment"]
+        field.queryset = establishments
+        only = list(establishments[:2])
+        field.empty_label = None if len(only) == 1 else "---------"
+        if creating and len(only) == 1:
+            self.initial.setdefault("establishment", only[0].pk)  # a hidden field then
+        if not creating:
+            field.disabled = True
+        self.fields["service"].queryset = Service.objects.for_user(user, "declare").select_related(
+            "establishment"
+        )
+        for name in Declaration.QUESTIONS:
+            self.fields[f"{name}_unknown"].label = _("Je ne sais pas")
+
+    def questions(self):
+        """(answer, « je ne sais pas ») bound fields, question by question."""
+        return [(self[name], self[f"{name}_unknown"]) for name in Declaration.QUESTIONS]
+
+    def clean(self):
+        data = super().clean()
+        answered = False
+        for name in Declaration.QUESTIONS:
+            value = data.get(name)
+            if isinstance(value, str):
+                value = value.strip()
+                data[name] = value
+            if value and data.get(f"{name}_unknown"):
+                self.add_error(
+                    name,
+                    _("Vous avez répondu et coché « Je ne sais pas » : gardez l'un ou l'autre."),
+                )
+            answered = answered or bool(value)
+        if not answered and not self.errors:
+            raise forms.ValidationError(
+                _(
+                    "Répondez au moins à une question (le nom de l'outil ou ce qu'il fait, "
+                    "même approximativement) : le référent IA a besoin d'un point de départ."
+                )
+            )
+        establishment = data.get("establishment") or getattr(self.instance, "establishment", None)
+        service = data.get("service")
+        if establishment and service and service.establishment_id != establishment.pk:
+            self.add_error("service", _("Ce service appartient à un autre établissement."))
+        return data
+
+
+class DeclarationMergeForm(forms.Form):
+    """Merging: the tool declared is a system already in the register."""
+
+    ai_system = forms.ModelChoiceField(
+        label=_("système déjà inscrit"), queryset=AISystem.objects.none()
+    )
+    note = forms.CharField(
+        label=_("message pour le déclarant"),
+        required=False,
+        widget=forms.Textarea({"rows": 2}),
+        max_length=2000,
+    )
+
+    def __init__(self, *args, declaration, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["ai_system"].queryset = AISystem.objects.within(
+            establishment=declaration.establishment
+        ).order_by("name", "pk")
+
+
+class DeclarationRejectForm(forms.Form):
+    note = forms.CharField(
+        label=_("motif (lu par le déclarant)"),
+        widget=forms.Textarea({"rows": 2}),
+        max_length=2000,
+        help_text=_("Par exemple : ce n'est pas un outil d'IA, ou il n'est pas utilisé ici."),
+    )
+
+
+def system_initial(declaration: Declaration) -> dict:
+    """What a declaration already says of the register entry it becomes (the form's initial)."""
+    initial = {
+        "establishment": declaration.establishment_id,
+        "name": declaration.name,
+        "intended_purpose": declaration.purpose,
+        "use_case": declaration.context,
+    }
+    if declaration.service_id:
+        initial["services"] = [declaration.service_id]
+    return initial

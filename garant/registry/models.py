@@ -197,3 +197,163 @@ class AISystemVersion(Audited, TenantModel):
 
     def __str__(self):
         return f"{self.ai_system} {self.version}"
+
+
+class Declaration(Audited, TenantModel):
+    """A tool seen or used in the field, declared in a few words by anyone (often field staff).
+
+    Every question may be answered « je ne sais pas », stored apart from an empty answer
+    (`<field>_unknown`). An AI referent reviews it: completes it into a register entry, merges
+    it with a system already registered, or rejects it with a reason. Its declarer may correct
+    it until then; a reviewed declaration is frozen. See docs/decisions/0014-declarations.md.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("En attente d'examen")
+        REGISTERED = "registered", _("Inscrite à la cartographie")
+        MERGED = "merged", _("Rattachée à un système déjà connu")
+        REJECTED = "rejected", _("Non retenue")
+
+    # the questions that may be answered « je ne sais pas », in the form's order
+    QUESTIONS = ("name", "purpose", "service", "context")
+
+    establishment = models.ForeignKey(
+        Establishment,
+        verbose_name=_("établissement"),
+        on_delete=models.PROTECT,
+        related_name="declarations",
+    )
+    declared_by = models.ForeignKey(
+        User,
+        verbose_name=_("déclarée par"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="declarations",
+    )
+    name = models.CharField(
+        _("nom de l'outil"),
+        max_length=200,
+        blank=True,
+        help_text=_(
+            "Le nom affiché, celui de l'éditeur ou le nom qu'on lui donne dans le service."
+        ),
+    )
+    name_unknown = models.BooleanField(_("nom : je ne sais pas"), default=False)
+    purpose = models.TextField(
+        _("ce qu'il fait"),
+        blank=True,
+        help_text=_("En quelques mots : ce qu'il propose, détecte, rédige ou calcule."),
+    )
+    purpose_unknown = models.BooleanField(_("ce qu'il fait : je ne sais pas"), default=False)
+    service = models.ForeignKey(
+        Service,
+        verbose_name=_("service"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="declarations",
+        help_text=_("Le service où il est utilisé ou envisagé."),
+    )
+    service_unknown = models.BooleanField(_("service : je ne sais pas"), default=False)
+    context = models.TextField(
+        _("où en avez-vous entendu parler ou l'avez-vous utilisé ?"),
+        blank=True,
+        help_text=_("Utilisé au quotidien, essayé, vu en démonstration, sur un salon…"),
+    )
+    context_unknown = models.BooleanField(_("contexte : je ne sais pas"), default=False)
+
+    status = models.CharField(
+        _("statut"), max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    ai_system = models.ForeignKey(
+        AISystem,
+        verbose_name=_("système d'IA"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="declarations",
+    )
+    review_note = models.TextField(_("réponse du référent"), blank=True)
+    reviewed_by = models.ForeignKey(
+        User,
+        verbose_name=_("examinée par"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(_("examinée le"), null=True, blank=True)
+    created_at = models.DateTimeField(_("déclarée le"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("modifiée le"), auto_now=True)
+
+    tenant_path = "establishment_id"
+    audit_exclude = ("created_at", "updated_at")
+
+    class Meta:
+        verbose_name = _("déclaration d'outil")
+        verbose_name_plural = _("déclarations d'outils")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["establishment", "status"])]
+
+    def __str__(self):
+        if self.name:
+            return self.name
+        if self.purpose:
+            return self.purpose if len(self.purpose) <= 60 else self.purpose[:59] + "…"
+        return str(_("Outil sans nom"))
+
+    def get_absolute_url(self):
+        return reverse("registry:declaration_detail", args=[self.pk])
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == self.Status.PENDING
+
+    def next_step(self) -> str:
+        """What happens next, in a sentence for the declarer."""
+        if self.status == self.Status.PENDING:
+            return str(
+                _(
+                    "Un référent IA de votre établissement va l'examiner : il l'inscrira à la "
+                    "cartographie, la rattachera à un outil déjà connu ou vous dira pourquoi "
+                    "elle n'est pas retenue. D'ici là, vous pouvez la corriger."
+                )
+            )
+        if self.status == self.Status.REGISTERED:
+            return str(_("Elle est inscrite à la cartographie des systèmes d'IA."))
+        if self.status == self.Status.MERGED:
+            return str(_("Cet outil était déjà connu : elle est rattachée à sa fiche."))
+        return str(_("Elle n'est pas retenue ; le motif est indiqué ci-dessous."))
+
+    def missing(self) -> list[dict]:
+        """The questions left without an answer: {field, label, unknown} where `unknown` says
+        the declarer answered « je ne sais pas » (rather than leaving it empty)."""
+        rows = []
+        for name in self.QUESTIONS:
+            value = getattr(self, f"{name}_id" if name == "service" else name)
+            if value in (None, ""):
+                rows.append(
+                    {
+                        "field": name,
+                        "label": str(self._meta.get_field(name).verbose_name),
+                        "unknown": getattr(self, f"{name}_unknown"),
+                    }
+                )
+        return rows
+
+    def answers(self) -> list[dict]:
+        """Every question with its answer, for the pages: {field, label, value, unknown,
+        missing}."""
+        rows = []
+        for name in self.QUESTIONS:
+            value = getattr(self, name)
+            rows.append(
+                {
+                    "field": name,
+                    "label": str(self._meta.get_field(name).verbose_name),
+                    "value": value if value not in (None, "") else "",
+                    "unknown": getattr(self, f"{name}_unknown"),
+                    "missing": value in (None, ""),
+                }
+            )
+        return rows
