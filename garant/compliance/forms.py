@@ -105,7 +105,7 @@ class ObligationForm(forms.ModelForm):
             memberships__establishment_id=establishment_id, is_active=True
         ).distinct()
         if self.instance.owner_id is None and self.instance.proposed_owner_id:
-            self.initial.setdefault("owner", self.instance.proposed_owner_id)  # the proposal
+            self.initial["owner"] = self.instance.proposed_owner_id  # the proposal, to accept
             self.fields["owner"].help_text = _(
                 "Pré-rempli avec la proposition de Garant (d'après les rôles de l'établissement)."
             )

@@ -136,6 +136,8 @@ def wizard(request, pk):
         elif "back" in request.POST:
             index = step_ids.index(current_id) if current_id in step_ids else len(step_ids)
             current_id = step_ids[max(index - 1, 0)]
+        elif current_id == REVIEW and _first_incomplete(book, answers) != REVIEW:
+            current_id = _first_incomplete(book, answers)  # a hand-crafted jump to the review
         elif current_id == REVIEW:
             try:
                 qualification = qualify(system, answers, request.user, book)
@@ -254,7 +256,9 @@ def _review(book, system, answers: dict) -> dict:
         due = policy.due_date(o["code"], o["date"]["date"], today)
         if o["due_from"] == "ce_expiry" and system.ce_expiry:
             due = system.ce_expiry
-        planned.append({**o, "owner": owners[o["code"]], "due": due, "due_now": due <= today})
+        planned.append(
+            {**o, "owner": owners[o["code"]], "due": due, "in_force": o["date"]["date"] <= today}
+        )
     planned.sort(key=lambda o: (o["due"], o["title"]))
     return {
         "sections": sections,
