@@ -5,7 +5,8 @@
 
 Writes docs/img/*.png with Debian's Chromium (headless) through Playwright; with names,
 only those (e.g. the monitoring ones: monitoring-overview.png monitoring-system-tab.png
-monitoring-alerts.png monitoring-dashboard.png).
+monitoring-alerts.png monitoring-dashboard.png; the wizard's: compliance-wizard.png
+compliance-wizard-review.png).
 """
 
 import sys
@@ -57,6 +58,34 @@ def monitoring_shots(page_for, base: str, wanted) -> None:
     page.context.close()
 
 
+def wizard_shots(page_for, base: str, wanted) -> None:
+    """Requalifying the demo's fracture detection: the first step, with the previous answers
+    reused, and the review page before saving (nothing is saved)."""
+    names = ("compliance-wizard.png", "compliance-wizard-review.png")
+    if not any(wanted(name) for name in names):
+        return
+    page = page_for("referent.valmont")
+    page.goto(f"{base}/systemes/?q=fractures")
+    page.locator("table#systems tbody a").first.click()
+    page.get_by_role("navigation", name="Rubriques du système").get_by_role(
+        "link", name="Conformité"
+    ).click()
+    page.goto(page.url.rstrip("/") + "/qualifier/")
+    page.get_by_role("heading", name="Est-ce un système d'IA ?").wait_for()
+    shot(page, "compliance-wizard.png", wanted)
+    for _ in range(20):  # every step is answered already: Enter up to the review
+        if page.get_by_role("heading", name="Récapitulatif", exact=False).count():
+            break
+        with page.expect_navigation():
+            page.locator("form.wizard input:checked").first.press("Enter")
+    if wanted("compliance-wizard-review.png"):  # its obligations: due dates and proposed owners
+        page.locator("section.card").filter(
+            has=page.get_by_role("heading", name="Obligations qui seront suivies")
+        ).screenshot(path=str(OUT / "compliance-wizard-review.png"))
+        print("wrote", OUT / "compliance-wizard-review.png")
+    page.context.close()
+
+
 def shot(page, name: str, wanted, full: bool = False) -> None:
     if wanted(name):
         page.screenshot(path=str(OUT / name), full_page=full)
@@ -105,6 +134,7 @@ def main(base: str, only: list[str]) -> None:
             shot(page, "system-history.png", wanted)
             page.context.close()
         monitoring_shots(page_for, base, wanted)
+        wizard_shots(page_for, base, wanted)
         browser.close()
 
 

@@ -26,7 +26,7 @@ def choose(tab, question: str, option: str) -> None:
 
 
 def next_step(tab) -> None:
-    tab.get_by_role("button", name=re.compile("^(Suivant|Voir le résultat)$")).click()
+    tab.get_by_role("button", name="Suivant", exact=True).click()
 
 
 def test_qualify_an_emergency_triage_aid_then_prove_one_obligation(
@@ -120,6 +120,8 @@ def test_qualify_an_emergency_triage_aid_then_prove_one_obligation(
         "Établissement public de santé (CHU, CH, GCS de droit public)",
     )
     next_step(page)
+    page.get_by_role("heading", name=re.compile("^Récapitulatif")).wait_for()
+    page.get_by_role("button", name="Enregistrer la qualification").click()
 
     # 2. the result
     page.get_by_text("Qualification enregistrée.").wait_for()

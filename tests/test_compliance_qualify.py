@@ -11,9 +11,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from garant.compliance import prefill, rules
+from garant.compliance import checklist, prefill, rules
 from garant.compliance.models import Evidence, Obligation, Qualification
-from garant.compliance.qualifications import GRACE_DAYS, is_stale, qualify, staleness
+from garant.compliance.qualifications import is_stale, qualify, staleness
 from garant.core import referentials
 from garant.core.audit import audit_context
 from garant.core.models import AuditEvent, Role
@@ -65,7 +65,8 @@ def test_qualify_stores_answers_result_version_author_and_the_checklist(world):
     fria = system.obligations.get(code="aia_27_fria")
     assert fria.applies_from == dt.date(2027, 12, 2) and fria.due_date == dt.date(2027, 12, 2)
     literacy = system.obligations.get(code="aia_4_literacy")  # in force since 02/02/2025
-    assert literacy.due_date == timezone.localdate() + dt.timedelta(days=GRACE_DAYS)
+    grace = checklist.policy().grace_days("aia_4_literacy")
+    assert literacy.due_date == timezone.localdate() + dt.timedelta(days=grace)
     events = AuditEvent.objects.filter(object_type="compliance.qualification", object_id=str(q.pk))
     assert events.get().actor_name == referent.username
     assert AuditEvent.objects.filter(object_type="compliance.obligation").count() == len(codes)
@@ -235,6 +236,11 @@ def walk_wizard(client, system, answers: dict):
     for _ in range(30):
         if response.status_code == 302:
             return response, seen
+        if "sections" in response.context:  # the review page: save
+            seen.append("review")
+            save = {"state": response.context["state"], "step": "review", "save": "1"}
+            response = client.post(url, save)
+            continue
         form = response.context["form"]
         seen.append(response.context["step"]["id"])
         data = {"state": response.context["state"], "step": seen[-1]}

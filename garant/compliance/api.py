@@ -290,6 +290,10 @@ class ObligationOut(Schema):
     justification: str
     owner: int | None = Field(alias="owner_id")
     owner_name: str | None
+    proposed_owner: int | None = Field(
+        alias="proposed_owner_id",
+        description="Responsable proposé d'après les rôles de l'établissement (à accepter).",
+    )
     due_date: date
     due_date_manual: bool = Field(description="Échéance fixée par un utilisateur.")
     completed_at: datetime | None

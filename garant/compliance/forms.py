@@ -20,28 +20,42 @@ EVIDENCE_MAX_BYTES = 20 * 1024 * 1024
 
 
 class StepForm(forms.Form):
-    """The questions of one wizard step that apply to the answers given so far."""
+    """The questions of one wizard step that apply to the answers given so far.
 
-    def __init__(self, book: Rulebook, step: dict, answers: dict, prefilled: dict, *args, **kw):
-        super().__init__(*args, **kw)
+    `starting` holds the answers the wizard starts from (register, establishment, previous
+    qualification); `origins` says where each comes from, shown under the question until the
+    user answers it. Each field is described by its help and, once wrong, by its error
+    (`aria-describedby`), whose ids the template gives: `<question>-help`, `<question>-error`.
+    """
+
+    def __init__(
+        self, book: Rulebook, step: dict, answers: dict, starting: dict, origins: dict, *a, **kw
+    ):
+        super().__init__(*a, **kw)
         self.book = book
         self.step = step
-        self.prefilled_ids = []
+        self.origins = {}
         for question in step["questions"]:
             if not book.visible(step, question, answers):
                 continue
             qid = question["id"]
-            initial = answers.get(qid, prefilled.get(qid))
-            if qid not in answers and qid in prefilled:
-                self.prefilled_ids.append(qid)
+            initial = answers.get(qid, starting.get(qid))
+            if qid not in answers and qid in origins:
+                self.origins[qid] = origins[qid]
             self.fields[qid] = self._field(question, initial)
+            self.fields[qid].widget.attrs["aria-describedby"] = f"{qid}-help"
 
     def _field(self, question: dict, initial):
         cite = self.book.cite(question["cite"])
         help_text = " ".join(
             part for part in (localized(question.get("help", {})), f"[{cite['text']}]") if part
         )
-        common = {"label": localized(question["text"]), "help_text": help_text, "initial": initial}
+        common = {
+            "label": localized(question["text"]),
+            "help_text": help_text,
+            "initial": initial,
+            "error_messages": {"required": _("Répondez à cette question.")},
+        }
         if question["type"] == "bool":
             return forms.TypedChoiceField(
                 choices=[("true", _("Oui")), ("false", _("Non"))],
@@ -69,6 +83,14 @@ class StepForm(forms.Form):
                     self.add_error(qid, str(exc))
         return cleaned
 
+    def full_clean(self):
+        super().full_clean()
+        for qid in self.errors:
+            if qid in self.fields:
+                attrs = self.fields[qid].widget.attrs
+                attrs["aria-describedby"] = f"{qid}-error {qid}-help"
+                attrs["aria-invalid"] = "true"
+
 
 class ObligationForm(forms.ModelForm):
     class Meta:
@@ -82,6 +104,11 @@ class ObligationForm(forms.ModelForm):
         self.fields["owner"].queryset = User.objects.filter(
             memberships__establishment_id=establishment_id, is_active=True
         ).distinct()
+        if self.instance.owner_id is None and self.instance.proposed_owner_id:
+            self.initial["owner"] = self.instance.proposed_owner_id  # the proposal, to accept
+            self.fields["owner"].help_text = _(
+                "Pré-rempli avec la proposition de Garant (d'après les rôles de l'établissement)."
+            )
 
     @transaction.atomic
     def save(self, commit: bool = True) -> Obligation:

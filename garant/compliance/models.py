@@ -139,6 +139,16 @@ class Obligation(Audited, TenantModel):
         blank=True,
         related_name="compliance_obligations",
     )
+    proposed_owner = models.ForeignKey(
+        User,
+        verbose_name=_("responsable proposé"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        help_text=_("Proposé d'après les rôles de l'établissement ; à accepter ou changer."),
+    )
     due_date = models.DateField(_("échéance"))
     due_date_manual = models.BooleanField(
         _("échéance fixée par un utilisateur"), default=False, editable=False

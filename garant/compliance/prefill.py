@@ -1,14 +1,20 @@
-"""Initial answers of the qualification wizard, read from the system's register entry.
+"""Initial answers of the qualification wizard, read from the system's register entry, its
+establishment and the system's previous qualification.
 
 A question's `prefill` (in the referential) names one function here. A prefilled answer is only
 a suggestion that the user sees and confirms; None leaves the question blank. The register
 fields read here are also those whose change makes a stored qualification stale
 (`RELEVANT_FIELDS`), so the two cannot drift apart.
+
+Requalifying starts from the previous answers (`starting_answers`): they win over the register,
+unless the register changed since in a way that changes the suggestion; the establishment's
+legal status always wins (it is a fact of the establishment, kept on its page).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import SimpleNamespace
 
 # register field → the prefills that read it (a change of one of them makes a qualification stale)
 RELEVANT_FIELDS = (
@@ -106,7 +112,19 @@ PREFILLS: dict[str, Callable] = {
     "dpia_criteria": _dpia_criteria,
     "hosting": lambda s: s.hosting or None,
     "hds_certified": lambda s: s.hds_certified,
+    "legal_status": lambda s: s.establishment.legal_status or None,
 }
+
+# prefills that read the establishment, not the register entry: they win over previous answers
+FROM_ESTABLISHMENT = frozenset({"legal_status"})
+
+# where a starting answer comes from (`starting_answers`)
+REGISTER, ESTABLISHMENT, PREVIOUS, REGISTER_CHANGED = (
+    "register",
+    "establishment",
+    "previous",
+    "register_changed",
+)
 
 
 def initial_answers(book, system) -> dict:
@@ -130,3 +148,49 @@ def snapshot(system) -> dict:
         value = getattr(system, name)
         values[name] = sorted(value) if isinstance(value, (list, set, tuple)) else value
     return values
+
+
+def as_of(system, snapshot: dict):
+    """`system` as its register entry was when `snapshot` was taken (for the prefills only)."""
+    values = {name: getattr(system, name) for name in RELEVANT_FIELDS}
+    values.update({k: v for k, v in snapshot.items() if k in values})
+    return SimpleNamespace(**values, establishment=system.establishment)
+
+
+def starting_answers(book, system, previous=None) -> tuple[dict, dict]:
+    """The wizard's starting answers and, for each, where it comes from:
+    ({question id: answer}, {question id: {"origin": …, "previous": answer or None}}).
+
+    Without a previous qualification: the register's and the establishment's suggestions. With
+    one: its answers (those the referential in force still accepts) win, except where the
+    register changed since so that the suggestion differs (then the new suggestion, with the
+    previous answer to compare) and for the establishment's legal status (always its own)."""
+    now = initial_answers(book, system)
+    before = initial_answers(book, as_of(system, previous.system_snapshot)) if previous else {}
+    kept = _still_valid(book, previous.answers) if previous else {}
+    answers, origins = {}, {}
+    for qid, question in book.questions.items():
+        old = kept.get(qid)
+        if qid in now and question.get("prefill") in FROM_ESTABLISHMENT:
+            answers[qid], origin = now[qid], ESTABLISHMENT
+        elif qid in now and previous and now[qid] not in (before.get(qid), old):
+            answers[qid], origin = now[qid], REGISTER_CHANGED
+        elif old is not None:
+            answers[qid], origin = old, PREVIOUS
+        elif qid in now:
+            answers[qid], origin = now[qid], REGISTER
+        else:
+            continue
+        origins[qid] = {"origin": origin, "previous": old}
+    return answers, origins
+
+
+def _still_valid(book, answers: dict) -> dict:
+    valid = {}
+    for qid, value in (answers or {}).items():
+        if qid in book.questions:
+            try:
+                valid[qid] = book.clean_value(book.questions[qid], value)
+            except ValueError:
+                continue  # an option this version no longer offers: asked again
+    return valid

@@ -3,19 +3,14 @@ when a stored qualification is stale (the referential or the register entry chan
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from garant.compliance import prefill
+from garant.compliance import checklist, prefill
 from garant.compliance.models import Obligation, Qualification
 from garant.compliance.rules import AnswerError, Rulebook, current_version, rulebook
 from garant.core.referentials import localized, vocabulary
-
-# an obligation already in force when a system is qualified is given this long to be met
-GRACE_DAYS = 30
 
 
 def current(system) -> Qualification | None:
@@ -46,25 +41,28 @@ def qualify(system, raw_answers: dict, user, book: Rulebook | None = None) -> Qu
     return qualification
 
 
-def default_due_date(applies_from: dt.date, qualified_on: dt.date) -> dt.date:
-    """The application date, or GRACE_DAYS after qualifying when the duty is already in force."""
-    return max(applies_from, qualified_on + dt.timedelta(days=GRACE_DAYS))
-
-
 def sync_checklist(qualification: Qualification, book: Rulebook) -> None:
     """Create the obligations the qualification requires, refresh the ones that exist, and mark
-    the others as no longer required. Status, owner, evidence and comments are kept; a due date
-    is moved only if no user set it."""
+    the others as no longer required. Status, owner, evidence and comments are kept.
+
+    Due dates and owner proposals follow the `checklist` referential: a duty already in force is
+    due after a short grace, a future one on its application date. A due date is moved only if
+    no user set it and its application date changed (or the duty comes back): requalifying does
+    not push a duty that is due now further away. An obligation without owner gets a proposal."""
     system = qualification.ai_system
     qualified_on = timezone.localdate(qualification.created_at)
+    policy = checklist.policy()
     existing = {o.code: o for o in system.obligations.all()}
-    wanted = set()
+    wanted = {item["code"] for item in qualification.result["obligations"]}
+    proposals = checklist.propose_owners(
+        system, {code: book.obligations[code]["family"] for code in wanted}, policy
+    )
     for item in qualification.result["obligations"]:
         code = item["code"]
-        wanted.add(code)
         applies_from = book.date(item["date"])
-        due = default_due_date(applies_from, qualified_on)
-        if book.obligations[code].get("due_from") == "ce_expiry" and system.ce_expiry:
+        due = policy.due_date(code, applies_from, qualified_on)
+        follows_ce = book.obligations[code].get("due_from") == "ce_expiry"
+        if follows_ce and system.ce_expiry:
             due = system.ce_expiry
         obligation = existing.get(code)
         if obligation is None:
@@ -76,15 +74,19 @@ def sync_checklist(qualification: Qualification, book: Rulebook) -> None:
                 date_key=item["date"],
                 applies_from=applies_from,
                 due_date=due,
+                proposed_owner=proposals[code],
             )
             continue
+        moved = obligation.applies_from != applies_from or not obligation.required or follows_ce
         obligation.family = book.obligations[code]["family"]
         obligation.referential_version = book.version
         obligation.date_key = item["date"]
         obligation.applies_from = applies_from
         obligation.required = True
-        if not obligation.due_date_manual:
+        if not obligation.due_date_manual and moved:
             obligation.due_date = due
+        if obligation.owner_id is None:
+            obligation.proposed_owner = proposals[code]
         obligation.save()
     for code, obligation in existing.items():
         if code not in wanted and obligation.required:

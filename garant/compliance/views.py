@@ -14,9 +14,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from garant.compliance import prefill
+from garant.compliance import checklist, prefill
 from garant.compliance.forms import CommentForm, EvidenceForm, ObligationForm, StepForm
-from garant.compliance.models import Evidence, Obligation, Qualification
+from garant.compliance.models import Evidence, Obligation, Qualification, RiskLevel
 from garant.compliance.qualifications import current, qualify, staleness
 from garant.compliance.rules import AnswerError, rulebook
 from garant.core import permissions
@@ -39,7 +39,9 @@ def system_compliance(request, pk):
     context = _system_context(request, system, "compliance")
     qualification = current(system)
     obligations = list(
-        system.obligations.select_related("owner").order_by("-required", "due_date", "pk")
+        system.obligations.select_related("owner", "proposed_owner").order_by(
+            "-required", "due_date", "pk"
+        )
     )
     counts = _evidence_counts(obligations)
     today = timezone.localdate()
@@ -81,68 +83,189 @@ def _evidence_counts(obligations) -> dict[int, int]:
 
 
 # --- the wizard -------------------------------------------------------------------------------
+#
+# One page per step, the answers so far carried in a signed `state`; the last step (REVIEW)
+# lists every answer with a link back to its step and previews the result before saving.
+# « Précédent » and « Modifier » belong to a separate form (`wizard-nav`), so that Enter in an
+# answer submits the step's form with its only submit button: « Suivant ».
+
+REVIEW = "review"
 
 
 def _load_state(request, system) -> dict:
     raw = request.POST.get("state", "")
     if not raw:
-        return {}
+        return {"answers": {}, "review": False}
     try:
         state = signing.loads(raw, salt=STATE_SALT)
     except signing.BadSignature as exc:
         raise BadRequest(_("Le questionnaire a expiré ou a été modifié : recommencez.")) from exc
     if state.get("system") != system.pk or not isinstance(state.get("answers"), dict):
         raise BadRequest(_("Le questionnaire a expiré ou a été modifié : recommencez."))
-    return state["answers"]
+    return {"answers": state["answers"], "review": bool(state.get("review"))}
+
+
+def _first_incomplete(book, answers: dict) -> str:
+    """The first step with a question that applies and has no answer, else REVIEW."""
+    applicable = book.applicable(answers)
+    for step in book.steps_for(applicable):
+        for question in step["questions"]:
+            if book.visible(step, question, applicable) and question["id"] not in applicable:
+                return step["id"]
+    return REVIEW
 
 
 @login_required
 def wizard(request, pk):
     system = _system(request, pk, "change")
     book = rulebook()
-    answers = _load_state(request, system) if request.method == "POST" else {}
-    suggestions = prefill.initial_answers(book, system)
-    steps = book.steps_for(answers)
-    step_ids = [s["id"] for s in steps]
-    requested = request.POST.get("step") or (step_ids[0] if step_ids else "")
-    step = next((s for s in steps if s["id"] == requested), steps[0])
-    if request.method == "GET":
-        form = StepForm(book, step, answers, suggestions)
-    else:
-        going_back = "back" in request.POST
-        form = StepForm(book, step, answers, suggestions, request.POST)
-        if going_back or form.is_valid():
-            if not going_back:
+    previous = current(system)
+    starting, origins = prefill.starting_answers(book, system, previous)
+    state = _load_state(request, system) if request.method == "POST" else None
+    state = state or {"answers": {}, "review": False}
+    answers = state["answers"]
+    step_ids = [s["id"] for s in book.steps_for(book.applicable(answers))]
+    requested = request.POST.get("step", "")
+    current_id = requested if requested in [*step_ids, REVIEW] else step_ids[0]
+    form = None
+    if request.method == "POST":
+        if "goto" in request.POST:  # « Modifier » on the review page
+            target = request.POST["goto"]
+            current_id = target if target in step_ids else current_id
+            state["review"] = True
+        elif "back" in request.POST:
+            index = step_ids.index(current_id) if current_id in step_ids else len(step_ids)
+            current_id = step_ids[max(index - 1, 0)]
+        elif current_id == REVIEW and _first_incomplete(book, answers) != REVIEW:
+            current_id = _first_incomplete(book, answers)  # a hand-crafted jump to the review
+        elif current_id == REVIEW:
+            try:
+                qualification = qualify(system, answers, request.user, book)
+            except AnswerError as exc:  # a step was skipped by hand-crafted input
+                messages.error(request, _("Réponses incomplètes : %(e)s") % {"e": exc})
+                return redirect("compliance:wizard", pk=system.pk)
+            messages.success(request, _("Qualification enregistrée."))
+            return redirect(qualification)
+        else:
+            step = book.data["steps"][[s["id"] for s in book.data["steps"]].index(current_id)]
+            form = StepForm(book, step, answers, starting, origins, request.POST)
+            if form.is_valid():
                 answers.update(form.cleaned_data)
-            steps = book.steps_for(answers)
-            step_ids = [s["id"] for s in steps]
-            index = step_ids.index(step["id"]) if step["id"] in step_ids else 0
-            target = index - 1 if going_back else index + 1
-            if target >= len(steps):
-                try:
-                    qualification = qualify(system, answers, request.user, book)
-                except AnswerError as exc:  # a step was skipped by hand-crafted input
-                    messages.error(request, _("Réponses incomplètes : %(e)s") % {"e": exc})
-                    return redirect("compliance:wizard", pk=system.pk)
-                messages.success(request, _("Qualification enregistrée."))
-                return redirect(qualification)
-            step = steps[max(target, 0)]
-            form = StepForm(book, step, answers, suggestions)
-    state = signing.dumps({"system": system.pk, "answers": answers}, salt=STATE_SALT)
+                step_ids = [s["id"] for s in book.steps_for(book.applicable(answers))]
+                form = None
+                if state["review"]:
+                    current_id = _first_incomplete(book, answers)
+                else:
+                    index = step_ids.index(current_id)
+                    current_id = step_ids[index + 1] if index + 1 < len(step_ids) else REVIEW
+    if current_id == REVIEW and _first_incomplete(book, answers) != REVIEW:
+        current_id = _first_incomplete(book, answers)  # a hand-crafted jump to the review
+    planned = [s["id"] for s in book.steps_for(book.applicable({**starting, **answers}))]
+    total = len(planned) + 1
+    if current_id == REVIEW:
+        position = total
+    elif current_id in planned:
+        position = planned.index(current_id) + 1
+    else:
+        position = step_ids.index(current_id) + 1
     context = _system_context(request, system, "compliance")
-    position = step_ids.index(step["id"]) + 1 if step["id"] in step_ids else 1
     context.update(
         {
             "book": book,
+            "state": signing.dumps(
+                {"system": system.pk, "answers": answers, "review": state["review"]},
+                salt=STATE_SALT,
+            ),
+            "position": position,
+            "total": total,
+            "previous": previous,
+            "register_changes": staleness(previous, system) if previous else [],
+        }
+    )
+    if current_id == REVIEW:
+        context.update(_review(book, system, answers))
+        return render(request, "compliance/wizard_review.html", context)
+    step = next(s for s in book.data["steps"] if s["id"] == current_id)
+    if form is None:
+        form = StepForm(book, step, answers, starting, origins)
+    context.update(
+        {
             "step": step,
             "step_title": localized(step["title"]),
             "form": form,
-            "state": state,
-            "position": position,
-            "is_last": position == len(step_ids),
+            "questions": [
+                (
+                    form[qid],
+                    _origin_note(book, qid, form.origins[qid], previous)
+                    if qid in form.origins
+                    else "",
+                )
+                for qid in form.fields
+            ],
+            "returning": state["review"],
+            "establishment": system.establishment,
         }
     )
     return render(request, "compliance/wizard.html", context)
+
+
+def _origin_note(book, qid: str, origin: dict, previous) -> str:
+    when = timezone.localtime(previous.created_at).strftime("%d/%m/%Y") if previous else ""
+    kind = origin["origin"]
+    if kind == prefill.ESTABLISHMENT:
+        return _("Repris du statut juridique de l'établissement (sa fiche) : vérifiez.")
+    if kind == prefill.PREVIOUS:
+        return _("Réponse de la qualification du %(d)s : vérifiez qu'elle vaut toujours.") % {
+            "d": when
+        }
+    if kind == prefill.REGISTER_CHANGED and origin["previous"] is None:
+        return _(
+            "La fiche du registre a changé depuis la qualification du %(d)s : réponse proposée "
+            "d'après la fiche."
+        ) % {"d": when}
+    if kind == prefill.REGISTER_CHANGED:
+        shown = _answer_row(book, book.questions[qid], origin["previous"])["answer"]
+        return _(
+            "La fiche du registre a changé depuis la qualification du %(d)s : réponse proposée "
+            "d'après la fiche (réponse précédente : « %(a)s »)."
+        ) % {"d": when, "a": shown}
+    return _("Pré-rempli d'après la fiche du registre : vérifiez.")
+
+
+def _review(book, system, answers: dict) -> dict:
+    """Every answer that applies, by step, and the result they give, with the checklist that
+    saving would create (proposed owners and due dates)."""
+    applicable = book.applicable(answers)
+    sections = []
+    for step in book.steps_for(applicable):
+        rows = [
+            {**_answer_row(book, q, applicable[q["id"]]), "id": q["id"]}
+            for q in step["questions"]
+            if q["id"] in applicable
+        ]
+        sections.append({"id": step["id"], "title": localized(step["title"]), "rows": rows})
+    result = book.evaluate(book.clean(applicable))
+    described = book.describe(result)
+    policy = checklist.policy()
+    owners = checklist.propose_owners(
+        system, {o["code"]: o["family"] for o in described["obligations"]}, policy
+    )
+    today = timezone.localdate()
+    planned = []
+    for o in described["obligations"]:
+        due = policy.due_date(o["code"], o["date"]["date"], today)
+        if o["due_from"] == "ce_expiry" and system.ce_expiry:
+            due = system.ce_expiry
+        planned.append(
+            {**o, "owner": owners[o["code"]], "due": due, "in_force": o["date"]["date"] <= today}
+        )
+    planned.sort(key=lambda o: (o["due"], o["title"]))
+    return {
+        "sections": sections,
+        "described": described,
+        "risk_level": RiskLevel(Qualification.risk_level_of(result)).label,
+        "planned": planned,
+    }
 
 
 # --- a stored qualification -------------------------------------------------------------------
@@ -196,7 +319,7 @@ def _answer_row(book, question, value) -> dict:
 def _obligation(request, pk, permission="view"):
     return permissions.get_scoped(
         request.user,
-        Obligation.objects.select_related("ai_system__establishment", "owner"),
+        Obligation.objects.select_related("ai_system__establishment", "owner", "proposed_owner"),
         pk,
         permission,
     )
@@ -223,6 +346,17 @@ def obligation_detail(request, pk):
                 form.save()
                 messages.success(request, _("Obligation mise à jour."))
                 return redirect(obligation)
+        elif action == "accept_owner":
+            if obligation.owner_id is None and obligation.proposed_owner_id:
+                if form.fields["owner"].queryset.filter(pk=obligation.proposed_owner_id).exists():
+                    obligation.owner = obligation.proposed_owner
+                    obligation.save(update_fields=["owner", "updated_at"])
+                    messages.success(request, _("Responsable enregistré."))
+                else:
+                    messages.error(
+                        request, _("La personne proposée n'a plus de rôle dans l'établissement.")
+                    )
+            return redirect(obligation)
         elif action == "evidence":
             evidence_form = EvidenceForm(request.POST, request.FILES)
             if evidence_form.is_valid():

@@ -250,7 +250,7 @@ establishments = Router(tags=["Établissements"])
 class EstablishmentForm(forms.ModelForm):
     class Meta:
         model = Establishment
-        fields = ["group", "code", "name", "finess", "city"]
+        fields = ["group", "code", "name", "finess", "city", "legal_status"]
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -264,6 +264,9 @@ class EstablishmentIn(Schema):
     name: Text = Field("", description="Nom (obligatoire).")
     finess: Text = Field("", description="N° FINESS (9 caractères).")
     city: Text = ""
+    legal_status: Text = Field(
+        "", description="Statut juridique : public, private_public_service, private (ou vide)."
+    )
 
 
 class EstablishmentOut(Schema):
@@ -272,6 +275,7 @@ class EstablishmentOut(Schema):
     name: str
     finess: str
     city: str
+    legal_status: str
     group: int | None = Field(alias="group_id")
     group_name: str | None
 

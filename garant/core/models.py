@@ -38,6 +38,18 @@ class EstablishmentGroup(Audited, models.Model):
         return Q(pk__in=Establishment.objects.filter(pk__in=ids).values("group_id"))
 
 
+class LegalStatus(models.TextChoices):
+    """The legal status of an establishment (the codes are those of the qualification's
+    `legal_status` question: a public body deploying an Annex III system owes a FRIA)."""
+
+    PUBLIC = "public", _("Établissement public de santé (CHU, CH, GCS de droit public)")
+    PRIVATE_PUBLIC_SERVICE = (
+        "private_public_service",
+        _("Établissement privé chargé d'une mission de service public (ESPIC)"),
+    )
+    PRIVATE = "private", _("Établissement privé")
+
+
 class Establishment(Audited, TenantModel):
     group = models.ForeignKey(
         EstablishmentGroup,
@@ -51,6 +63,13 @@ class Establishment(Audited, TenantModel):
     name = models.CharField(_("nom"), max_length=200)
     finess = models.CharField(_("n° FINESS"), max_length=9, blank=True)
     city = models.CharField(_("ville"), max_length=100, blank=True)
+    legal_status = models.CharField(
+        _("statut juridique"),
+        max_length=30,
+        choices=LegalStatus.choices,
+        blank=True,
+        help_text=_("Repris par la qualification réglementaire de ses systèmes."),
+    )
 
     tenant_path = "id"
 

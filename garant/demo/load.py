@@ -166,6 +166,7 @@ def load_demo(password: str = DEFAULT_PASSWORD, today: dt.date | None = None) ->
                     name=est["name"],
                     city=est.get("city", ""),
                     finess=est.get("finess", ""),
+                    legal_status=est.get("legal_status", ""),
                 ),
                 f"établissement {est['code']}",
             )
