@@ -199,6 +199,7 @@ def sign(decision: Decision, user, at=None, *, attendance=None, conditions=None)
 def open_conditions(decision: Decision) -> list[dict]:
     """The conditions of `decision` not yet done (a cancelled one still holds: a new decision
     lifts a condition), for the lifecycle's gate to routine."""
+    actions = decision.actions.all()  # prefetched by the portfolio (gates.prefetch_names)
     return [
         {
             "title": a.title,
@@ -206,11 +207,8 @@ def open_conditions(decision: Decision) -> list[dict]:
             "due_date": a.due_date,
             "url": reverse("governance:action_edit", args=[a.pk]),
         }
-        for a in Action.objects.within(decision=decision)
-        .filter(is_condition=True)
-        .exclude(status=Action.Status.DONE)
-        .select_related("owner")
-        .order_by("due_date", "pk")
+        for a in sorted(actions, key=lambda a: (a.due_date, a.pk))
+        if a.is_condition and a.status != Action.Status.DONE
     ]
 
 

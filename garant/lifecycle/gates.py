@@ -144,7 +144,9 @@ def governance_available() -> bool:
 def prefetch_names() -> tuple[str, ...]:
     """What to prefetch to judge many projects' gates in a constant number of queries."""
     source = committee.registered()
-    return (*PREFETCH, source.related_name) if source else PREFETCH
+    if source is None:
+        return PREFETCH
+    return (*PREFETCH, source.related_name, f"{source.related_name}__actions__owner")
 
 
 def signed_decision(project: Project):
