@@ -114,13 +114,12 @@ def _establishment(code, est, users, today) -> Committee:
 
 
 def _attendance(meeting) -> None:
-    """Everyone present but the last named seat (excused); the users' representative
-    declares a conflict of interest (a relative treated with one of the tools)."""
-    members = list(meeting.committee.members.all())
+    """Everyone present but the jurist (excused); the users' representative declares a
+    conflict of interest (a relative treated with one of the tools)."""
     rows = []
-    for n, member in enumerate(members):
-        excused = n == len(members) - 1 and len(members) > 3
-        conflict = member.role == CommitteeMember.Role.USERS and not excused
+    for member in meeting.committee.members.all():
+        excused = member.role == CommitteeMember.Role.LEGAL
+        conflict = member.role == CommitteeMember.Role.USERS
         rows.append(
             {
                 "member": member,
