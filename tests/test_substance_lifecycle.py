@@ -370,6 +370,8 @@ def test_gate_refusals_and_the_blocked_step_link_to_their_fix(world, client_for,
     assert f'<a href="{charter_url}">Corriger</a>' in page
     blocked = page[page.index('id="project-blocked"') :]
     assert f'href="{charter_url}"' in blocked[: blocked.index("</p>")]
+    portfolio = client.get(reverse("lifecycle:portfolio")).content.decode()
+    assert f'<a href="{charter_url}">Corriger</a>' in portfolio
     make_charter(project, users_involved="")
     page = client.get(project.get_absolute_url()).content.decode()
     assert "Aucun utilisateur impliqué" in page and "Compléter la charte" in page
