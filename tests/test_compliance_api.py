@@ -257,9 +257,17 @@ def test_patch_an_obligation(api, world, checklist):
     obligation.refresh_from_db()
     assert obligation.due_date == dt.date(2027, 3, 15)
 
-    # a status alone leaves the due date untouched; done sets completed_at
+    # a status alone leaves the due date untouched; done sets completed_at (without
+    # evidence, "done" needs its justification)
     other = checklist.get(code="gdpr_30_record")
     response = send(api["referent"], "patch", f"/obligations/{other.pk}", {"status": "done"})
+    assert response.status_code == 422 and "Aucune preuve" in response.content.decode()
+    response = send(
+        api["referent"],
+        "patch",
+        f"/obligations/{other.pk}",
+        {"status": "done", "justification": "Registre tenu par la DPO, hors Garant."},
+    )
     assert response.json()["completed_at"] is not None
     assert response.json()["due_date_manual"] is False
 

@@ -275,7 +275,7 @@ def test_gap_report_xlsx(qualified_world, client_for):
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith('attachment; filename="rapport-ecarts-')
     book = openpyxl.load_workbook(io.BytesIO(response.content))
-    assert book.sheetnames == ["Synthèse", "Écarts"]
+    assert book.sheetnames == ["Synthèse", "Écarts", "Faites sans preuve"]
     summary = {row[0]: row[1] for row in book["Synthèse"].iter_rows(min_row=2, values_only=True)}
     assert summary["Systèmes d'IA"] == 4
     assert summary["Haut risque"] == 2

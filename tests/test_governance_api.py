@@ -94,7 +94,20 @@ def test_decision_lifecycle_through_the_api(gov):
     assert response.status_code == 200 and response.json()["options"] == "Généraliser ; arrêter."
 
     response = send(api, "post", f"/decisions/{decision['id']}/sign")
+    assert response.status_code == 409 and "Relevez les présences" in response.json()["detail"]
+    due = (timezone.localdate() + dt.timedelta(days=30)).isoformat()
+    signing = {
+        "attendance": [
+            {"member": m.pk, "status": "present"} for m in gov["committee"].members.all()
+        ],
+        "conditions": [{"title": "Former les équipes.", "owner_name": "Cadre", "due_date": due}],
+    }
+    bad = {**signing, "attendance": [{"member": 999999, "status": "present"}]}
+    response = send(api, "post", f"/decisions/{decision['id']}/sign", bad)
+    assert response.status_code == 422
+    response = send(api, "post", f"/decisions/{decision['id']}/sign", signing)
     assert response.status_code == 200 and response.json()["signed_by"] == member.pk
+    assert Decision.objects.get(pk=decision["id"]).actions.get().is_condition
 
     response = send(api, "patch", f"/decisions/{decision['id']}", {"outcome": "stop"})
     assert response.status_code == 409

@@ -80,8 +80,14 @@ def make_decision(meeting, project, sign_by=None, **kw) -> Decision:
         decision.save()
         if sign_by is not None:
             from garant.governance.decisions import sign
+            from tests.test_lifecycle_builders import conditions_of, everyone_present
 
-            sign(decision, sign_by)
+            sign(
+                decision,
+                sign_by,
+                attendance=everyone_present(meeting),
+                conditions=conditions_of(decision),
+            )
     return decision
 
 

@@ -126,6 +126,16 @@ def decision_post(gov, **kw):
     }
 
 
+def sign_post(decision, **kw) -> dict:
+    """The signing page's confirmation: every member present, each condition an action."""
+    data = {"confirm": "yes", "conditions-count": "1"}
+    for member in decision.meeting.committee.members.all():
+        data[f"m{member.pk}-status"] = "present"
+    due = (timezone.localdate() + dt.timedelta(days=30)).isoformat()
+    data.update({"c0-title": "Former les équipes", "c0-owner_name": "Cadre", "c0-due_date": due})
+    return {**data, **kw}
+
+
 def test_record_sign_then_refuse_edits(gov, client_for):
     member = gov["users"]["a"]["committee"]
     meeting, project = gov["meeting"], gov["project"]
@@ -144,7 +154,9 @@ def test_record_sign_then_refuse_edits(gov, client_for):
     decision = Decision.objects.get(project=project)
     assert response.status_code == 302 and decision.votes_for == 4
 
-    response = c.post(reverse("governance:decision_sign", args=[decision.pk]), follow=True)
+    response = c.post(
+        reverse("governance:decision_sign", args=[decision.pk]), sign_post(decision), follow=True
+    )
     page = response.content.decode()
     decision.refresh_from_db()
     assert decision.signed_by == member

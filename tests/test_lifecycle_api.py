@@ -69,7 +69,10 @@ def test_transitions_charter_values_and_assessment(world):
     )
     assert value.status_code == 201
     assessment = post(client, f"/api/projects/{project.pk}/assessments", {}).json()
-    scores = [{"criterion_code": s["criterion_code"], "score": 3} for s in assessment["scores"]]
+    scores = [
+        {"criterion_code": s["criterion_code"], "score": 3, "stop_if_met": False}
+        for s in assessment["scores"]
+    ]
     put = post(client, f"/api/assessments/{assessment['id']}/scores", {"scores": scores}, "put")
     assert put.status_code == 200, put.content
     assert put.json()["recommendation"] == "not_yet"  # mandatory indicators still missing

@@ -91,11 +91,13 @@ def test_idea_to_charter_to_assessment(page, live_server, est_a):  # noqa: F811
     page.get_by_role("button", name="Nouvelle évaluation").click()
     for section in page.locator("section.criterion").all():
         section.get_by_label("Note").select_option("3")
+        section.get_by_role("radio", name="non", exact=True).check()
     page.get_by_role("button", name="Enregistrer l'évaluation").click()
     page.get_by_text("Évaluation enregistrée ; recommandation recalculée.").wait_for()
     assert page.locator("#recommendation").inner_text() == "Pas encore"
     assert "Indicateur obligatoire sans valeur mesurée" in page.locator("#reasons").inner_text()
-    page.get_by_role("button", name="Figer l'évaluation").click()
+    page.get_by_role("link", name="Figer l'évaluation…").click()
+    page.get_by_role("button", name="Confirmer : figer l'évaluation").click()
     page.get_by_text("Évaluation figée le").wait_for()
     assert Assessment.objects.get().is_frozen
 

@@ -109,6 +109,7 @@ def new_tab(browser):
 def score(tab, n: int, value: int, comment: str, evidence: str = "", values=()) -> None:
     criterion = tab.get_by_role("region", name=re.compile(rf"^{n}\. "))
     criterion.get_by_label("Note", exact=True).select_option(str(value))
+    criterion.get_by_role("radio", name="non", exact=True).check()  # the stop-if, answered
     for label in values:
         criterion.get_by_label(label).check()
     if evidence:
@@ -210,6 +211,11 @@ def test_from_an_idea_of_the_field_to_a_signed_decision_and_its_dossier(
         "Bandeau dans le module accueil du DPI"
     )
     cp.get_by_label("Budget (€)").fill("18000")
+    # the PoC ran before the project was opened in Garant: it enters the phase today
+    cp.get_by_label("Durée minimale du PoC (semaines)").fill("0")
+    cp.get_by_label("Motif d'une durée minimale réduite").fill(
+        "PoC mené depuis dix semaines, enregistré dans Garant à sa fin."
+    )
     cp.get_by_role("button", name="Enregistrer la charte").click()
     flash(cp, "Charte du PoC enregistrée.")
     add_indicator(
@@ -219,8 +225,8 @@ def test_from_an_idea_of_the_field_to_a_signed_decision_and_its_dossier(
         baseline="22",
         target="12",
         direction="Plus bas est mieux",
-        method="Horodatages DPI de l'arrivée et du tri IOA, médiane hebdomadaire",
-        frequency="Hebdomadaire",
+        method="Horodatages DPI de l'arrivée et du tri IOA, médiane mensuelle",
+        frequency="Mensuelle",
         criterion="1. Impact clinique et qualité des soins",
         grid_indicator="1. Critère de jugement clinique ou de processus comparé à la référence",
     )
@@ -232,7 +238,7 @@ def test_from_an_idea_of_the_field_to_a_signed_decision_and_its_dossier(
         target="80",
         direction="Plus haut est mieux",
         method="Part des passages triés avec l'aide affichée",
-        frequency="Mensuelle",
+        frequency="En fin de PoC",
         criterion="3. Acceptabilité et usage par les professionnels",
         grid_indicator="3. Taux d'utilisation par les professionnels ciblés",
     )
@@ -285,7 +291,8 @@ def test_from_an_idea_of_the_field_to_a_signed_decision_and_its_dossier(
     reasons = cp.locator("#reasons").inner_text()
     assert "Indicateur obligatoire sans valeur mesurée — 5. Conformité réglementaire" in reasons
     assert "Critère de jugement clinique" not in reasons  # measured in the PoC
-    cp.get_by_role("button", name="Figer l'évaluation").click()
+    cp.get_by_role("link", name="Figer l'évaluation…").click()
+    cp.get_by_role("button", name="Confirmer : figer l'évaluation").click()
     flash(cp, f"Évaluation figée le {fr(today)} : elle peut être soumise au comité.")
     assert cp.get_by_role("button", name="Enregistrer l'évaluation").count() == 0
     assessment = Assessment.objects.get(project=project)
@@ -352,7 +359,11 @@ def test_from_an_idea_of_the_field_to_a_signed_decision_and_its_dossier(
     form.get_by_label("Prochaine réévaluation").fill(iso(today + dt.timedelta(days=180)))
     form.get_by_role("button", name="Enregistrer la décision").click()
     flash(cp, "Décision enregistrée : relisez-la puis signez-la.")
-    cp.get_by_role("button", name="Signer la décision").click()
+    cp.get_by_role("link", name="Signer la décision…").click()
+    condition = cp.get_by_role("group", name="Condition 1")
+    condition.get_by_label("Porteur (nom)").fill("Cadre de santé des urgences")
+    condition.get_by_label("Échéance").fill(iso(today + dt.timedelta(days=60)))
+    cp.get_by_role("button", name="Confirmer : signer la décision").click()
     flash(cp, "Décision signée : elle ne peut plus être modifiée.")
     assert cp.get_by_text(re.compile("^Signée le .* par Anne Lefort")).is_visible()
     assert cp.get_by_role("link", name="Modifier").count() == 0
@@ -367,7 +378,11 @@ def test_from_an_idea_of_the_field_to_a_signed_decision_and_its_dossier(
     assert decision.meeting.committee == Committee.objects.get(establishment=est_a)
     assert decision.next_review_date == today + dt.timedelta(days=180)
 
-    # the signed decision opens the way to routine
+    # the signed decision opens the way to routine, once its condition is met
+    cp.get_by_role("link", name="Mettre à jour").first.click()
+    cp.get_by_label("Statut").select_option(label="réalisée")
+    cp.get_by_role("button", name="Enregistrer").click()
+    cp.goto(live_server.url + decision.get_absolute_url())
     cp.get_by_role("link", name=TITLE).first.click()
     change_phase(cp, "Routine", "Généralisation décidée par le Copil IA")
     flash(cp, "Le projet passe en phase « Routine ».")

@@ -20,7 +20,12 @@ def make_project(system, user=None):
         return create_project(system, user)
 
 
-def make_charter(project, *, end_date=dt.date(2026, 9, 30), measurable=True, **kw):
+def make_charter(project, *, end_date=dt.date(2026, 9, 30), measurable=True, frequency="end", **kw):
+    """A charter whose PoC may end the day it starts (minimum duration 0, with its reason:
+    tests move a project through its phases at once) and whose indicator needs one value
+    (frequency "end"); tests of the duration and frequency rules say otherwise."""
+    kw.setdefault("min_duration_weeks", 0)
+    kw.setdefault("min_duration_reason", "Tests : toutes les phases le même jour.")
     with audit_context(source="test"):
         charter = PocCharter.objects.create(
             project=project,
@@ -40,6 +45,7 @@ def make_charter(project, *, end_date=dt.date(2026, 9, 30), measurable=True, **k
             measurement_method="Extraction DPI mensuelle",
             criterion_code="clinical_impact",
             grid_indicator="clinical_outcome",
+            frequency=frequency,
         )
     return charter
 
@@ -56,6 +62,7 @@ def frozen_assessment(project, user=None, scores=None):
         assessment = assessments.start(project, user)
         for s in assessment.scores.all():
             s.score = (scores or {}).get(s.criterion_code, 3)
+            s.stop_if_met = False
             s.save()
         return assessments.freeze(assessment, user)
 
@@ -105,5 +112,26 @@ def make_decision(
         decision.save()
         if signed:
             signer = user or project.establishment.memberships.get(role="committee").user
-            sign(decision, signer)
+            sign(
+                decision,
+                signer,
+                attendance=everyone_present(meeting),
+                conditions=conditions_of(decision),
+            )
     return decision
+
+
+def everyone_present(meeting) -> list[dict]:
+    """Attendance rows: every member of the meeting's committee present, no conflict."""
+    return [{"member": m, "status": "present"} for m in meeting.committee.members.all()]
+
+
+def conditions_of(decision) -> list[dict]:
+    """One action per line of a decision's conditions (owned by "Cadre de santé", due in 30
+    days), as signing a decision "sous conditions" asks."""
+    due = timezone.localdate() + dt.timedelta(days=30)
+    return [
+        {"title": line, "owner_name": "Cadre de santé", "due_date": due}
+        for line in decision.conditions.splitlines()
+        if line.strip()
+    ]

@@ -3,7 +3,7 @@ histories, a stopped project with its reasons, an overdue re-evaluation."""
 
 from __future__ import annotations
 
-from garant.lifecycle import gates
+from garant.lifecycle import assessments, gates
 from garant.lifecycle.models import Assessment, Idea, IndicatorValue, Project
 
 
@@ -36,3 +36,23 @@ def test_an_overdue_reevaluation(demo):
     overdue = [p for p in Project.objects.filter(phase="routine") if p.review_overdue]
     assert len(overdue) == 1
     assert "Réévaluation en retard" in gates.blocked_reason(overdue[0])
+
+
+def test_the_demo_passes_its_own_gates_and_shows_the_substance_checks(demo):
+    from garant.governance.models import Action, Attendance
+    from garant.lifecycle.models import NotApplicableIndicator
+
+    in_poc = list(Project.objects.filter(phase="poc").prefetch_related(*gates.prefetch_names()))
+    assert in_poc
+    for project in in_poc:  # a PoC long enough, one monthly value per month, none ahead
+        assert gates.blocked_reason(project) == "", project
+    in_evaluation = Project.objects.filter(phase="evaluation")
+    assert all(a.status == "draft" for p in in_evaluation for a in p.assessments.all())
+    for assessment in Assessment.objects.filter(status=Assessment.Status.FROZEN):
+        assert assessments.is_complete(assessment)
+    marks = NotApplicableIndicator.objects.all()
+    assert {m.code for m in marks} == {"discrimination", "drift"}
+    assert all("transcription" in m.reason for m in marks)
+    assert IndicatorValue.objects.filter(supersedes__isnull=False).exists()
+    assert Attendance.objects.filter(conflict_of_interest=True).exists()
+    assert Action.objects.filter(is_condition=True).exists()

@@ -127,7 +127,11 @@ def test_routine_refused_when_the_decision_does_not_allow_it(at_decision, user, 
 def test_routine_with_conditions_sets_the_next_review_from_the_decision(at_decision, user):
     project, assessment = at_decision
     review = dt.date.today() + dt.timedelta(days=180)
-    make_decision(project, assessment, "generalise_with_conditions", next_review_date=review)
+    decision = make_decision(
+        project, assessment, "generalise_with_conditions", next_review_date=review
+    )
+    with audit_context(source="test"):
+        decision.actions.update(status="done")
     move(project, "routine", user)
     project.refresh_from_db()
     assert project.phase == "routine" and project.next_review_date == review

@@ -247,13 +247,14 @@ def test_assessment_scoring_recommendation_and_freeze(world, client_for, project
     assert "complété par Garant" in page and "issu de la source" in page
     codes = [s.criterion_code for s in assessment.scores.all()]
     data = {f"{code}-score": "3" for code in codes}
-    data["regulatory_ethics-stop_if_met"] = "on"
+    data.update({f"{code}-stop_if_met": "no" for code in codes})
+    data["regulatory_ethics-stop_if_met"] = "yes"
     client.post(response.url, data)
     assessment.refresh_from_db()
     assert assessment.recommendation == "stop"
     assert "Non-conformité réglementaire" in assessment.reasons[0]
     assert client.post(response.url, {"safety_risk-score": "9"}).status_code == 400
-    client.post(f"/projets/evaluations/{assessment.pk}/figer/")
+    client.post(f"/projets/evaluations/{assessment.pk}/figer/", {"confirm": "yes"})
     assessment.refresh_from_db()
     assert assessment.is_frozen
     assert client.post(response.url, data).status_code == 403

@@ -115,6 +115,8 @@ PAGE_ARGS: dict[str, tuple[str, ...]] = {
     "lifecycle:indicator_create": ("project",),
     "lifecycle:indicator_edit": ("project", "indicator"),
     "lifecycle:indicator_values": ("indicator",),
+    "lifecycle:indicator_value_edit": ("indicator_value",),
+    "lifecycle:not_applicable": ("project",),
     "lifecycle:assessment_create": ("project",),
     "lifecycle:assessment_detail": ("assessment",),
     "lifecycle:assessment_freeze": ("assessment",),
@@ -234,7 +236,7 @@ def _records_of(est, users) -> dict:
         project = make_project(system, referent)
         charter = make_charter(project)
         indicator = charter.indicators.first()
-        add_value(indicator)
+        indicator_value = add_value(indicator)
         assessment = frozen_assessment(project, referent)
         idea = Idea.objects.create(
             establishment=est,
@@ -284,6 +286,7 @@ def _records_of(est, users) -> dict:
         "oversight_alert": oversight_alert,
         "project": project,
         "indicator": indicator,
+        "indicator_value": indicator_value,
         "assessment": assessment,
         "idea": idea,
         "notification": notification,

@@ -133,6 +133,19 @@ def open_obligations(systems):
     )
 
 
+def done_without_evidence(systems):
+    """Required obligations set to « fait » with no evidence attached: each report shows them
+    with their justification, as such."""
+    return (
+        Obligation.objects.within(ai_system__in=systems)
+        .filter(required=True, status=ObligationStatus.DONE)
+        .annotate(evidence_count=Count("evidence"))
+        .filter(evidence_count=0)
+        .select_related("ai_system__establishment", "owner")
+        .order_by("ai_system__establishment__name", "ai_system__name", "ai_system_id", "pk")
+    )
+
+
 def obligation_row(obligation: Obligation, today: dt.date) -> dict:
     """An obligation with its description from the referential version it was created with."""
     book = rulebook(obligation.referential_version)
@@ -365,6 +378,7 @@ def dashboard(request):
             "system_count": len(data.states),
             "overdue": overdue[:OVERDUE_SHOWN],
             "more_overdue": len(overdue) > OVERDUE_SHOWN,
+            "unproven": [obligation_row(o, today) for o in done_without_evidence(systems)],
             **_establishment_flags(request.user, chosen),
             "today": today,
         },

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from garant.compliance.dashboard import (
     DashboardFilters,
     chosen_filters,
+    done_without_evidence,
     obligation_row,
     open_obligations,
     overview,
@@ -29,6 +30,21 @@ def gap_rows(systems, today) -> list[dict]:
         .order_by("ai_system__establishment__name", "ai_system__name", "ai_system_id", "due_date")
     )
     return [obligation_row(o, today) for o in obligations]
+
+
+def unproven_headers() -> list[str]:
+    return [_("Établissement"), _("Système"), _("Obligation"), _("Statut"), _("Justification")]
+
+
+def unproven_values(row: dict) -> list:
+    o = row["obligation"]
+    return [
+        o.ai_system.establishment.name,
+        o.ai_system.name,
+        row["item"]["title"],
+        _("Fait sans preuve"),
+        o.justification or "—",
+    ]
 
 
 def summary_pairs(data, establishment) -> list[tuple[str, object]]:
@@ -86,16 +102,17 @@ def gap_values(row: dict) -> list:
     ]
 
 
-def write_xlsx(data, rows, establishment) -> bytes:
+def write_xlsx(data, rows, establishment, unproven=()) -> bytes:
     return xlsx_workbook(
         [
             (_("Synthèse"), [_("Indicateur"), _("Valeur")], summary_pairs(data, establishment)),
             (_("Écarts"), gap_headers(), [gap_values(r) for r in rows]),
+            (_("Faites sans preuve"), unproven_headers(), [unproven_values(r) for r in unproven]),
         ]
     )
 
 
-def write_pdf(data, rows, establishment) -> bytes:
+def write_pdf(data, rows, establishment, unproven=()) -> bytes:
     doc = PdfDocument(
         _("Rapport d'écarts de conformité"),
         subtitle=establishment.name if establishment else _("Tous vos établissements"),
@@ -114,6 +131,22 @@ def write_pdf(data, rows, establishment) -> bytes:
             headers,
             [gap_values(r)[2:] for r in system_rows],
             widths=[0.2, 0.09, 0.1, 0.085, 0.085, 0.11, 0.085, 0.05, 0.07, 0.085, 0.04],
+        )
+    doc.heading(_("Obligations faites sans preuve"))
+    doc.paragraph(
+        _(
+            "Déclarées faites sans preuve jointe : la justification donnée en tient lieu et "
+            "figure comme telle."
+        ),
+        note=True,
+    )
+    if not unproven:
+        doc.paragraph(_("Aucune."), note=True)
+    else:
+        doc.table(
+            unproven_headers(),
+            [unproven_values(r) for r in unproven],
+            widths=[0.15, 0.2, 0.25, 0.1, 0.3],
         )
     doc.paragraph(
         _("Aide à la décision, pas un avis juridique : les points signalés sont à confirmer."),
@@ -144,5 +177,6 @@ def gap_report(request, fmt):
     establishment = chosen.get("establishment")
     systems = visible_systems(request.user, establishment)
     today = timezone.localdate()
-    content = write(overview(systems, today), gap_rows(systems, today), establishment)
+    unproven = [obligation_row(o, today) for o in done_without_evidence(systems)]
+    content = write(overview(systems, today), gap_rows(systems, today), establishment, unproven)
     return respond(content, f"rapport-ecarts-{today:%Y-%m-%d}.{fmt}")

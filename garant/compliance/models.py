@@ -129,7 +129,9 @@ class Obligation(Audited, TenantModel):
         _("statut"), max_length=20, choices=ObligationStatus.choices, default=ObligationStatus.TODO
     )
     justification = models.TextField(
-        _("justification"), blank=True, help_text=_("Obligatoire pour « non applicable ».")
+        _("justification"),
+        blank=True,
+        help_text=_("Obligatoire pour « non applicable », et pour « fait » sans preuve jointe."),
     )
     owner = models.ForeignKey(
         User,
@@ -192,6 +194,28 @@ class Obligation(Audited, TenantModel):
             raise ValidationError(
                 {"justification": gettext("Justifiez pourquoi l'obligation ne s'applique pas.")}
             )
+        if (
+            self.status == ObligationStatus.DONE
+            and not self.justification.strip()
+            and not self.has_evidence
+        ):
+            raise ValidationError(
+                {
+                    "justification": gettext(
+                        "Aucune preuve n'est jointe : joignez d'abord une preuve, ou justifiez "
+                        "pourquoi l'obligation est faite sans preuve (la justification figurera "
+                        "comme telle sur les rapports)."
+                    )
+                }
+            )
+
+    @property
+    def has_evidence(self) -> bool:
+        return bool(self.pk) and Evidence.objects.within(obligation=self).exists()
+
+    def done_without_evidence(self, evidence_count: int) -> bool:
+        """Done with no evidence attached: the reports show its justification as such."""
+        return self.status == ObligationStatus.DONE and not evidence_count
 
 
 def evidence_path(instance, filename: str) -> str:

@@ -150,6 +150,11 @@ def _bring_forward(obligation: Obligation, owner, today: dt.date) -> None:
     if status is None:
         return
     obligation.status, obligation.owner = status, owner
+    if status == "done" and not proof:  # done without evidence: justified, shown as such
+        obligation.justification = (
+            "Exception de l'article 9.2.h (soins) établie par la DPO en séance ; note écrite "
+            "à verser au dossier."
+        )
     if status == "done":
         obligation.completed_at = dt.datetime.combine(
             today - dt.timedelta(days=20), dt.time(10), tzinfo=dt.UTC

@@ -18,8 +18,16 @@ from django.conf import settings
 from django.utils import timezone
 
 from garant.governance import agenda
-from garant.governance.decisions import assessment_for, sign
-from garant.governance.models import Action, Committee, CommitteeMember, Decision, Meeting, Outcome
+from garant.governance.decisions import assessment_for, record_attendance, sign
+from garant.governance.models import (
+    Action,
+    Attendance,
+    Committee,
+    CommitteeMember,
+    Decision,
+    Meeting,
+    Outcome,
+)
 
 DECIDED_PHASES = ("generalisation", "routine", "suspended", "retired")
 MANDATE = (
@@ -89,6 +97,7 @@ def _establishment(code, est, users, today) -> Committee:
             secretary=secretary,
         )
     )
+    _attendance(past)
     decided = _decide_past(past, chair, users.get(f"comite.{code}"), today)
     past.minutes = _minutes(decided)
     _save(past)
@@ -102,6 +111,26 @@ def _establishment(code, est, users, today) -> Committee:
     )
     agenda.add_to_agenda(upcoming, agenda.proposals(committee, upcoming))
     return committee
+
+
+def _attendance(meeting) -> None:
+    """Everyone present but the jurist (excused); the users' representative declares a
+    conflict of interest (a relative treated with one of the tools)."""
+    rows = []
+    for member in meeting.committee.members.all():
+        excused = member.role == CommitteeMember.Role.LEGAL
+        conflict = member.role == CommitteeMember.Role.USERS
+        rows.append(
+            {
+                "member": member,
+                "status": Attendance.Status.EXCUSED if excused else Attendance.Status.PRESENT,
+                "conflict_of_interest": conflict,
+                "conflict_note": "Un proche suivi avec l'un des outils examinés"
+                if conflict
+                else "",
+            }
+        )
+    record_attendance(meeting, rows)
 
 
 def _decide_past(meeting, chair, signer, today) -> list[Decision]:
@@ -168,6 +197,7 @@ def _decision(meeting, project, assessment, chair, today) -> Decision:
                 Action(
                     meeting=meeting,
                     decision=decision,
+                    is_condition=True,
                     title=title,
                     owner_name=owner,
                     due_date=today + dt.timedelta(days=days),
@@ -178,7 +208,7 @@ def _decision(meeting, project, assessment, chair, today) -> Decision:
 
 def _minutes(decisions) -> str:
     lines = [
-        "Présents : voir la liste des membres. Quorum atteint.",
+        "Présences et conflits d'intérêts : relevés avec la signature des décisions. Quorum atteint.",
         "1. Approbation du compte rendu de la séance précédente : approuvé.",
     ]
     for n, decision in enumerate(decisions, start=2):

@@ -23,6 +23,7 @@ from garant.lifecycle.models import (
     Idea,
     Indicator,
     IndicatorValue,
+    NotApplicableIndicator,
     PhaseTransition,
     PocCharter,
     Project,
@@ -104,6 +105,12 @@ USERS = (
     "Karim Benali — cadre de santé, organisation des tests\n"
     "Équipe de nuit des urgences — utilisateurs pilotes"
 )
+#: grid indicators that mean nothing for a transcription tool (no score, no model to drift)
+NOT_FOR_TRANSCRIPTION = ("discrimination", "drift")
+NOT_FOR_TRANSCRIPTION_REASON = (
+    "Outil de transcription : il ne produit ni score ni classement, l'AUC et la dérive du "
+    "modèle ne s'appliquent pas. La qualité est suivie par le taux d'erreur des comptes rendus."
+)
 IDEAS = [
     (
         "Tri automatique des courriers entrants",
@@ -146,9 +153,9 @@ def _charter(project, system, start: dt.date, measured_months: int, good: bool):
         "sur le périmètre pilote avant de décider de sa généralisation.",
         users_count=system.users_count or 25,
         patient_population="Patients adultes du périmètre pilote",
-        duration_weeks=16,
+        duration_weeks=26,
         start_date=start,
-        end_date=start + dt.timedelta(weeks=16),
+        end_date=start + dt.timedelta(weeks=26),
         users_involved=USERS,
         data_quality_check="Complétude des données d'entrée vérifiée sur 3 mois d'historique (98 %).",
         scalability="Dimensionnement pour l'ensemble de l'établissement validé avec la DSI.",
@@ -160,8 +167,14 @@ def _charter(project, system, start: dt.date, measured_months: int, good: bool):
     charter.full_clean(exclude=["project"])
     charter.save()
     charter.services.set(system.services.all())
+    transcription = "Transcrire" in (system.intended_purpose or "")
     for criterion in grid.criteria:
         for item in criterion.mandatory_indicators:
+            if transcription and item["code"] in NOT_FOR_TRANSCRIPTION:
+                NotApplicableIndicator.objects.create(
+                    project=project, code=item["code"], reason=NOT_FOR_TRANSCRIPTION_REASON
+                )
+                continue
             spec = INDICATORS[item["code"]]
             name, unit, baseline, target, direction, method = spec
             indicator = Indicator.objects.create(
@@ -175,12 +188,24 @@ def _charter(project, system, start: dt.date, measured_months: int, good: bool):
                 criterion_code=criterion.code,
                 grid_indicator=item["code"],
             )
-            for i, value in enumerate(_value_series(spec, measured_months, good)):
+            values = [
                 IndicatorValue.objects.create(
                     indicator=indicator,
                     value=Decimal(str(value)),
                     measured_on=start + dt.timedelta(days=30 * (i + 1)),
                 )
+                for i, value in enumerate(_value_series(spec, measured_months, good))
+            ]
+            if item["code"] == "usage_rate" and values:  # a typing error, corrected
+                wrong = values[0]
+                IndicatorValue.objects.create(
+                    indicator=indicator,
+                    value=wrong.value,
+                    measured_on=wrong.measured_on,
+                    supersedes=wrong,
+                    comment="Correction : la première extraction comptait aussi les internes.",
+                )
+                IndicatorValue.objects.filter(pk=wrong.pk).update(value=wrong.value + 7)
     return charter
 
 
@@ -192,6 +217,7 @@ def _assess(project, when, *, profile: str, frozen: bool):
     for i, criterion in enumerate(grid.criteria):
         score = CriterionScore.objects.get(assessment=assessment, criterion_code=criterion.code)
         score.score = {"good": 4 if i % 2 else 3, "conditions": 2 if i == 2 else 3}.get(profile, 2)
+        score.stop_if_met = False  # every stop-if answered: an assessment is frozen whole
         if profile == "stop" and i == 3:
             score.stop_if_met = True
             score.comment = f"Constaté sur le PoC : {criterion.stop_if.lower()}."
@@ -236,7 +262,8 @@ def _project(system: AISystem, today: dt.date, overdue: bool) -> Project:
         previous = phase
     project.phase_entered_at = at
     if "poc" in steps or "evaluation" in steps:
-        measured = 6 if final not in ("poc",) else 2
+        # in the PoC now: one monthly value per month elapsed, none in the future
+        measured = 6 if final not in ("poc",) else max(1, step // 30)
         _charter(project, system, start + dt.timedelta(days=step), measured, final != "retired")
     decided = [p for p in steps if p in ("generalisation", "routine", "suspended", "retired")]
     if final == "evaluation":

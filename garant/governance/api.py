@@ -33,7 +33,15 @@ from garant.core.api import (
 from garant.core.filtersets import filtered
 from garant.governance.decisions import SignRefused, assessment_for, record, sign
 from garant.governance.filtersets import ActionFilterSet, DecisionFilterSet
-from garant.governance.forms import ActionForm, CommitteeForm, DecisionForm, MeetingForm, MemberForm
+from garant.governance.forms import (
+    ActionForm,
+    AttendanceForm,
+    CommitteeForm,
+    ConditionForm,
+    DecisionForm,
+    MeetingForm,
+    MemberForm,
+)
 from garant.governance.models import (
     TEAM_SIZE,
     Action,
@@ -78,6 +86,10 @@ class CommitteeIn(Schema):
     name: Text = ""
     kind: Text = Field("single", description="strategic, operational ou single.")
     mandate: Text = ""
+    quorum: int | None = Field(
+        None, ge=1, le=999, description="Membres présents requis ; vide : la majorité."
+    )
+    second_signature: bool = Field(False, description="Une décision demande deux signatures.")
 
 
 class CommitteeOut(Schema):
@@ -88,6 +100,8 @@ class CommitteeOut(Schema):
     kind: str
     kind_label: str = Field(alias="get_kind_display")
     mandate: str
+    quorum: int | None
+    second_signature: bool
     members: list[MemberOut]
     team_size_warning: bool = Field(description="Plus de 15 membres : on ne fait plus équipe.")
 
@@ -287,6 +301,31 @@ class DecisionOut(Schema):
     created_at: datetime
     signed_at: datetime | None
     signed_by: int | None = Field(alias="signed_by_id")
+    first_signed_at: datetime | None
+    first_signed_by: int | None = Field(alias="first_signed_by_id")
+
+
+class AttendanceIn(Schema):
+    member: Id
+    status: Text = Field("present", description="present, excused ou absent.")
+    conflict_of_interest: bool = False
+    conflict_note: Text = ""
+
+
+class ConditionIn(Schema):
+    title: Text
+    owner: Id | None = None
+    owner_name: Text = ""
+    due_date: date
+
+
+class SignIn(Schema):
+    attendance: list[AttendanceIn] = Field(
+        [], description="Les présences de la séance, un membre par ligne (à la 1re signature)."
+    )
+    conditions: list[ConditionIn] = Field(
+        [], description="Chaque condition d'une généralisation sous conditions, en action."
+    )
 
 
 class DecisionFilters(Schema):
@@ -386,11 +425,31 @@ def update_decision(request, decision_id: Id, payload: PatchDict[DecisionIn]):
     response={200: DecisionOut, **WRITE_ERRORS},
     summary="Signer une décision",
 )
-def sign_decision(request, decision_id: Id):
-    """Signée, la décision ne peut plus être modifiée."""
+def sign_decision(request, decision_id: Id, payload: SignIn):
+    """Signée, la décision ne peut plus être modifiée. La séance doit avoir eu lieu, ses
+    présences atteindre le quorum du comité, et les conditions devenir des actions."""
     decision = get_scoped(request, decision_queryset(), decision_id, "govern")
+    members = {m.pk: m for m in decision.meeting.committee.members.all()}
+    attendance, conditions, errors = [], [], {}
+    for n, row in enumerate(payload.attendance):
+        member = members.get(row.member)
+        form = AttendanceForm(row.model_dump(), member=member)
+        if member is None:
+            errors[f"attendance.{n}.member"] = [_("Ce membre ne siège pas dans ce comité.")]
+        elif not form.is_valid():
+            errors.update({f"attendance.{n}.{k}": v for k, v in form.errors.items()})
+        else:
+            attendance.append(form.row())
+    for n, row in enumerate(payload.conditions):
+        form = ConditionForm(row.model_dump(), meeting=decision.meeting)
+        if form.is_valid():
+            conditions.append(form.cleaned_data)
+        else:
+            errors.update({f"conditions.{n}.{k}": v for k, v in form.errors.items()})
+    if errors:
+        raise FormErrors(errors)
     try:
-        sign(decision, request.user)
+        sign(decision, request.user, attendance=attendance, conditions=conditions)
     except SignRefused as refused:
         raise HttpError(409, str(refused)) from None
     return get_scoped(request, decision_queryset(), decision.pk)

@@ -9,12 +9,12 @@ class GovernanceConfig(AppConfig):
     def ready(self):
         from garant.core import home
         from garant.governance import board, queues
-        from garant.governance.decisions import dossier_rows
+        from garant.governance.decisions import dossier_rows, open_conditions
         from garant.governance.todo import governance_todo
         from garant.lifecycle import committee
 
         # the lifecycle (below) learns of decisions here: its gates, pages and dossier
-        committee.register(committee.Decisions("decisions", dossier_rows))
+        committee.register(committee.Decisions("decisions", dossier_rows, open_conditions))
         home.register(
             "governance", 20, todo=governance_todo, todo_template="governance/_home_todo.html"
         )

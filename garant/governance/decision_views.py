@@ -12,14 +12,23 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from garant.governance import register
-from garant.governance.decisions import SignRefused, assessment_for, record, sign, sign_errors
-from garant.governance.forms import ActionForm, DecisionForm
+from garant.governance.decisions import (
+    SignRefused,
+    assessment_for,
+    blocking_errors,
+    quorum,
+    record,
+    sign,
+)
+from garant.governance.forms import ActionForm, DecisionForm, attendance_forms, condition_forms
 from garant.governance.models import Decision, DecisionSigned
 from garant.governance.views import can_govern, get_scoped, meeting_queryset
+from garant.lifecycle.assessments import FreezeRefused
+from garant.lifecycle.outcomes import Outcome
 
 
 def decision_queryset():
@@ -66,13 +75,27 @@ def decision_create(request, pk, project_pk):
         request.POST or None, meeting=meeting, project=project, assessment=assessment
     )
     if request.method == "POST" and form.is_valid():
-        decision = record(form, request.user)
+        try:
+            decision = record(form, request.user)
+        except FreezeRefused as refused:
+            messages.error(request, _freeze_refusal(assessment, refused))
+            return redirect(meeting)
         messages.success(request, _("Décision enregistrée : relisez-la puis signez-la."))
         return redirect(decision)
     return render(
         request,
         "governance/decision_form.html",
         _context(None, form, meeting, project, assessment, request),
+    )
+
+
+def _freeze_refusal(assessment, refused) -> str:
+    return format_html(
+        '{} {} <a href="{}">{}</a>',
+        _("L'évaluation sur laquelle la décision reposerait est incomplète :"),
+        str(refused),
+        assessment.get_absolute_url(),
+        _("Compléter l'évaluation"),
     )
 
 
@@ -90,7 +113,10 @@ def decision_detail(request, pk):
             "project": decision.project,
             "actions": decision.actions.select_related("owner"),
             "can_govern": editable,
-            "sign_problems": sign_errors(decision) if editable and not decision.is_signed else [],
+            "sign_problems": blocking_errors(decision, request.user)
+            if editable and not decision.is_signed
+            else [],
+            "state": quorum(decision.meeting),
             "action_form": ActionForm(meeting=decision.meeting, initial={"decision": decision})
             if editable
             else None,
@@ -124,6 +150,8 @@ def decision_edit(request, pk):
             record(form, request.user)
         except DecisionSigned as refused:  # signed by someone else meanwhile
             messages.error(request, str(refused))
+        except FreezeRefused as refused:
+            messages.error(request, _freeze_refusal(decision.assessment, refused))
         else:
             messages.success(request, _("Décision modifiée."))
         return redirect(decision)
@@ -135,17 +163,69 @@ def decision_edit(request, pk):
 
 
 @login_required
-@require_POST
 def decision_sign(request, pk):
+    """Signing asks for confirmation: GET shows the decision, the attendance of the meeting
+    to record (present, excused, conflicts of interest) against the quorum, and, for a
+    decision "sous conditions", each condition to turn into an action (owner, due date);
+    POST "confirm" records them and signs, or refuses with the reasons and records nothing."""
     decision = get_scoped(request, decision_queryset(), pk, "govern")
-    try:
-        sign(decision, request.user)
-    except SignRefused as refused:
-        for problem in refused.problems:
-            messages.error(request, problem)
-    else:
-        messages.success(request, _("Décision signée : elle ne peut plus être modifiée."))
-    return redirect(decision)
+    if decision.is_signed:
+        messages.info(request, _("Cette décision est déjà signée."))
+        return redirect(decision)
+    first = not decision.first_signed_by_id
+    needs_conditions = (
+        first
+        and decision.outcome == Outcome.WITH_CONDITIONS
+        and not decision.actions.filter(is_condition=True).exists()
+    )
+    data = request.POST if request.method == "POST" else None
+    attendance = attendance_forms(decision.meeting, data) if first else []
+    conditions = condition_forms(decision, data) if needs_conditions else []
+    problems = blocked = blocking_errors(decision, request.user)
+    if data is not None and data.get("confirm") == "yes" and not problems:
+        valid = all(f.is_valid() for f in [*attendance, *conditions])
+        if valid:
+            try:
+                sign(
+                    decision,
+                    request.user,
+                    attendance=[f.row() for f in attendance],
+                    conditions=[f.cleaned_data for f in conditions],
+                )
+            except SignRefused as refused:
+                problems = refused.problems
+            else:
+                if decision.is_signed:
+                    messages.success(
+                        request, _("Décision signée : elle ne peut plus être modifiée.")
+                    )
+                else:
+                    messages.success(
+                        request,
+                        _(
+                            "Première signature enregistrée : la décision attend la seconde "
+                            "signature d'un autre membre du comité."
+                        ),
+                    )
+                return redirect(decision)
+        else:
+            problems = [_("Corrigez les champs signalés ci-dessous.")]
+    return render(
+        request,
+        "governance/decision_sign.html",
+        {
+            "decision": decision,
+            "meeting": decision.meeting,
+            "project": decision.project,
+            "problems": problems,
+            "blocked": blocked,
+            "attendance": attendance,
+            "conditions": conditions,
+            "state": quorum(decision.meeting),
+            "votes": register.votes(decision),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
 
 
 @login_required

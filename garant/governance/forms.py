@@ -6,6 +6,8 @@ committee, so a record of another establishment is refused as an invalid choice.
 
 from __future__ import annotations
 
+import contextlib
+
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.utils.translation import gettext_lazy as _
@@ -15,6 +17,7 @@ from garant.core.models import Establishment, User
 from garant.governance.models import (
     Action,
     AgendaItem,
+    Attendance,
     Committee,
     CommitteeMember,
     Decision,
@@ -34,7 +37,7 @@ def users_of(establishment_id):
 class CommitteeForm(forms.ModelForm):
     class Meta:
         model = Committee
-        fields = ["establishment", "name", "kind", "mandate"]
+        fields = ["establishment", "name", "kind", "mandate", "quorum", "second_signature"]
         widgets = {"mandate": forms.Textarea(attrs={"rows": 4})}
 
     def __init__(self, *args, user, **kwargs):
@@ -153,3 +156,88 @@ class ActionForm(forms.ModelForm):
         self.instance.meeting = meeting
         self.fields["decision"].queryset = meeting.decisions.select_related("project__ai_system")
         self.fields["owner"].queryset = users_of(meeting.committee.establishment_id)
+
+
+class AttendanceForm(forms.Form):
+    """One member's attendance at the meeting (prefixed by the member on the signing page)."""
+
+    status = forms.ChoiceField(
+        label=_("présence"), choices=Attendance.Status.choices, widget=forms.RadioSelect
+    )
+    conflict_of_interest = forms.BooleanField(label=_("conflit d'intérêts déclaré"), required=False)
+    conflict_note = forms.CharField(
+        label=_("objet du conflit d'intérêts"), required=False, max_length=300
+    )
+
+    def __init__(self, *args, member, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.member = member
+
+    def clean(self):
+        data = super().clean()
+        if data.get("conflict_of_interest") and not (data.get("conflict_note") or "").strip():
+            self.add_error("conflict_note", _("Précisez l'objet du conflit d'intérêts déclaré."))
+        return data
+
+    def row(self) -> dict:
+        return {"member": self.member, **self.cleaned_data}
+
+
+class ConditionForm(forms.Form):
+    """One condition of a decision "sous conditions", turned into an action when signing."""
+
+    title = forms.CharField(label=_("condition"), max_length=300)
+    owner = forms.ModelChoiceField(
+        label=_("porteur (utilisateur)"), queryset=User.objects.none(), required=False
+    )
+    owner_name = forms.CharField(label=_("porteur (nom)"), max_length=200, required=False)
+    due_date = forms.DateField(label=_("échéance"), widget=DATE_WIDGET)
+
+    def __init__(self, *args, meeting, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = users_of(meeting.committee.establishment_id)
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("owner") and not (data.get("owner_name") or "").strip():
+            self.add_error(
+                "owner_name", _("Choisissez un utilisateur ou saisissez le nom du porteur.")
+            )
+        return data
+
+
+def attendance_forms(meeting, data=None) -> list[AttendanceForm]:
+    """One form per member of the meeting's committee, filled from what is recorded."""
+    recorded = {a.member_id: a for a in meeting.attendance.all()}
+    forms_ = []
+    for member in meeting.committee.members.select_related("user"):
+        row = recorded.get(member.pk)
+        initial = (
+            {
+                "status": row.status,
+                "conflict_of_interest": row.conflict_of_interest,
+                "conflict_note": row.conflict_note,
+            }
+            if row
+            else {"status": Attendance.Status.PRESENT}
+        )
+        forms_.append(AttendanceForm(data, member=member, initial=initial, prefix=f"m{member.pk}"))
+    return forms_
+
+
+def condition_forms(decision, data=None) -> list[ConditionForm]:
+    """One form per line of the decision's conditions (and as many as posted)."""
+    lines = [line.strip() for line in decision.conditions.splitlines() if line.strip()]
+    count = len(lines)
+    if data is not None:
+        with contextlib.suppress(ValueError):
+            count = max(0, min(int(data.get("conditions-count", count)), 50))
+    return [
+        ConditionForm(
+            data,
+            meeting=decision.meeting,
+            initial={"title": lines[i]} if i < len(lines) else {},
+            prefix=f"c{i}",
+        )
+        for i in range(count)
+    ]

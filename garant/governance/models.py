@@ -43,6 +43,20 @@ class Committee(Audited, TenantModel):
         blank=True,
         help_text=_("Missions confiées, périmètre, fréquence des séances, instances liées."),
     )
+    quorum = models.PositiveSmallIntegerField(
+        _("quorum (membres présents)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Nombre de membres présents, sans conflit d'intérêts, pour qu'une décision soit "
+            "signée. Vide : la majorité des membres."
+        ),
+    )
+    second_signature = models.BooleanField(
+        _("seconde signature"),
+        default=False,
+        help_text=_("Une décision n'est signée qu'après la signature d'un second membre."),
+    )
 
     tenant_path = "establishment_id"
 
@@ -61,6 +75,12 @@ class Committee(Audited, TenantModel):
 
     def get_absolute_url(self):
         return reverse("governance:committee_detail", args=[self.pk])
+
+    def quorum_needed(self, seats: int | None = None) -> int:
+        """Members present (without a conflict of interest) a decision needs: the committee's
+        setting, else the majority of its members."""
+        seats = self.members.count() if seats is None else seats
+        return self.quorum if self.quorum else seats // 2 + 1
 
 
 class CommitteeMember(Audited, TenantModel):
@@ -179,6 +199,48 @@ class Meeting(Audited, TenantModel):
             raise ValidationError(
                 {"status": _("Une séance à venir ne peut pas être déclarée tenue.")}
             )
+
+
+class Attendance(Audited, TenantModel):
+    """Whether a member attended a meeting, and the conflict of interest they declared."""
+
+    class Status(models.TextChoices):
+        PRESENT = "present", _("présent")
+        EXCUSED = "excused", _("excusé")
+        ABSENT = "absent", _("absent")
+
+    meeting = models.ForeignKey(
+        Meeting, verbose_name=_("séance"), on_delete=models.CASCADE, related_name="attendance"
+    )
+    member = models.ForeignKey(
+        CommitteeMember,
+        verbose_name=_("membre"),
+        on_delete=models.CASCADE,
+        related_name="attendance",
+    )
+    status = models.CharField(
+        _("présence"), max_length=10, choices=Status.choices, default=Status.PRESENT
+    )
+    conflict_of_interest = models.BooleanField(_("conflit d'intérêts déclaré"), default=False)
+    conflict_note = models.CharField(_("objet du conflit d'intérêts"), max_length=300, blank=True)
+
+    tenant_path = "meeting__committee__establishment_id"
+    audit_parent = "meeting"
+
+    class Meta:
+        verbose_name = _("présence")
+        verbose_name_plural = _("présences")
+        ordering = ["meeting", "member__name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "member"], name="attendance_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.member} — {self.get_status_display()}"
+
+    @property
+    def counts_for_quorum(self) -> bool:
+        return self.status == self.Status.PRESENT and not self.conflict_of_interest
 
 
 class AgendaItem(Audited, TenantModel):
@@ -306,6 +368,16 @@ class Decision(Audited, TenantModel):
         null=True,
         blank=True,
     )
+    first_signed_at = models.DateTimeField(_("première signature le"), null=True, blank=True)
+    first_signed_by = models.ForeignKey(
+        User,
+        verbose_name=_("première signature par"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        help_text=_("Quand le comité demande une seconde signature."),
+    )
 
     tenant_path = "meeting__committee__establishment_id"
     audit_parent = "project"
@@ -421,6 +493,14 @@ class Action(Audited, TenantModel):
     )
     done_at = models.DateTimeField(_("réalisée le"), null=True, blank=True)
     notes = models.TextField(_("suivi"), blank=True)
+    is_condition = models.BooleanField(
+        _("condition de la décision"),
+        default=False,
+        help_text=_(
+            "Une condition d'une généralisation : tant qu'elle n'est pas réalisée, "
+            "le projet ne passe pas en routine."
+        ),
+    )
 
     tenant_path = "meeting__committee__establishment_id"
     audit_parent = "meeting"

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from garant.core import permissions
 from garant.governance import agenda
+from garant.governance.decisions import quorum
 from garant.governance.forms import (
     ActionForm,
     AgendaItemForm,
@@ -235,6 +236,7 @@ def meeting_detail(request, pk):
             "item_form": AgendaItemForm(meeting=meeting) if editable else None,
             "missing": agenda.proposals(meeting.committee, meeting) if editable else [],
             "action_form": ActionForm(meeting=meeting) if editable else None,
+            "state": quorum(meeting),
         },
     )
 

@@ -301,7 +301,7 @@ assessments_router = Router(tags=["Évaluations"])
 class ScoreOut(Schema):
     criterion_code: str
     score: int | None
-    stop_if_met: bool
+    stop_if_met: bool | None
     comment: str
 
 
@@ -325,7 +325,7 @@ class AssessmentOut(Schema):
 class ScoreIn(Schema):
     criterion_code: str
     score: int | None = Field(None, ge=0, le=10)
-    stop_if_met: bool = False
+    stop_if_met: bool | None = None
     comment: Text = ""
 
 
@@ -374,4 +374,7 @@ def put_scores(request, assessment_id: Id, payload: ScoresIn):
 @assessments_router.post("/{assessment_id}/freeze", response={200: AssessmentOut, **WRITE_ERRORS})
 def freeze_assessment(request, assessment_id: Id):
     assessment = get_scoped(request, Assessment.objects.all(), assessment_id, "assess")
-    return assessments.freeze(assessment, request.user)
+    try:
+        return assessments.freeze(assessment, request.user)
+    except assessments.FreezeRefused as refused:
+        raise HttpError(409, str(refused)) from None

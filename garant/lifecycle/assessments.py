@@ -28,6 +28,7 @@ from garant.lifecycle.models import (
     AssessmentFrozen,
     CriterionScore,
     IndicatorValue,
+    NotApplicableIndicator,
     Recommendation,
 )
 
@@ -35,7 +36,7 @@ from garant.lifecycle.models import (
 @dataclass(frozen=True)
 class Score:
     value: int | None
-    stop_if_met: bool = False
+    stop_if_met: bool | None = False  # None: not answered yet
 
 
 @dataclass
@@ -137,12 +138,65 @@ def grid_of(assessment: Assessment) -> grids.Grid:
 
 
 def measured_indicators(project) -> set[str]:
-    """Codes of the grid's mandatory indicators measured at least once for the project."""
-    return set(
+    """Codes of the grid's mandatory indicators measured at least once for the project, and
+    of those marked not applicable to it (with a reason)."""
+    measured = set(
         IndicatorValue.objects.within(indicator__charter__project=project)
         .exclude(indicator__grid_indicator="")
         .values_list("indicator__grid_indicator", flat=True)
         .distinct()
+    )
+    return measured | not_applicable(project)
+
+
+def not_applicable(project) -> set[str]:
+    """Codes of the grid's mandatory indicators marked not applicable to `project`."""
+    return set(
+        NotApplicableIndicator.objects.within(project=project).values_list("code", flat=True)
+    )
+
+
+class FreezeRefused(Exception):
+    """Freezing refused: `problems` list, in French, what is still to be done."""
+
+    def __init__(self, problems: list[dict]):
+        super().__init__(" ".join(p["text"] for p in problems))
+        self.problems = problems
+
+
+def freeze_problems(assessment: Assessment) -> list[dict]:
+    """What prevents freezing `assessment`: each criterion not scored, each stop-if condition
+    not answered, as {"text", "anchor"} (the anchor of the criterion on the assessment page)."""
+    grid = grid_of(assessment)
+    scores = scores_of(assessment)
+    problems = []
+    for c in grid.criteria:
+        score = scores.get(c.code)
+        if score is None or score.value is None:
+            problems.append(
+                {
+                    "text": _("Critère non noté — %(n)s. %(title)s.")
+                    % {"n": c.n, "title": c.title},
+                    "anchor": f"crit-{c.code}",
+                }
+            )
+        if score is None or score.stop_if_met is None:
+            problems.append(
+                {
+                    "text": _("Condition d'arrêt sans réponse — %(n)s. %(title)s : %(stop_if)s.")
+                    % {"n": c.n, "title": c.title, "stop_if": c.stop_if},
+                    "anchor": f"crit-{c.code}",
+                }
+            )
+    return problems
+
+
+def is_complete(assessment: Assessment) -> bool:
+    """A frozen assessment whose snapshot has every criterion scored and every stop-if
+    answered: only such an assessment satisfies a gate."""
+    criteria = (assessment.snapshot or {}).get("criteria") or []
+    return bool(criteria) and all(
+        c.get("score") is not None and c.get("stop_if_met") is not None for c in criteria
     )
 
 
@@ -202,7 +256,7 @@ def snapshot(assessment: Assessment) -> dict:
                 "weight": c.weight,
                 "score": s.score if s else None,
                 "scale_max": c.scale.max,
-                "stop_if_met": bool(s and s.stop_if_met),
+                "stop_if_met": s.stop_if_met if s else None,
                 "comment": s.comment if s else "",
                 "evidence": s.evidence_list if s else [],
                 "indicator_values": [
@@ -215,7 +269,12 @@ def snapshot(assessment: Assessment) -> dict:
                 ],
             }
         )
+    exempt = NotApplicableIndicator.objects.within(project=assessment.project)
     return {
+        "not_applicable": [
+            {"code": n.code, "label": grid.mandatory_indicator_label(n.code), "reason": n.reason}
+            for n in exempt
+        ],
         "grid": grid.code,
         "grid_label": grid.label,
         "grid_version": grid.version,
@@ -230,7 +289,9 @@ def snapshot(assessment: Assessment) -> dict:
 def freeze(assessment: Assessment, user, at=None) -> Assessment:
     """Freeze `assessment` (idempotent): its recommendation recomputed, a snapshot stored, and
     no edit accepted afterwards (frozen at `at`, default now: only the demo back-dates).
-    Returns the frozen assessment."""
+    Returns the frozen assessment. `FreezeRefused` (with the list) while a criterion is not
+    scored or a stop-if condition not answered: an empty or partial assessment is never
+    frozen."""
     with transaction.atomic():
         current = (
             Assessment.objects.within(project=assessment.project)
@@ -239,6 +300,8 @@ def freeze(assessment: Assessment, user, at=None) -> Assessment:
         )
         if current.is_frozen:
             return current
+        if problems := freeze_problems(current):
+            raise FreezeRefused(problems)
         compute(current)
         current.snapshot = snapshot(current)
         current.status = Assessment.Status.FROZEN

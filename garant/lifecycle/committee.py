@@ -9,7 +9,7 @@ that needs a signed decision cannot be passed, and pages and dossier show no dec
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -18,6 +18,8 @@ class Decisions:
     related_name: str
     #: project -> (decisions, actions), the rows of the dossier's section (dicts of values)
     dossier_rows: Callable[[object], tuple[list[dict], list[dict]]]
+    #: decision -> its conditions still open, as {"title", "owner", "due_date", "url"}
+    open_conditions: Callable[[object], list[dict]] = field(default=lambda decision: [])
 
 
 _registered: list[Decisions] = []
@@ -41,3 +43,9 @@ def decisions_of(obj):
 def dossier_rows(project) -> tuple[list[dict], list[dict]]:
     source = registered()
     return source.dossier_rows(project) if source else ([], [])
+
+
+def open_conditions(decision) -> list[dict]:
+    """The conditions of a signed decision not yet met (actions still open)."""
+    source = registered()
+    return source.open_conditions(decision) if source else []

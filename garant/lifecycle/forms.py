@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from garant.core.dates import DATE_WIDGET
@@ -10,10 +11,12 @@ from garant.core.models import Establishment, Service
 from garant.core.referentials import vocabulary
 from garant.lifecycle import grids
 from garant.lifecycle.models import (
+    MIN_POC_WEEKS,
     CriterionScore,
     Idea,
     Indicator,
     IndicatorValue,
+    NotApplicableIndicator,
     PocCharter,
     Project,
 )
@@ -169,6 +172,8 @@ class CharterForm(forms.ModelForm):
             "duration_weeks",
             "start_date",
             "end_date",
+            "min_duration_weeks",
+            "min_duration_reason",
             "users_involved",
             "data_quality_check",
             "scalability",
@@ -194,6 +199,7 @@ class CharterForm(forms.ModelForm):
                     "integration",
                     "regulatory_status",
                     "budget_notes",
+                    "min_duration_reason",
                 )
             },
         }
@@ -207,6 +213,8 @@ class CharterForm(forms.ModelForm):
         self.fields["services"].required = False
         self.fields["users_count"].max_value = 1_000_000
         self.fields["duration_weeks"].max_value = 520
+        self.fields["min_duration_weeks"].max_value = 520
+        self.fields["min_duration_weeks"].required = False  # empty: the default duration
         self.fields["budget"].min_value = 0
 
     def clean(self):
@@ -214,6 +222,21 @@ class CharterForm(forms.ModelForm):
         start, end = data.get("start_date"), data.get("end_date")
         if start and end and end < start:
             self.add_error("end_date", _("La date de fin précède la date de début."))
+        weeks = data.get("min_duration_weeks")
+        if weeks is None and "min_duration_weeks" not in self.errors:
+            data["min_duration_weeks"] = weeks = MIN_POC_WEEKS
+        if weeks is not None and weeks < MIN_POC_WEEKS:
+            if not (data.get("min_duration_reason") or "").strip():
+                self.add_error(
+                    "min_duration_reason",
+                    _(
+                        "Une durée minimale de moins de %(n)s semaines demande un motif "
+                        "(pourquoi un PoC plus court suffit)."
+                    )
+                    % {"n": MIN_POC_WEEKS},
+                )
+        elif weeks is not None:
+            data["min_duration_reason"] = ""
         return data
 
 
@@ -243,8 +266,12 @@ class IndicatorForm(forms.ModelForm):
             "metric",
             "criterion_code",
             "grid_indicator",
+            "shortfall_reason",
         ]
-        widgets = {"measurement_method": forms.Textarea(attrs={"rows": 2})}
+        widgets = {
+            "measurement_method": forms.Textarea(attrs={"rows": 2}),
+            "shortfall_reason": forms.Textarea(attrs={"rows": 2}),
+        }
         localized_fields = ["baseline", "target"]
 
     def __init__(self, *args, charter, **kwargs):
@@ -285,11 +312,84 @@ class IndicatorValueForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.instance.indicator = indicator
 
+    def clean_measured_on(self):
+        """Not in the future; within the PoC period of the charter while the PoC runs (after
+        it, routine follow-up values are dated after the PoC's end)."""
+        day = self.cleaned_data["measured_on"]
+        today = timezone.localdate()
+        if day > today:
+            raise forms.ValidationError(
+                _("La date %(day)s est dans le futur : saisissez une valeur déjà mesurée.")
+                % {"day": day.strftime("%d/%m/%Y")}
+            )
+        charter = self.instance.indicator.charter
+        if charter.start_date and day < charter.start_date:
+            raise forms.ValidationError(
+                _("La date %(day)s précède le début du PoC (%(start)s).")
+                % {
+                    "day": day.strftime("%d/%m/%Y"),
+                    "start": charter.start_date.strftime("%d/%m/%Y"),
+                }
+            )
+        running = charter.project.phase in ("instruction", "poc")
+        if running and charter.end_date and day > charter.end_date:
+            raise forms.ValidationError(
+                _("La date %(day)s suit la fin du PoC (%(end)s) : corrigez la date ou la charte.")
+                % {"day": day.strftime("%d/%m/%Y"), "end": charter.end_date.strftime("%d/%m/%Y")}
+            )
+        return day
+
+
+class CorrectionForm(IndicatorValueForm):
+    """A correction of a value already used by a frozen assessment: a new value that says why
+    (the comment) and supersedes the one it corrects."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["comment"].required = True
+        self.fields["comment"].label = _("motif de la correction")
+
+
+class NotApplicableForm(forms.ModelForm):
+    class Meta:
+        model = NotApplicableIndicator
+        fields = ["code", "reason"]
+        widgets = {"reason": forms.Textarea(attrs={"rows": 3})}
+
+    code = forms.ChoiceField(label=_("indicateur obligatoire de la grille"))
+
+    def __init__(self, *args, project, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.project = project
+        grid = grids.grid(project.effective_grid_code)
+        taken = set(
+            NotApplicableIndicator.objects.within(project=project).values_list("code", flat=True)
+        )
+        self.fields["code"].choices = [
+            (m["code"], f"{c.n}. {c.title} — {grids.localized(m)}")
+            for c in grid.criteria
+            for m in c.mandatory_indicators
+            if m["code"] not in taken
+        ]
+
+    def clean_reason(self):
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError(_("Indiquez pourquoi cet indicateur ne s'applique pas."))
+        return reason
+
 
 class CriterionScoreForm(forms.ModelForm):
     """The score of one criterion (prefixed by its code on the assessment page)."""
 
     score = forms.TypedChoiceField(label=_("note"), required=False, coerce=int, empty_value=None)
+    stop_if_met = forms.TypedChoiceField(
+        required=False,
+        coerce=lambda v: v == "yes",
+        empty_value=None,
+        choices=[("", _("sans réponse")), ("no", _("non")), ("yes", _("oui"))],
+        widget=forms.RadioSelect,
+    )
 
     class Meta:
         model = CriterionScore
@@ -308,6 +408,8 @@ class CriterionScoreForm(forms.ModelForm):
             "stop_if": criterion.text("stop_if")
         }
         self.fields["indicator_values"].queryset = values
+        if self.instance.pk and self.instance.stop_if_met is not None and not self.is_bound:
+            self.initial["stop_if_met"] = "yes" if self.instance.stop_if_met else "no"
         self.fields["indicator_values"].label_from_instance = lambda v: (
             f"{v.indicator.name} : {v.value.normalize():f} ({v.measured_on:%d/%m/%Y})"
         )

@@ -8,10 +8,14 @@
 - instruction → poc (M1 only): a charter with an end date and at least one measurable
   indicator (a target and a way to measure it);
 - instruction → evaluation: M2 only (M1 goes through a PoC);
-- poc → evaluation: at least one indicator value recorded;
-- evaluation → generalisation (the decision phase): a frozen assessment on the grid;
+- poc → evaluation: the PoC lasted at least the charter's minimum duration (4 weeks unless the
+  charter lowers it with a reason), and each measurable indicator has, within the PoC period,
+  at least the number of values its frequency implies (or a recorded reason);
+- evaluation → generalisation (the decision phase): a complete frozen assessment on the grid
+  (every criterion scored, every stop-if answered: an empty or partial one never counts);
 - generalisation → routine: a signed decision "généraliser" or "généraliser sous conditions"
-  taken on the latest frozen assessment, whose re-evaluation date is not already past;
+  taken on the latest frozen assessment, whose re-evaluation date is not already past, and
+  none of whose conditions (actions with an owner and a due date) is still open;
 - generalisation → poc: a signed decision "prolonger le PoC" (M1);
 - generalisation → retired: a signed decision "arrêter" (any phase may also be retired with
   a reason, e.g. a project abandoned during instruction);
@@ -19,6 +23,8 @@
   `next_review_date` has passed, and a project overdue cannot re-enter routine on its old
   decision: it is reported as blocked on the portfolio and the home page);
 - suspended → the phase it left; back to routine needs the same decision as above.
+
+Each refusal is a `Problem`: a French message that also carries the page that fixes it.
 
 Every transition records who, when and why (`PhaseTransition`) and mirrors the phase on the
 register entry (`ai_system.phase`), which the register form no longer offers for edit.
@@ -29,13 +35,15 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from garant.core.referentials import vocabulary
 from garant.lifecycle import committee
-from garant.lifecycle.models import Assessment, PhaseTransition, Project
+from garant.lifecycle.assessments import is_complete
+from garant.lifecycle.models import Assessment, Indicator, PhaseTransition, Project
 from garant.lifecycle.outcomes import Outcome
 
 # phase -> phases reachable from it (before the gate conditions are checked)
@@ -51,6 +59,25 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 }
 ALWAYS = ("suspended", "retired")  # from any live phase, with a reason
 GO_OUTCOMES = (Outcome.GENERALISE, Outcome.WITH_CONDITIONS)
+
+
+#: days between two values of an indicator, by frequency ("end": one value at the end)
+FREQUENCY_DAYS = {
+    Indicator.Frequency.WEEKLY: 7,
+    Indicator.Frequency.MONTHLY: 30,
+    Indicator.Frequency.QUARTERLY: 91,
+}
+
+
+class Problem(str):
+    """A gate's refusal message (a str) with the page that fixes it (`url`, "" if none)."""
+
+    url: str
+
+    def __new__(cls, text: str, url: str = ""):
+        problem = super().__new__(cls, text)
+        problem.url = url
+        return problem
 
 
 class GateRefused(Exception):
@@ -93,8 +120,20 @@ PREFETCH = ("transitions", "charter__indicators__values", "assessments")
 
 
 def latest_frozen_assessment(project: Project) -> Assessment | None:
-    frozen = [a for a in project.assessments.all() if a.status == Assessment.Status.FROZEN]
+    """The latest complete frozen assessment (an empty or partial one never counts)."""
+    frozen = [
+        a
+        for a in project.assessments.all()
+        if a.status == Assessment.Status.FROZEN and is_complete(a)
+    ]
     return max(frozen, key=lambda a: (a.frozen_at, a.pk), default=None)
+
+
+def _incomplete_frozen(project: Project) -> bool:
+    return any(
+        a.status == Assessment.Status.FROZEN and not is_complete(a)
+        for a in project.assessments.all()
+    )
 
 
 def governance_available() -> bool:
@@ -105,7 +144,9 @@ def governance_available() -> bool:
 def prefetch_names() -> tuple[str, ...]:
     """What to prefetch to judge many projects' gates in a constant number of queries."""
     source = committee.registered()
-    return (*PREFETCH, source.related_name) if source else PREFETCH
+    if source is None:
+        return PREFETCH
+    return (*PREFETCH, source.related_name, f"{source.related_name}__actions__owner")
 
 
 def signed_decision(project: Project):
@@ -127,13 +168,22 @@ def _needs_decision(project: Project, outcomes: tuple[str, ...], today: dt.date)
     """A signed decision with one of `outcomes` on the latest frozen assessment; to go (back)
     to routine, its re-evaluation date must not have passed."""
     decision = signed_decision(project)
+    project_url = project.get_absolute_url()
     if decision is None:
         if latest_frozen_assessment(project) is None:
-            return [_("Aucune évaluation figée : évaluez le projet sur la grille de décision.")]
+            return [
+                Problem(
+                    _("Aucune évaluation figée : évaluez le projet sur la grille de décision."),
+                    project_url,
+                )
+            ]
         return [
-            _(
-                "Aucune décision signée du comité sur la dernière évaluation figée : "
-                "inscrivez le projet à l'ordre du jour d'une séance."
+            Problem(
+                _(
+                    "Aucune décision signée du comité sur la dernière évaluation figée : "
+                    "inscrivez le projet à l'ordre du jour d'une séance."
+                ),
+                _committee_url(),
             )
         ]
     if decision.outcome not in outcomes:
@@ -153,23 +203,147 @@ def _needs_decision(project: Project, outcomes: tuple[str, ...], today: dt.date)
             )
             % {"date": _date(timezone.localdate(decision.signed_at)), "review": _date(review)}
         ]
+    if outcomes == GO_OUTCOMES:
+        return [
+            Problem(
+                _(
+                    "Condition de la décision du %(date)s non levée : « %(title)s » (porteur : "
+                    "%(owner)s, échéance le %(due)s). Réalisez-la et marquez l'action réalisée."
+                )
+                % {
+                    "date": _date(timezone.localdate(decision.signed_at)),
+                    "title": c["title"],
+                    "owner": c["owner"] or "—",
+                    "due": _date(c["due_date"]),
+                },
+                c["url"],
+            )
+            for c in committee.open_conditions(decision)
+        ]
     return []
+
+
+def _committee_url() -> str:
+    try:
+        return reverse("governance:committee_list")
+    except Exception:  # noqa: BLE001 (governance not installed: no page to point to)
+        return ""
+
+
+def _charter_url(project: Project) -> str:
+    return reverse("lifecycle:charter_edit", args=[project.pk])
 
 
 def _charter_problems(project: Project) -> list[str]:
     charter = getattr(project, "charter", None)
+    url = _charter_url(project)
     if charter is None:
-        return [_("Pas de charte de PoC : rédigez la charte avant de lancer le PoC.")]
+        return [Problem(_("Pas de charte de PoC : rédigez la charte avant de lancer le PoC."), url)]
     problems = []
     if not any(i.is_measurable for i in charter.indicators.all()):
         problems.append(
-            _(
-                "La charte n'a aucun indicateur de succès mesurable (une cible et une méthode "
-                "de mesure ou une métrique du suivi)."
+            Problem(
+                _(
+                    "La charte n'a aucun indicateur de succès mesurable (une cible et une "
+                    "méthode de mesure ou une métrique du suivi)."
+                ),
+                url,
             )
         )
     if charter.end_date is None:
-        problems.append(_("La charte n'a pas de date de fin."))
+        problems.append(Problem(_("La charte n'a pas de date de fin."), url))
+    return problems
+
+
+def poc_started_on(project: Project) -> dt.date | None:
+    """The day the project last entered the PoC phase."""
+    into = [t for t in project.transitions.all() if t.to_phase == "poc"]
+    last = max(into, key=lambda t: (t.at, t.pk), default=None)
+    return timezone.localdate(last.at) if last else None
+
+
+def poc_period(project: Project, today: dt.date) -> tuple[dt.date, dt.date]:
+    """The PoC period the values are counted in: the charter's start (else the day the project
+    entered the PoC) to its end date, and never past today."""
+    charter = project.charter
+    start = charter.start_date or poc_started_on(project) or today
+    end = min(charter.end_date or today, today)
+    return start, max(start, end)
+
+
+def current_values(indicator: Indicator) -> list:
+    """The values of an indicator that no correction supersedes."""
+    values = list(indicator.values.all())
+    superseded = {v.supersedes_id for v in values if v.supersedes_id}
+    return [v for v in values if v.pk not in superseded]
+
+
+def expected_values(indicator: Indicator, start: dt.date, end: dt.date) -> int:
+    """How many values the indicator's frequency implies over [start, end] (at least one)."""
+    days = FREQUENCY_DAYS.get(indicator.frequency)
+    return max(1, (end - start).days // days) if days else 1
+
+
+def _poc_problems(project: Project, today: dt.date) -> list[str]:
+    """What the PoC lacks to be assessed: values, duration, values per frequency."""
+    charter = getattr(project, "charter", None)
+    indicators = list(charter.indicators.all()) if charter else []
+    if not any(current_values(i) for i in indicators):
+        return [
+            Problem(
+                _(
+                    "Aucune valeur d'indicateur n'a été enregistrée pendant le PoC : "
+                    "mesurez les indicateurs de la charte avant l'évaluation."
+                ),
+                project.get_absolute_url(),
+            )
+        ]
+    problems = []
+    started = poc_started_on(project) or charter.start_date
+    weeks = charter.min_duration_weeks
+    if started and (today - started).days < weeks * 7:
+        problems.append(
+            Problem(
+                _(
+                    "Le PoC a commencé le %(start)s et n'a duré que %(days)s jour(s) : la charte "
+                    "demande au moins %(weeks)s semaine(s). Poursuivez le PoC jusqu'au "
+                    "%(until)s, ou réduisez la durée minimale dans la charte en indiquant le "
+                    "motif."
+                )
+                % {
+                    "start": _date(started),
+                    "days": (today - started).days,
+                    "weeks": weeks,
+                    "until": _date(started + dt.timedelta(weeks=weeks)),
+                },
+                _charter_url(project),
+            )
+        )
+    start, end = poc_period(project, today)
+    for indicator in indicators:
+        if not indicator.is_measurable or indicator.shortfall_reason.strip():
+            continue
+        found = sum(start <= v.measured_on <= end for v in current_values(indicator))
+        needed = expected_values(indicator, start, end)
+        if found < needed:
+            problems.append(
+                Problem(
+                    _(
+                        "« %(name)s » : %(found)s valeur(s) du %(start)s au %(end)s, sa fréquence "
+                        "(%(frequency)s) en demande %(needed)s. Saisissez les valeurs manquantes "
+                        "ou indiquez dans l'indicateur le motif des valeurs manquantes."
+                    )
+                    % {
+                        "name": indicator.name,
+                        "found": found,
+                        "start": _date(start),
+                        "end": _date(end),
+                        "frequency": indicator.get_frequency_display().lower(),
+                        "needed": needed,
+                    },
+                    reverse("lifecycle:indicator_values", args=[indicator.pk]),
+                )
+            )
     return problems
 
 
@@ -210,22 +384,28 @@ def check(project: Project, to_phase: str, reason: str = "", today=None) -> list
         if here == "instruction" and project.modality != "M2":
             return [_("Modalité M1 : le projet doit passer par un PoC avant l'évaluation.")]
         if here == "poc":
-            charter = getattr(project, "charter", None)
-            measured = charter and any(i.values.all() for i in charter.indicators.all())
-            if not measured:
-                return [
-                    _(
-                        "Aucune valeur d'indicateur n'a été enregistrée pendant le PoC : "
-                        "mesurez les indicateurs de la charte avant l'évaluation."
-                    )
-                ]
+            return _poc_problems(project, today)
         return []
     if to_phase == "generalisation":
         if latest_frozen_assessment(project) is None:
+            if _incomplete_frozen(project):
+                return [
+                    Problem(
+                        _(
+                            "La dernière évaluation figée est incomplète (critère non noté ou "
+                            "condition d'arrêt sans réponse) : elle ne fonde aucune décision. "
+                            "Ouvrez une nouvelle évaluation et notez chaque critère."
+                        ),
+                        project.get_absolute_url(),
+                    )
+                ]
             return [
-                _(
-                    "Aucune évaluation figée : évaluez le projet sur la grille de décision puis "
-                    "figez l'évaluation pour la soumettre au comité."
+                Problem(
+                    _(
+                        "Aucune évaluation figée : évaluez le projet sur la grille de décision "
+                        "puis figez l'évaluation pour la soumettre au comité."
+                    ),
+                    project.get_absolute_url(),
                 )
             ]
         return []

@@ -235,6 +235,9 @@ class PhaseTransition(Audited, TenantModel):
 
 # --- PoC charter and success indicators --------------------------------------------------------
 
+#: the shortest PoC, in weeks, unless the charter says otherwise with a reason
+MIN_POC_WEEKS = 4
+
 
 class PocCharter(Audited, TenantModel):
     """The framing of a proof of concept: a precise use case, a limited scope, measurable
@@ -251,6 +254,15 @@ class PocCharter(Audited, TenantModel):
     users_count = models.PositiveIntegerField(_("nombre d'utilisateurs"), null=True, blank=True)
     patient_population = models.TextField(_("population de patients"), blank=True)
     duration_weeks = models.PositiveSmallIntegerField(_("durée (semaines)"), null=True, blank=True)
+    min_duration_weeks = models.PositiveSmallIntegerField(
+        _("durée minimale du PoC (semaines)"),
+        default=MIN_POC_WEEKS,
+        help_text=_(
+            "Le PoC ne passe pas à l'évaluation avant cette durée (4 semaines par défaut ; "
+            "en dessous, indiquez le motif)."
+        ),
+    )
+    min_duration_reason = models.TextField(_("motif d'une durée minimale réduite"), blank=True)
     start_date = models.DateField(_("date de début"), null=True, blank=True)
     end_date = models.DateField(_("date de fin"), null=True, blank=True)
     users_involved = models.TextField(
@@ -332,6 +344,14 @@ class Indicator(Audited, TenantModel):
         blank=True,
         help_text=_("L'indicateur obligatoire de la grille que celui-ci mesure."),
     )
+    shortfall_reason = models.TextField(
+        _("motif des valeurs manquantes"),
+        blank=True,
+        help_text=_(
+            "Si l'indicateur a moins de valeurs pendant le PoC que sa fréquence n'en demande, "
+            "expliquez pourquoi."
+        ),
+    )
 
     tenant_path = "charter__project__establishment_id"
     audit_parent = "charter"
@@ -367,6 +387,15 @@ class IndicatorValue(Audited, TenantModel):
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     recorded_at = models.DateTimeField(default=timezone.now)
+    supersedes = models.OneToOneField(
+        "self",
+        verbose_name=_("corrige la valeur"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="superseded_by",
+        help_text=_("Une valeur déjà retenue par une évaluation figée se corrige par une autre."),
+    )
 
     tenant_path = "indicator__charter__project__establishment_id"
     audit_parent = "indicator"
@@ -378,6 +407,16 @@ class IndicatorValue(Audited, TenantModel):
 
     def __str__(self):
         return f"{self.indicator}: {self.value} ({self.measured_on:%d/%m/%Y})"
+
+    @property
+    def used_in_frozen_assessment(self) -> bool:
+        """Retained as evidence by a score of a frozen assessment: it is then corrected by a
+        new value that supersedes it, never changed in place."""
+        return (
+            CriterionScore.objects.unrestricted()
+            .filter(indicator_values=self, assessment__status=Assessment.Status.FROZEN)
+            .exists()
+        )
 
 
 # --- assessments on a decision grid ------------------------------------------------------------
@@ -457,7 +496,13 @@ class CriterionScore(Audited, TenantModel):
     )
     criterion_code = models.CharField(_("critère"), max_length=40)
     score = models.PositiveSmallIntegerField(_("note"), null=True, blank=True)
-    stop_if_met = models.BooleanField(_("condition d'arrêt constatée"), default=False)
+    stop_if_met = models.BooleanField(
+        _("condition d'arrêt constatée"),
+        null=True,
+        blank=True,
+        default=None,
+        help_text=_("Vide tant que l'évaluateur n'a pas répondu."),
+    )
     indicator_values = models.ManyToManyField(
         IndicatorValue, verbose_name=_("valeurs d'indicateur retenues"), blank=True
     )
@@ -503,6 +548,39 @@ class CriterionScore(Audited, TenantModel):
     @property
     def evidence_list(self) -> list[str]:
         return [line.strip() for line in self.evidence_links.splitlines() if line.strip()]
+
+
+class NotApplicableIndicator(Audited, TenantModel):
+    """A mandatory indicator of the grid that does not apply to this project's kind of tool
+    (an AUC or a drift for a dictation tool), with the reason: it no longer holds the
+    recommendation at "pas encore"."""
+
+    project = models.ForeignKey(
+        Project,
+        on_delete=models.CASCADE,
+        related_name="not_applicable_indicators",
+        verbose_name=_("projet"),
+    )
+    code = models.CharField(_("indicateur obligatoire de la grille"), max_length=60)
+    reason = models.TextField(_("motif"))
+    by = models.ForeignKey(
+        User, verbose_name=_("par"), on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    at = models.DateTimeField(_("le"), default=timezone.now)
+
+    tenant_path = "project__establishment_id"
+    audit_parent = "project"
+
+    class Meta:
+        verbose_name = _("indicateur de la grille non applicable")
+        verbose_name_plural = _("indicateurs de la grille non applicables")
+        ordering = ["project", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "code"], name="not_applicable_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.project}: {self.code}"
 
 
 def refuse_frozen_evidence(sender, instance, action, **kwargs):

@@ -11,8 +11,10 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -36,12 +38,14 @@ from garant.lifecycle.filtersets import ProjectFilterSet
 from garant.lifecycle.forms import (
     AcceptForm,
     CharterForm,
+    CorrectionForm,
     CriterionScoreForm,
     DeclineForm,
     IdeaForm,
     IndicatorForm,
     IndicatorValueForm,
     MergeForm,
+    NotApplicableForm,
     ProjectSettingsForm,
     TransitionForm,
 )
@@ -51,6 +55,7 @@ from garant.lifecycle.models import (
     Idea,
     Indicator,
     IndicatorValue,
+    NotApplicableIndicator,
     PocCharter,
     Project,
 )
@@ -288,6 +293,15 @@ def project_detail(request, pk):
     return render(request, "lifecycle/project_detail.html", context)
 
 
+def refusal_message(problem) -> str:
+    """A gate's refusal as a message, with a link to the page that fixes it."""
+    text = _("Passage refusé : %(why)s") % {"why": problem}
+    url = getattr(problem, "url", "")
+    if not url:
+        return text
+    return format_html('{} <a href="{}">{}</a>', text, url, _("Corriger"))
+
+
 @login_required
 @require_POST
 def project_transition(request, pk):
@@ -302,7 +316,7 @@ def project_transition(request, pk):
         )
     except gates.GateRefused as exc:
         for message in exc.messages:
-            messages.error(request, _("Passage refusé : %(why)s") % {"why": message})
+            messages.error(request, refusal_message(message))
         return redirect(project)
     messages.success(
         request,
@@ -359,7 +373,12 @@ def indicator_form(request, pk, indicator_pk=None):
         indicator = Indicator.objects.within(charter=charter).filter(pk=indicator_pk).first()
         if indicator is None:
             raise Http404
-    form = IndicatorForm(request.POST or None, instance=indicator, charter=charter)
+    initial = {}
+    if indicator is None:
+        initial = {
+            k: request.GET[k] for k in ("grid_indicator", "criterion_code") if k in request.GET
+        }
+    form = IndicatorForm(request.POST or None, instance=indicator, charter=charter, initial=initial)
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, _("Indicateur enregistré."))
@@ -395,15 +414,112 @@ def indicator_values(request, pk):
             form.save()
             messages.success(request, _("Valeur enregistrée."))
             return redirect("lifecycle:indicator_values", pk=indicator.pk)
-    values = list(indicator.values.select_related("recorded_by"))
+    values = list(indicator.values.select_related("recorded_by", "supersedes"))
+    current = gates.current_values(indicator)
     context = _project_context(request, project)
     context.update(
         indicator=indicator,
         values=values,
+        superseded={v.supersedes_id for v in values if v.supersedes_id},
         form=form,
-        chart=mark_safe(charts.indicator_history(indicator, values)),
+        chart=mark_safe(charts.indicator_history(indicator, current)),
     )
     return render(request, "lifecycle/indicator_values.html", context)
+
+
+@login_required
+def indicator_value_edit(request, pk):
+    """Correct a value: in place while no frozen assessment used it; after that, by a new
+    value that supersedes it (the comment says why), the old one kept and shown as corrected."""
+    value = get_scoped(
+        request.user,
+        IndicatorValue.objects.select_related("indicator__charter__project__ai_system"),
+        pk,
+        "assess",
+    )
+    indicator = value.indicator
+    if IndicatorValue.objects.within(supersedes=value).exists():
+        messages.error(request, _("Cette valeur a déjà été corrigée : corrigez la plus récente."))
+        return redirect("lifecycle:indicator_values", pk=indicator.pk)
+    used = value.used_in_frozen_assessment
+    if used:
+        initial = {"value": value.value, "measured_on": value.measured_on}
+        form = CorrectionForm(request.POST or None, indicator=indicator, initial=initial)
+    else:
+        form = IndicatorValueForm(request.POST or None, instance=value, indicator=indicator)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            if used:
+                form.instance.supersedes = value
+                form.instance.recorded_by = request.user
+                form.save()
+                messages.success(
+                    request,
+                    _(
+                        "Correction enregistrée : la valeur retenue par une évaluation figée "
+                        "reste visible, marquée corrigée."
+                    ),
+                )
+            else:
+                form.save()
+                messages.success(request, _("Valeur corrigée."))
+        return redirect("lifecycle:indicator_values", pk=indicator.pk)
+    context = _project_context(request, indicator.charter.project)
+    context.update(indicator=indicator, value=value, used=used, form=form)
+    return render(
+        request,
+        "lifecycle/indicator_value_form.html",
+        context,
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+# --- grid indicators that do not apply ----------------------------------------------------------
+
+
+@login_required
+def not_applicable(request, pk):
+    """Mark a mandatory indicator of the grid not applicable to this project, with a reason
+    (e.g. an AUC or a drift for a dictation tool); or withdraw such a mark (POST "remove")."""
+    project = _project(request, pk, "assess")
+    if request.method == "POST" and request.POST.get("remove"):
+        mark = NotApplicableIndicator.objects.within(project=project).filter(
+            pk=request.POST["remove"] if request.POST["remove"].isdigit() else None
+        )
+        mark = mark.first()
+        if mark is not None:
+            mark.delete()
+            messages.success(request, _("L'indicateur est de nouveau demandé."))
+        return redirect("lifecycle:not_applicable", pk=project.pk)
+    initial = {"code": request.GET.get("code", "")}
+    form = NotApplicableForm(request.POST or None, project=project, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        form.instance.by = request.user
+        form.save()
+        _recompute_drafts(project)
+        messages.success(
+            request,
+            _("Indicateur marqué non applicable : la recommandation est recalculée."),
+        )
+        return redirect("lifecycle:not_applicable", pk=project.pk)
+    grid = grids.grid(project.effective_grid_code)
+    marks = [
+        {"mark": m, "label": grid.mandatory_indicator_label(m.code)}
+        for m in NotApplicableIndicator.objects.within(project=project).select_related("by")
+    ]
+    context = _project_context(request, project)
+    context.update(form=form, marks=marks)
+    return render(
+        request,
+        "lifecycle/not_applicable.html",
+        context,
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def _recompute_drafts(project) -> None:
+    for draft in Assessment.objects.within(project=project).filter(status="draft"):
+        assessments.compute(draft)
 
 
 # --- assessments ---------------------------------------------------------------------------------
@@ -427,9 +543,11 @@ def _assessment(request, pk, permission="view"):
 
 
 def _score_forms(assessment, grid, data=None):
-    values = IndicatorValue.objects.within(
-        indicator__charter__project=assessment.project
-    ).select_related("indicator")
+    values = (
+        IndicatorValue.objects.within(indicator__charter__project=assessment.project)
+        .filter(superseded_by__isnull=True)
+        .select_related("indicator")
+    )
     scores = {
         s.criterion_code: s
         for s in assessment.scores.prefetch_related(
@@ -517,6 +635,7 @@ def assessment_detail(request, pk):
         assessment=assessment,
         grid=grid,
         criteria=criteria,
+        fixes=_fixes(assessment, grid) if not assessment.is_frozen else [],
         can_edit=can_edit,
         chart=_chart_rows(assessment, grid),
         decisions=committee.decisions_of(assessment),
@@ -529,14 +648,74 @@ def assessment_detail(request, pk):
     )
 
 
+def _fixes(assessment, grid) -> list[dict]:
+    """What keeps a draft's recommendation at "pas encore", each with the page that fixes it:
+    a mandatory indicator without value (measure it, or mark it not applicable), a criterion
+    not scored or a stop-if not answered (its place on this page)."""
+    project = assessment.project
+    measured = assessments.measured_indicators(project)
+    fixes = []
+    for c in grid.criteria:
+        for item in c.mandatory_indicators:
+            if item["code"] in measured:
+                continue
+            fixes.append(
+                {
+                    "text": _(
+                        "Indicateur obligatoire sans valeur mesurée — %(n)s. %(title)s : "
+                        "%(indicator)s."
+                    )
+                    % {"n": c.n, "title": c.title, "indicator": localized(item)},
+                    "links": [
+                        (
+                            reverse("lifecycle:indicator_create", args=[project.pk])
+                            + f"?grid_indicator={item['code']}&criterion_code={c.code}",
+                            _("Créer l'indicateur"),
+                        ),
+                        (
+                            reverse("lifecycle:not_applicable", args=[project.pk])
+                            + f"?code={item['code']}",
+                            _("Marquer non applicable"),
+                        ),
+                    ],
+                }
+            )
+    for problem in assessments.freeze_problems(assessment):
+        fixes.append(
+            {"text": problem["text"], "links": [(f"#{problem['anchor']}", _("Aller au critère"))]}
+        )
+    return fixes
+
+
 @login_required
-@require_POST
 def assessment_freeze(request, pk):
+    """Freezing asks for confirmation: GET shows what will be frozen, or the list of what is
+    missing (each with a link to the criterion); POST "confirm" freezes."""
     assessment = _assessment(request, pk, "assess")
-    assessment = assessments.freeze(assessment, request.user)
-    messages.success(
-        request,
-        _("Évaluation figée le %(date)s : elle peut être soumise au comité.")
-        % {"date": date_format(timezone.localtime(assessment.frozen_at), "d/m/Y")},
+    if assessment.is_frozen:
+        messages.info(request, _("Cette évaluation est déjà figée."))
+        return redirect(assessment)
+    problems = assessments.freeze_problems(assessment)
+    if request.method == "POST" and request.POST.get("confirm") == "yes":
+        try:
+            assessment = assessments.freeze(assessment, request.user)
+        except assessments.FreezeRefused as refused:
+            problems = refused.problems
+        else:
+            messages.success(
+                request,
+                _("Évaluation figée le %(date)s : elle peut être soumise au comité.")
+                % {"date": date_format(timezone.localtime(assessment.frozen_at), "d/m/Y")},
+            )
+            return redirect(assessment)
+    context = _project_context(request, assessment.project)
+    context.update(
+        assessment=assessment,
+        grid=assessments.grid_of(assessment),
+        problems=problems,
+        scored=assessment.scores.filter(score__isnull=False).count(),
+        total=assessment.scores.count(),
+        result=assessments.evaluate(assessment),
     )
-    return redirect(assessment)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "lifecycle/assessment_freeze.html", context, status=status)
