@@ -1,6 +1,6 @@
 from django.urls import path
 
-from garant.governance import action_views, decision_views, views
+from garant.governance import action_views, alert_views, decision_views, views
 
 app_name = "governance"
 
@@ -35,4 +35,6 @@ urlpatterns = [
     path("decisions/<int:pk>/signer/", decision_views.decision_sign, name="decision_sign"),
     path("actions/", action_views.action_list, name="action_list"),
     path("actions/<int:pk>/modifier/", action_views.action_edit, name="action_edit"),
+    path("alertes/<int:pk>/action/", alert_views.alert_action, name="alert_action"),
+    path("alertes/<int:pk>/ordre-du-jour/", alert_views.alert_agenda, name="alert_agenda"),
 ]
