@@ -141,10 +141,10 @@ def add_alert(meeting: Meeting, alert, notes: str) -> AgendaItem:
         )
 
 
-def upcoming_meetings(establishment_id: int):
+def upcoming_meetings(establishment):
     """The planned meetings of the establishment's committees still to come, soonest first."""
     return (
-        Meeting.objects.within(committee__establishment_id=establishment_id)
+        Meeting.objects.within(committee__establishment=establishment)
         .filter(status=Meeting.Status.PLANNED, starts_at__gte=timezone.now())
         .select_related("committee")
         .order_by("starts_at", "pk")

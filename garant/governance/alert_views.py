@@ -36,7 +36,7 @@ class MeetingChoice(forms.ModelChoiceField):
 
 
 def _meetings_field(alert: Alert, label) -> MeetingChoice:
-    meetings = agenda.upcoming_meetings(alert.feed.ai_system.establishment_id)
+    meetings = agenda.upcoming_meetings(alert.feed.ai_system.establishment)
     return MeetingChoice(queryset=meetings, label=label, initial=meetings.first(), empty_label=None)
 
 
@@ -81,7 +81,7 @@ def panel_context(request, alert: Alert, can_change: bool) -> dict:
     items = AgendaItem.objects.within(alert=alert).select_related("meeting__committee")
     context = {"alert": alert, "actions": list(actions), "agenda_items": list(items)}
     if can_change:
-        has_meeting = agenda.upcoming_meetings(alert.feed.ai_system.establishment_id).exists()
+        has_meeting = agenda.upcoming_meetings(alert.feed.ai_system.establishment).exists()
         context["has_meeting"] = has_meeting
         if has_meeting:
             context["action_form"] = AlertActionForm(alert=alert, prefix="action")
