@@ -5,8 +5,12 @@ state (`storage.counts`; the late-outcome rule reads the joined rows of its wind
 windows of days in the project's time zone ending with `today`:
 
 * ``auc_below``: ROC AUC of the last `window_days` days below the threshold (a floor);
-* ``psi_above``: PSI of the score, the last `window_days` days against the `window_days`
-  days before them, above the threshold;
+* ``psi_above``: PSI of the score, the last `window_days` days against the feed's drift
+  reference (the `window_days` days before them, or its fixed period), above the threshold;
+* ``feature_psi_above`` / ``feature_ks_above``: PSI (any declared feature) or KS (a numeric
+  one) of `feature`, against the drift reference, above the threshold;
+* ``ece_above``: expected calibration error of the window above the threshold;
+* ``oe_ratio_outside``: observed / expected ratio outside ``[r, 1/r]``;
 * ``subgroup_ratio_outside``: sensitivity ratio of a subgroup of `subgroup_column` to the
   largest group (engine `subgroup_report`) outside ``[r, 1/r]`` (r = the threshold, e.g. 0.8
   gives [0.8, 1.25]); the value kept is the ratio farthest from 1;
@@ -15,8 +19,10 @@ windows of days in the project's time zone ending with `today`:
 * ``outcomes_late``: among the predictions of the window older than the feed's outcome
   window, the share still without an outcome, above the threshold.
 
-A breached rule opens an `Alert` unless one is already open or acknowledged for it; a rule
-back to normal resolves its open and acknowledged alerts. An undefined value (engine
+Defaults and texts of each kind are data (`rule_kinds`). A breached rule opens an `Alert`
+(with its window, reference and figures, for `plain_text`) unless one is already open or
+acknowledged for it; a rule back to normal resolves its open and acknowledged alerts
+(`back_to_normal`); `resolve` closes one explicitly with a note (`manual`). An undefined value (engine
 `None`: one class, empty window…) opens and resolves nothing: the reason is written in the
 rule's last status. Alert messages are stored in French, like the engine's reasons.
 
