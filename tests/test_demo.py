@@ -197,7 +197,8 @@ def test_three_systems_have_six_months_of_monitoring_and_only_the_sepsis_model_d
     # the drift of the last 30 days and the weak site are picked up by the rules
     assert set(
         Alert.objects.filter(feed=sepsis, state="open").values_list("rule__kind", flat=True)
-    ) == {"psi_above", "subgroup_ratio_outside"}
+    ) == {"psi_above", "subgroup_ratio_outside", "feature_psi_above", "oe_ratio_outside"}
+    assert sepsis.alerts.get(rule__kind="feature_psi_above").rule.feature == "lactate"
     assert "Clinique Est" in sepsis.alerts.get(rule__kind="subgroup_ratio_outside").message
     # the two stable systems: every rule evaluated to a value within its limits, no alert
     for slug in set(feeds) - {DRIFTING.slug}:
@@ -207,7 +208,7 @@ def test_three_systems_have_six_months_of_monitoring_and_only_the_sepsis_model_d
     # the alerts are visible on the system's page (tab Suivi) and the feed's page
     client.force_login(User.objects.get(username="referent.valmont"))
     tab = client.get(f"/suivi/systemes/{sepsis.ai_system_id}/").content.decode()
-    assert "2 alertes ouvertes" in tab
+    assert "4 alertes ouvertes" in tab
     page = client.get(sepsis.get_absolute_url()).content.decode()
     assert "PSI du score" in page and "Prendre en compte" in page
     dashboard = client.get(f"/suivi/flux/{sepsis.pk}/tableau/")

@@ -31,7 +31,12 @@ def test_see_the_drift_alert_on_the_system_and_acknowledge_it(page, live_server,
         system = make_system(est_a, name=DRIFTING.system)
         feed = load_demo_feed(DRIFTING, system, today, days=70, per_day=40)
     opened = set(Alert.objects.filter(feed=feed, state="open").values_list("rule__kind", flat=True))
-    assert opened == {"psi_above", "subgroup_ratio_outside"}  # evaluated on commit
+    assert opened == {  # evaluated on commit
+        "psi_above",
+        "subgroup_ratio_outside",
+        "feature_psi_above",
+        "oe_ratio_outside",
+    }
 
     login(page, live_server, "comite.ia")
     page.goto(live_server.url + system.get_absolute_url())
@@ -39,7 +44,7 @@ def test_see_the_drift_alert_on_the_system_and_acknowledge_it(page, live_server,
     tabs.get_by_role("link", name="Suivi").click()
     page.get_by_role("heading", name="Alertes ouvertes").wait_for()
     item = page.get_by_role("listitem").filter(has_text=feed.name)
-    assert "2 alertes ouvertes" in item.inner_text()
+    assert "4 alertes ouvertes" in item.inner_text()
 
     item.get_by_role("link", name=feed.name).click()
     page.wait_for_url(f"**{feed.get_absolute_url()}#alertes")
@@ -77,11 +82,11 @@ def test_see_the_drift_alert_on_the_system_and_acknowledge_it(page, live_server,
     assert "comite.ia" in latest.inner_text() and "modification" in latest.inner_text()
     assert COMMENT in latest.inner_text()
 
-    # back on the Suivi tab, one alert is still open
+    # back on the Suivi tab, three alerts are still open
     page.goto(live_server.url + system.get_absolute_url())
     tabs.get_by_role("link", name="Suivi").click()
     item = page.get_by_role("listitem").filter(has_text=feed.name)
-    item.get_by_text("1 alerte ouverte").wait_for()
+    item.get_by_text("3 alertes ouvertes").wait_for()
 
 
 def test_ask_the_dashboard_for_another_threshold(page, live_server, est_a):  # noqa: F811

@@ -179,6 +179,31 @@ def test_calibration_bins_and_ece(table, counts):
     assert close(cal.ece.value, ece)
 
 
+def test_observed_expected_ratio(table, counts):
+    s, y = labeled(table)
+    # the number of events over the sum of the predicted probabilities (outcome known)
+    assert close(engine.observed_expected(counts.score_histogram()).value, y.sum() / s.sum())
+
+
+def test_observed_expected_is_undefined_without_outcome_or_expected_event(counts):
+    empty = counts.window(dt.date(1990, 1, 1), dt.date(1990, 1, 2)).score_histogram()
+    assert engine.observed_expected(empty).reason == r.EMPTY_WINDOW
+    zero = engine.aggregate(
+        pa.table(
+            {"timestamp": [dt.datetime(2024, 1, 1)] * 2, "score": [0.0, 0.0], "label": [0, 1]}
+        ),
+        engine.ColumnSpec(),
+    ).score_histogram()
+    assert engine.observed_expected(zero).reason == r.NO_EXPECTED_EVENT
+
+
+def test_mean_of_a_feature(table, counts):
+    age = table["age"].to_numpy(zero_copy_only=False)
+    assert close(engine.mean(counts.value_histogram("age")), float(np.nanmean(age)))
+    empty = counts.window(dt.date(1990, 1, 1), dt.date(1990, 1, 2))
+    assert engine.mean(empty.value_histogram("age")) is None
+
+
 def test_calibration_matches_sklearn_away_from_edges():
     from sklearn.calibration import calibration_curve
 

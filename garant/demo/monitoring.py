@@ -8,8 +8,8 @@ one function (`synthetic_feed`) from a `FeedSpec`:
 * CHU de Valmont, the in-house sepsis model (hourly score of every bed, ~7.5 % prevalence):
   in the last 30 days the scores and the lactate drift upwards (the scores overstate the
   risk and twice as many predictions are flagged) and, at its smallest site, the outcomes
-  no longer follow the score, which the alert rules pick up (score PSI, subgroup
-  sensitivity ratio);
+  no longer follow the score, which the alert rules pick up (score PSI, lactate PSI,
+  observed / expected ratio, subgroup sensitivity ratio; the temperature's KS stays quiet);
 * CHU de Montclair, the bought fracture detection on radiographs (~25 % of exams with a
   fracture) and CHU de Sainte-Aure, the bought atrial fibrillation detection on ECGs
   (~8 %): stable, every rule within its limits, no alert.
@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from django.conf import settings
 
-from garant.monitoring import ingest
+from garant.monitoring import ingest, rule_kinds
 from garant.monitoring.models import AlertRule, Feed
 
 DAYS = 183
@@ -117,7 +117,9 @@ class FeedSpec:
     features: tuple[Numeric, ...]
     categorical: tuple[Categorical, ...]
     subgroups: tuple[Categorical | Band, ...]
-    rules: tuple[tuple[str, float, str], ...]  # kind, threshold, subgroup column
+    # kind, threshold (None: the kind's default, garant/referentials/alert_rules), and the
+    # subgroup column or the feature the rule needs
+    rules: tuple[tuple[str, float | None, str], ...]
     drift: Drift | None = None
     seed: int = SEED
 
@@ -143,7 +145,7 @@ FEEDS = (
         outcome_known=0.95,
         features=(
             Numeric("age", "normal", 64, 16, 18, 101),
-            Numeric("lactate", "gamma", 2.0, 0.9, 0.3, 15, 1, case_shift=0.6, drift_shift=0.3),
+            Numeric("lactate", "gamma", 2.0, 0.9, 0.3, 15, 1, case_shift=0.6, drift_shift=0.5),
             Numeric("frequence_cardiaque", "normal", 86, 15, 35, 180, case_shift=14),
             Numeric("temperature", "normal", 37.1, 0.5, 34, 42, 1, case_shift=0.7),
         ),
@@ -166,6 +168,9 @@ FEEDS = (
             (Kind.PSI_ABOVE, 0.2, ""),
             (Kind.SUBGROUP_RATIO_OUTSIDE, 0.8, "site"),
             (Kind.VOLUME_DROP, 0.5, ""),
+            (Kind.FEATURE_PSI_ABOVE, None, "lactate"),
+            (Kind.FEATURE_KS_ABOVE, None, "temperature"),
+            (Kind.OE_RATIO_OUTSIDE, None, ""),
         ),
         drift=Drift(
             days=30,
@@ -213,6 +218,8 @@ FEEDS = (
             (Kind.SUBGROUP_RATIO_OUTSIDE, 0.8, "tranche_age"),
             (Kind.VOLUME_DROP, 0.5, ""),
             (Kind.OUTCOMES_LATE, 0.2, ""),
+            (Kind.ECE_ABOVE, None, ""),
+            (Kind.FEATURE_PSI_ABOVE, None, "region"),
         ),
     ),
     FeedSpec(
@@ -249,6 +256,7 @@ FEEDS = (
             (Kind.PSI_ABOVE, 0.2, ""),
             (Kind.SUBGROUP_RATIO_OUTSIDE, 0.8, "sexe"),
             (Kind.VOLUME_DROP, 0.5, ""),
+            (Kind.OE_RATIO_OUTSIDE, None, ""),
         ),
     ),
 )
@@ -364,7 +372,15 @@ def load_demo_feed(
         outcome_window_hours=spec.outcome_window_hours,
     )
     for kind, threshold, column in spec.rules:
-        AlertRule.objects.create(feed=feed, kind=kind, threshold=threshold, subgroup_column=column)
+        default = rule_kinds.spec(kind)
+        feature = default["needs"].endswith("feature")
+        AlertRule.objects.create(
+            feed=feed,
+            kind=kind,
+            threshold=default["threshold"] if threshold is None else threshold,
+            subgroup_column="" if feature else column,
+            feature=column if feature else "",
+        )
     versions = list(
         system.versions.exclude(released_on=None)
         .order_by("released_on")

@@ -113,3 +113,39 @@ def add_to_agenda(meeting: Meeting, chosen: list[Proposal]) -> int:
             )
             added += 1
     return added
+
+
+class AlreadyOnAgenda(Exception):
+    """The alert is already on that meeting's agenda."""
+
+
+def alert_title(alert) -> str:
+    return _("Alerte de suivi : %(kind)s — %(feed)s") % {
+        "kind": alert.rule.get_kind_display(),
+        "feed": alert.feed,
+    }
+
+
+def add_alert(meeting: Meeting, alert, notes: str) -> AgendaItem:
+    """Append a monitoring alert to the meeting's agenda (once per meeting)."""
+    with transaction.atomic():
+        if meeting.agenda.filter(alert=alert).exists():
+            raise AlreadyOnAgenda
+        return AgendaItem.objects.create(
+            meeting=meeting,
+            position=meeting.agenda.count() + 1,
+            kind=AgendaItem.Kind.ALERT,
+            alert=alert,
+            title=alert_title(alert)[:300],
+            notes=notes,
+        )
+
+
+def upcoming_meetings(establishment):
+    """The planned meetings of the establishment's committees still to come, soonest first."""
+    return (
+        Meeting.objects.within(committee__establishment=establishment)
+        .filter(status=Meeting.Status.PLANNED, starts_at__gte=timezone.now())
+        .select_related("committee")
+        .order_by("starts_at", "pk")
+    )

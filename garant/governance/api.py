@@ -185,6 +185,7 @@ class AgendaItemOut(Schema):
     position: int
     kind: str
     project: int | None = Field(alias="project_id")
+    alert: int | None = Field(alias="alert_id", description="Alerte de suivi (kind alert).")
     title: str
     notes: str
 
@@ -489,6 +490,7 @@ class ActionOut(Schema):
     id: int
     meeting: int = Field(alias="meeting_id")
     decision: int | None = Field(alias="decision_id")
+    alert: int | None = Field(alias="alert_id", description="Alerte de suivi à l'origine.")
     title: str
     owner: int | None = Field(alias="owner_id")
     owner_name: str = Field(alias="owner_display")

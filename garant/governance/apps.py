@@ -9,12 +9,16 @@ class GovernanceConfig(AppConfig):
     def ready(self):
         from garant.core import home
         from garant.governance import board, queues
+        from garant.governance.alert_views import panel_context
         from garant.governance.decisions import dossier_rows, open_conditions
         from garant.governance.todo import governance_todo
         from garant.lifecycle import committee
+        from garant.monitoring import alert_panels
 
         # the lifecycle (below) learns of decisions here: its gates, pages and dossier
         committee.register(committee.Decisions("decisions", dossier_rows, open_conditions))
+        # an alert's page (monitoring, below) offers an action and the committee's agenda
+        alert_panels.register("governance", 10, "governance/_alert_panel.html", panel_context)
         home.register(
             "governance", 20, todo=governance_todo, todo_template="governance/_home_todo.html"
         )

@@ -159,7 +159,7 @@ def statuses(user, today: dt.date | None = None) -> list[Status]:
 
     alerts = (
         Alert.objects.restrict(user, PERMISSION)
-        .filter(state=Alert.State.OPEN)
+        .filter(state__in=(Alert.State.OPEN, Alert.State.ACKNOWLEDGED))
         .order_by()
         .values("feed__ai_system__establishment_id")
         .annotate(n=Count("pk"))

@@ -250,6 +250,7 @@ class AgendaItem(Audited, TenantModel):
     class Kind(models.TextChoices):
         DECISION = "decision", _("décision attendue")
         REVIEW = "review", _("réévaluation en retard")
+        ALERT = "alert", _("alerte de suivi")
         OTHER = "other", _("autre point")
 
     meeting = models.ForeignKey(
@@ -260,6 +261,14 @@ class AgendaItem(Audited, TenantModel):
     project = models.ForeignKey(
         "lifecycle.Project",
         verbose_name=_("projet"),
+        on_delete=models.PROTECT,
+        related_name="agenda_items",
+        null=True,
+        blank=True,
+    )
+    alert = models.ForeignKey(
+        "monitoring.Alert",
+        verbose_name=_("alerte de suivi"),
         on_delete=models.PROTECT,
         related_name="agenda_items",
         null=True,
@@ -280,7 +289,12 @@ class AgendaItem(Audited, TenantModel):
                 fields=["meeting", "project"],
                 condition=Q(project__isnull=False),
                 name="agenda_item_unique_project",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["meeting", "alert"],
+                condition=Q(alert__isnull=False),
+                name="agenda_item_unique_alert",
+            ),
         ]
 
     def __str__(self):
@@ -470,6 +484,14 @@ class Action(Audited, TenantModel):
     decision = models.ForeignKey(
         Decision,
         verbose_name=_("décision"),
+        on_delete=models.PROTECT,
+        related_name="actions",
+        null=True,
+        blank=True,
+    )
+    alert = models.ForeignKey(
+        "monitoring.Alert",
+        verbose_name=_("alerte de suivi"),
         on_delete=models.PROTECT,
         related_name="actions",
         null=True,

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from garant.governance import action_views, board, decision_views, views
+from garant.governance import action_views, alert_views, board, decision_views, views
 
 app_name = "governance"
 
@@ -36,4 +36,6 @@ urlpatterns = [
     path("actions/", action_views.action_list, name="action_list"),
     path("actions/<int:pk>/modifier/", action_views.action_edit, name="action_edit"),
     path("etat-par-etablissement.<str:fmt>", board.board_export, name="board_export"),
+    path("alertes/<int:pk>/action/", alert_views.alert_action, name="alert_action"),
+    path("alertes/<int:pk>/ordre-du-jour/", alert_views.alert_agenda, name="alert_agenda"),
 ]

@@ -1,4 +1,5 @@
-"""Forms of alert rules and of the acknowledgement of an alert (web pages and API)."""
+"""Forms of alert rules, of the acknowledgement and resolution of an alert and of a feed's
+drift reference (web pages, API and command line)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from garant.monitoring.models import AlertRule
+from garant.core.dates import DATE_WIDGET
+from garant.monitoring import rule_kinds
+from garant.monitoring.models import AlertRule, Feed
 
 Kind = AlertRule.Kind
 #: ten years: longer windows would reach before year 1 in the evaluation's date arithmetic
@@ -19,12 +22,19 @@ class AlertRuleForm(forms.ModelForm):
 
     class Meta:
         model = AlertRule
-        fields = ["kind", "threshold", "window_days", "subgroup_column", "active"]
+        fields = ["kind", "threshold", "window_days", "feature", "subgroup_column", "active"]
 
     def __init__(self, *args, feed, **kwargs):
         super().__init__(*args, **kwargs)
         self.instance.feed = feed
         self.fields["window_days"].min_value = 1
+        # a new rule left empty: the default of its kind (data: garant/referentials/alert_rules)
+        for name in ("threshold", "window_days"):
+            if self.instance.pk:
+                continue
+            self.fields[name].required = False
+            proposed = _("Vide : la valeur proposée pour ce type de règle.")
+            self.fields[name].help_text = f"{self.fields[name].help_text} {proposed}".strip()
         if self.instance.pk:
             self.fields["kind"].disabled = True  # the page shows it and does not send it
         if feed.subgroup_columns:
@@ -32,11 +42,23 @@ class AlertRuleForm(forms.ModelForm):
             self.fields["subgroup_column"] = forms.ChoiceField(
                 label=self.fields["subgroup_column"].label, choices=choices, required=False
             )
+        features = [*feed.feature_columns, *feed.categorical_columns]
+        self.fields["feature"] = forms.ChoiceField(
+            label=self.fields["feature"].label,
+            help_text=self.fields["feature"].help_text,
+            choices=[("", "—"), *((c, c) for c in features)],
+            required=False,
+        )
 
     def clean(self):
         cleaned = super().clean()
-        kind, threshold = cleaned.get("kind"), cleaned.get("threshold")
-        window = cleaned.get("window_days")
+        kind = cleaned.get("kind")
+        if kind and not self.instance.pk:
+            spec = rule_kinds.spec(kind)
+            for name in ("threshold", "window_days"):
+                if cleaned.get(name) is None and name not in self.errors:
+                    cleaned[name] = spec[name]
+        threshold, window = cleaned.get("threshold"), cleaned.get("window_days")
         if window is not None and window < 1:
             self.add_error("window_days", _("La fenêtre doit compter au moins un jour."))
         elif window is not None and window > MAX_WINDOW_DAYS:
@@ -53,19 +75,23 @@ class AlertRuleForm(forms.ModelForm):
                     "ajoutez une autre règle."
                 ),
             )
-        if kind is None or threshold is None:
+        if kind is None:
             return cleaned
-        proportion = kind in (Kind.AUC_BELOW, Kind.VOLUME_DROP, Kind.OUTCOMES_LATE)
-        if proportion and not 0 < threshold < 1:
+        spec = rule_kinds.spec(kind)
+        self._check_feature(cleaned, spec["needs"])
+        if threshold is None:
+            return cleaned
+        bounds = spec["bounds"]
+        if bounds == "open_unit" and not 0 < threshold < 1:
             self.add_error("threshold", _("Le seuil doit être compris entre 0 et 1 (exclus)."))
-        if kind == Kind.PSI_ABOVE and threshold <= 0:
+        if bounds == "positive" and threshold <= 0:
             self.add_error("threshold", _("Le seuil du PSI doit être positif."))
+        if bounds == "ratio" and not 0 < threshold < 1:
+            self.add_error(
+                "threshold",
+                _("Le rapport minimal doit être compris entre 0 et 1 (0,8 : [0,8 ; 1,25])."),
+            )
         if kind == Kind.SUBGROUP_RATIO_OUTSIDE:
-            if not 0 < threshold < 1:
-                self.add_error(
-                    "threshold",
-                    _("Le rapport minimal doit être compris entre 0 et 1 (0,8 : [0,8 ; 1,25])."),
-                )
             column = cleaned.get("subgroup_column")
             if column not in self.instance.feed.subgroup_columns:
                 self.add_error(
@@ -75,6 +101,29 @@ class AlertRuleForm(forms.ModelForm):
             cleaned["subgroup_column"] = ""
         return cleaned
 
+    def _check_feature(self, cleaned, needs: str) -> None:
+        feed = self.instance.feed
+        feature = cleaned.get("feature") or ""
+        if needs == "feature" and feature not in (*feed.feature_columns, *feed.categorical_columns):
+            self.add_error("feature", _("Choisissez une des variables déclarées du flux."))
+        elif needs == "numeric_feature" and feature not in feed.feature_columns:
+            self.add_error(
+                "feature",
+                _(
+                    "Choisissez une des variables numériques du flux (le KS ne s'applique pas à une variable catégorielle)."
+                ),
+            )
+        elif not needs.endswith("feature"):
+            cleaned["feature"] = ""
+
+
+def rule_initial() -> dict:
+    """The threshold and window proposed for each kind (data: `rule_kinds`)."""
+    return {
+        kind: {"threshold": spec["threshold"], "window_days": spec["window_days"]}
+        for kind, spec in rule_kinds.kinds().items()
+    }
+
 
 class AcknowledgeForm(forms.Form):
     comment = forms.CharField(
@@ -83,3 +132,40 @@ class AcknowledgeForm(forms.Form):
         max_length=2000,
         strip=True,
     )
+
+
+class ResolveForm(forms.Form):
+    note = forms.CharField(
+        label=gettext_lazy("note de résolution"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        strip=True,
+        help_text=gettext_lazy("Ce qui a été fait ou constaté : l'alerte sera close."),
+    )
+
+
+class DriftReferenceForm(forms.ModelForm):
+    """The reference of the feed's drift rules and of its dashboard: rolling (the days before
+    the window) or a fixed period (both days included), e.g. the validation period."""
+
+    class Meta:
+        model = Feed
+        fields = ["drift_reference", "reference_start", "reference_end"]
+        widgets = {"reference_start": DATE_WIDGET, "reference_end": DATE_WIDGET}
+
+    def clean(self):
+        cleaned = super().clean()
+        mode = cleaned.get("drift_reference")
+        start, end = cleaned.get("reference_start"), cleaned.get("reference_end")
+        if mode == Feed.DriftReference.FIXED:
+            if start is None and "reference_start" not in self.errors:
+                self.add_error("reference_start", _("Une référence fixe a besoin d'un début."))
+            if end is None and "reference_end" not in self.errors:
+                self.add_error("reference_end", _("Une référence fixe a besoin d'une fin."))
+            if start and end and end < start:
+                self.add_error(
+                    "reference_end", _("La fin de la référence est antérieure à son début.")
+                )
+        elif mode == Feed.DriftReference.ROLLING:
+            cleaned["reference_start"] = cleaned["reference_end"] = None
+        return cleaned

@@ -14,8 +14,14 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from garant.core import permissions
-from garant.monitoring import alerts
-from garant.monitoring.alert_forms import AcknowledgeForm, AlertRuleForm
+from garant.monitoring import alert_panels, alerts
+from garant.monitoring.alert_forms import (
+    AcknowledgeForm,
+    AlertRuleForm,
+    DriftReferenceForm,
+    ResolveForm,
+    rule_initial,
+)
 from garant.monitoring.models import Alert, AlertRule, Feed
 from garant.registry.views import _system_context
 
@@ -36,7 +42,9 @@ def feed_context(feed: Feed, can_change: bool, rule_form=None) -> dict:
         .select_related("rule")
         .order_by("-resolved_at", "-pk")[:CLOSED_SHOWN],
         "rule_form": (rule_form or AlertRuleForm(feed=feed)) if can_change else None,
+        "rule_defaults": rule_initial(),
         "acknowledge_form": AcknowledgeForm() if can_change else None,
+        "reference_form": DriftReferenceForm(instance=feed) if can_change else None,
     }
 
 
@@ -62,6 +70,38 @@ def add_rule(request, pk):
     return redirect(feed)
 
 
+def _back(request, alert):
+    """Back to the alert's page when the form was sent from it, else to the feed's page."""
+    if request.POST.get("from") == "alert":
+        return redirect(alert)
+    return redirect(alert.feed)
+
+
+ALERT_QUERYSET = Alert.objects.select_related(
+    "feed__ai_system__establishment", "rule", "acknowledged_by", "resolved_by"
+)
+
+
+@login_required
+def alert_detail(request, pk):
+    """An alert in plain words (what changed, since when, how much, what it may mean for
+    patients, what to do), its statistical detail one click away, the dashboard at its
+    window, and what may be done: acknowledge, resolve, and what the apps above add."""
+    alert = permissions.get_scoped(request.user, ALERT_QUERYSET, pk)
+    context = _system_context(request, alert.feed.ai_system, "monitoring")
+    can_change = context["can_change"]
+    context.update(
+        feed=alert.feed,
+        alert=alert,
+        text=alerts.plain_text(alert),
+        dashboard_url=f"{reverse('monitoring:dashboard', args=[alert.feed_id])}?alerte={alert.pk}",
+        acknowledge_form=AcknowledgeForm() if can_change and alert.state == "open" else None,
+        resolve_form=ResolveForm() if can_change and alert.ongoing else None,
+        panels=alert_panels.panels_for(request, alert, can_change),
+    )
+    return render(request, "monitoring/alert_detail.html", context)
+
+
 @login_required
 @require_POST
 def acknowledge(request, pk):
@@ -77,8 +117,45 @@ def acknowledge(request, pk):
         messages.error(request, _("Seule une alerte ouverte peut être prise en compte."))
     else:
         alerts.acknowledge(alert, request.user, form.cleaned_data["comment"])
-        messages.success(request, _("Alerte prise en compte."))
-    return redirect(alert.feed)
+        messages.success(
+            request,
+            _("Alerte prise en compte. Elle reste en cours jusqu'au retour à la normale."),
+        )
+    return _back(request, alert)
+
+
+@login_required
+@require_POST
+def resolve(request, pk):
+    alert = permissions.get_scoped(
+        request.user, Alert.objects.select_related("feed__ai_system", "rule"), pk, "change"
+    )
+    form = ResolveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Une note est obligatoire pour résoudre l'alerte."))
+    elif not alert.ongoing:
+        messages.error(request, _("Cette alerte est déjà close."))
+    else:
+        alerts.resolve(alert, request.user, form.cleaned_data["note"])
+        messages.success(request, _("Alerte résolue."))
+    return _back(request, alert)
+
+
+@login_required
+@require_POST
+def drift_reference(request, pk):
+    """Choose the reference of the feed's drift rules: rolling or a fixed period."""
+    feed = permissions.get_scoped(
+        request.user, Feed.objects.select_related("ai_system"), pk, "change"
+    )
+    form = DriftReferenceForm(request.POST, instance=feed)
+    if form.is_valid():
+        feed = form.save()
+        messages.success(request, _("Référence de la dérive enregistrée."))
+        alerts.evaluate_after_ingest(feed)
+    else:
+        messages.error(request, _("Référence refusée : %(errors)s") % {"errors": _errors(form)})
+    return redirect(_feed_alerts_url(feed))
 
 
 def _rule(request, pk) -> AlertRule:

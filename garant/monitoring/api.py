@@ -9,7 +9,7 @@ Alert rules are validated by `AlertRuleForm`, the form of the feed's page, when 
 "change" permission on the feed's system.
 """
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -31,7 +31,12 @@ from garant.core.api import (
 )
 from garant.core.filtersets import filtered
 from garant.monitoring import alerts, dashboard, ingest, report
-from garant.monitoring.alert_forms import AcknowledgeForm, AlertRuleForm
+from garant.monitoring.alert_forms import (
+    AcknowledgeForm,
+    AlertRuleForm,
+    DriftReferenceForm,
+    ResolveForm,
+)
 from garant.monitoring.filtersets import FeedFilterSet
 from garant.monitoring.forms import FeedForm
 from garant.monitoring.models import Alert, AlertRule, Feed, IngestBatch
@@ -87,7 +92,21 @@ class FeedOut(Schema):
     outcome_column: str
     outcome_time_column: str
     outcome_window_hours: int
+    drift_reference: str = Field(
+        description="Référence de la dérive : rolling (glissante) ou fixed (période fixe)."
+    )
+    reference_start: date | None
+    reference_end: date | None
     created_at: datetime
+
+
+class DriftReferenceIn(Schema):
+    drift_reference: str = Field(
+        description="rolling : les jours qui précèdent la fenêtre de chaque règle ; fixed : "
+        "la période reference_start – reference_end (incluses), ex. la période de validation."
+    )
+    reference_start: str | None = Field(None, description="AAAA-MM-JJ ou JJ/MM/AAAA (fixed).")
+    reference_end: str | None = Field(None, description="AAAA-MM-JJ ou JJ/MM/AAAA (fixed).")
 
 
 class FeedFilters(Schema):
@@ -152,6 +171,21 @@ def create_feed(request, payload: FeedIn):
     system = get_scoped(request, AISystem.objects.all(), values.pop("ai_system"), "change")
     feed = save_form(FeedForm(values, ai_system=system))
     return Status(201, get_scoped(request, feed_queryset(), feed.pk))
+
+
+@feeds.put(
+    "/{feed_id}/drift-reference",
+    response={200: FeedOut, **WRITE_ERRORS},
+    summary="Choisir la référence de la dérive",
+)
+def set_drift_reference(request, feed_id: Id, payload: DriftReferenceIn):
+    """La référence des règles de dérive (score et variables) et du tableau de bord : glissante
+    ou période fixe. Mêmes contrôles que la page du flux ; il faut le droit de modifier le
+    système. Les règles sont réévaluées aussitôt."""
+    feed = get_scoped(request, feed_queryset(), feed_id, "change")
+    feed = save_form(DriftReferenceForm(payload.model_dump(), instance=feed))
+    alerts.evaluate_after_ingest(feed)
+    return get_scoped(request, feed_queryset(), feed.pk)
 
 
 def _receive(request, feed_id: int, kind: str | None, payload: RecordsIn | None):
@@ -239,7 +273,12 @@ def feed_report(request, feed_id: Id, query: Query[ReportQuery]):
         raise FormErrors({REPORT_PARAMETERS.get(k, k): v for k, v in form.errors.items()})
     data = form.cleaned_data
     return report.build_report(
-        feed, data["du"], data["au"], by=data["par"], threshold=data["seuil"]
+        feed,
+        data["du"],
+        data["au"],
+        by=data["par"],
+        threshold=data["seuil"],
+        reference=feed.fixed_reference,
     )
 
 
@@ -251,14 +290,20 @@ rules_router = Router(tags=["Suivi : alertes"])
 
 class AlertRuleIn(Schema):
     kind: str = Field(
-        description="auc_below, psi_above, subgroup_ratio_outside, volume_drop, outcomes_late."
+        description="auc_below, psi_above, feature_psi_above, feature_ks_above, ece_above, "
+        "oe_ratio_outside, subgroup_ratio_outside, volume_drop, outcomes_late."
     )
-    threshold: float = Field(
-        description="AUC : plancher ; PSI : maximum ; sous-groupes : rapport minimal r "
-        "(tolérance [r ; 1/r]) ; volume : baisse maximale (0.5 = 50 %) ; issues : part maximale "
-        "de prédictions échues sans issue."
+    threshold: float | None = Field(
+        None,
+        description="AUC : plancher ; PSI, KS, ECE : maximum ; sous-groupes et observé / "
+        "attendu : rapport minimal r (tolérance [r ; 1/r]) ; volume : baisse maximale "
+        "(0.5 = 50 %) ; issues : part maximale de prédictions échues sans issue. Absent à la "
+        "création : la valeur proposée pour le type (garant/referentials/alert_rules).",
     )
-    window_days: int = Field(30, description="Fenêtre en jours (volume : 7 j contre 28 j).")
+    window_days: int | None = Field(
+        None, description="Fenêtre en jours (volume : 7 j contre 28 j) ; absent : proposée."
+    )
+    feature: str = Field("", description="Pour feature_psi_above et feature_ks_above.")
     subgroup_column: str = Field("", description="Pour subgroup_ratio_outside.")
     active: bool = True
 
@@ -269,6 +314,7 @@ class AlertRuleOut(Schema):
     kind: str
     threshold: float
     window_days: int
+    feature: str
     subgroup_column: str
     active: bool
     created_at: datetime
@@ -291,8 +337,19 @@ class AlertOut(Schema):
     comment: str
     resolved_at: datetime | None
     resolution: str = Field(
-        description="Motif de la clôture : back_to_normal (retour à la normale), "
-        "rule_deactivated (règle désactivée) ; vide tant que l'alerte est en cours."
+        description="Motif de la clôture : back_to_normal (close automatiquement, retour à la "
+        "normale), rule_deactivated (règle désactivée), manual (résolue avec une note) ; vide "
+        "tant que l'alerte est en cours (ouverte ou prise en compte)."
+    )
+    resolved_by: str | None
+    resolution_note: str
+    window_start: date | None = Field(description="Premier jour de la fenêtre comparée.")
+    window_end: date | None
+    reference_start: date | None = Field(description="Référence comparée (dérive, AUC).")
+    reference_end: date | None
+    text: dict[str, str] = Field(
+        description="En clair : change (ce qui a changé), since (depuis quand), how_much (de "
+        "combien), meaning (pour les patients), todo (que faire)."
     )
 
 
@@ -302,6 +359,10 @@ class AlertFilters(Schema):
 
 class AcknowledgeIn(Schema):
     comment: str = Field(description="Obligatoire : ce qui a été vu ou décidé.")
+
+
+class ResolveIn(Schema):
+    note: str = Field(description="Obligatoire : ce qui a été fait ou constaté.")
 
 
 @feeds.get("/{feed_id}/rules", response={200: list[AlertRuleOut], **READ_ERRORS}, summary="Règles")
@@ -347,6 +408,33 @@ def acknowledge_alert(request, alert_id: Id, payload: AcknowledgeIn):
     if alert.state != Alert.State.OPEN:
         raise HttpError(409, _("Seule une alerte ouverte peut être prise en compte."))
     alerts.acknowledge(alert, request.user, form.cleaned_data["comment"])
+    return alerts.as_dict(alert)
+
+
+@alerts_router.get(
+    "/{alert_id}", response={200: AlertOut, **READ_ERRORS}, summary="Lire une alerte"
+)
+def get_alert(request, alert_id: Id):
+    queryset = Alert.objects.select_related("rule", "acknowledged_by", "resolved_by")
+    return alerts.as_dict(get_scoped(request, queryset, alert_id))
+
+
+@alerts_router.post(
+    "/{alert_id}/resolve",
+    response={200: AlertOut, **WRITE_ERRORS},
+    summary="Résoudre une alerte",
+)
+def resolve_alert(request, alert_id: Id, payload: ResolveIn):
+    """Clôt une alerte en cours (ouverte ou prise en compte) avec une note (obligatoire) ;
+    il faut le droit de modifier le système. 409 si l'alerte est déjà close."""
+    queryset = Alert.objects.select_related("rule", "feed__ai_system", "acknowledged_by")
+    alert = get_scoped(request, queryset, alert_id, "change")
+    form = ResolveForm(payload.model_dump())
+    if not form.is_valid():
+        raise FormErrors(form.errors)
+    if not alert.ongoing:
+        raise HttpError(409, _("Cette alerte est déjà close."))
+    alerts.resolve(alert, request.user, form.cleaned_data["note"])
     return alerts.as_dict(alert)
 
 

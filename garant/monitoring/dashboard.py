@@ -3,7 +3,9 @@
 The period form is read from the query string (``du``, ``au`` as dd/mm/yyyy or ISO, ``par`` =
 day / week / month, ``seuil`` = a decision threshold in [0, 1] other than the feed's, for a
 "what if" report); by default the last 90 days ending today (Europe/Paris), by week, at the
-feed's operating threshold. An invalid form is shown with its French errors (status 200),
+feed's operating threshold, and against the feed's fixed drift reference when it has one
+(else the same number of days before the period). ``alerte`` = an alert of the feed: its
+own window and reference, said so above the report. An invalid form is shown with its French errors (status 200),
 never a server error.
 """
 
@@ -25,7 +27,7 @@ from django.utils.translation import gettext_lazy
 from garant.core import permissions
 from garant.core.dates import DATE_WIDGET
 from garant.monitoring import charts, report
-from garant.monitoring.models import Feed
+from garant.monitoring.models import Alert, Feed
 from garant.registry.views import _system_context
 
 DEFAULT_DAYS = 90
@@ -181,13 +183,42 @@ def _rate_top(points, reference: float | None) -> float:
     return min(1.0, max(0.1, (int(top * 10) + 1) / 10))
 
 
+def alert_period(alert: Alert) -> dict:
+    """The period of the dashboard opened from an alert: the window it compared, by day up
+    to two months, by week beyond."""
+    start, end = alert.window_start, alert.window_end
+    by = "day" if (end - start).days < 62 else "week"
+    return {"du": start, "au": end, "par": by}
+
+
+def _alert(request, feed: Feed) -> Alert | None:
+    """The alert `?alerte=<id>` of this feed (None if absent or not one of the feed's)."""
+    value = request.GET.get("alerte", "")
+    if not value.isdigit():
+        return None
+    return (
+        Alert.objects.within(feed=feed)
+        .filter(pk=int(value), window_start__isnull=False)
+        .select_related("rule")
+        .first()
+    )
+
+
 @login_required
 def dashboard(request, pk):
+    """`?alerte=<id>`: the alert's own window and reference, said above the report."""
     feed = permissions.get_scoped(
         request.user, Feed.objects.select_related("ai_system__establishment"), pk
     )
     context = _system_context(request, feed.ai_system, "monitoring")
-    form = PeriodForm(request.GET) if request.GET else PeriodForm(default_period())
+    alert = _alert(request, feed)
+    reference = feed.fixed_reference
+    if alert is not None:
+        form = PeriodForm(alert_period(alert))
+        if alert.reference_start:
+            reference = (alert.reference_start, alert.reference_end)
+    else:
+        form = PeriodForm(request.GET) if request.GET else PeriodForm(default_period())
     data = None
     if form.is_valid():
         data = report.build_report(
@@ -196,8 +227,9 @@ def dashboard(request, pk):
             form.cleaned_data["au"],
             by=form.cleaned_data["par"],
             threshold=form.cleaned_data["seuil"],
+            reference=reference,
         )
-    context.update(feed=feed, form=form, **report_context(data))
+    context.update(feed=feed, form=form, alert=alert, **report_context(data))
     return render(request, "monitoring/dashboard.html", context)
 
 

@@ -78,6 +78,21 @@ class Feed(Audited, TenantModel):
         default=48,
         help_text=_("Une issue compte si elle survient dans ce délai après la prédiction."),
     )
+
+    # the reference of drift rules (score and features): the `window_days` days before the
+    # window ("rolling"), or a fixed period such as the validation period ("fixed")
+    class DriftReference(models.TextChoices):
+        ROLLING = "rolling", _("glissante : les jours qui précèdent la fenêtre")
+        FIXED = "fixed", _("période fixe (ex. la période de validation)")
+
+    drift_reference = models.CharField(
+        _("référence de la dérive"),
+        max_length=8,
+        choices=DriftReference.choices,
+        default=DriftReference.ROLLING,
+    )
+    reference_start = models.DateField(_("début de la période de référence"), null=True, blank=True)
+    reference_end = models.DateField(_("fin de la période de référence"), null=True, blank=True)
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
 
     tenant_path = "ai_system__establishment_id"
@@ -104,6 +119,13 @@ class Feed(Audited, TenantModel):
     def reference(self) -> str:
         """How the command line names the feed: `<system id>/<slug>`."""
         return f"{self.ai_system_id}/{self.slug}"
+
+    @property
+    def fixed_reference(self) -> tuple | None:
+        """(first day, last day) of the fixed drift reference, or None when it is rolling."""
+        if self.drift_reference == self.DriftReference.FIXED and self.reference_start:
+            return (self.reference_start, self.reference_end)
+        return None
 
     @property
     def stored_subgroup_columns(self) -> list[str]:
@@ -178,20 +200,37 @@ class AlertRule(Audited, TenantModel):
         )
         VOLUME_DROP = "volume_drop", _("chute du volume de prédictions")
         OUTCOMES_LATE = "outcomes_late", _("issues en retard")
+        FEATURE_PSI_ABOVE = (
+            "feature_psi_above",
+            _("dérive d'une variable (PSI) au-dessus d'un seuil"),
+        )
+        FEATURE_KS_ABOVE = "feature_ks_above", _("dérive d'une variable (KS) au-dessus d'un seuil")
+        ECE_ABOVE = "ece_above", _("calibration : erreur (ECE) au-dessus d'un seuil")
+        OE_RATIO_OUTSIDE = (
+            "oe_ratio_outside",
+            _("calibration : rapport observé / attendu hors tolérance"),
+        )
 
     feed = models.ForeignKey(Feed, on_delete=models.CASCADE, related_name="alert_rules")
     kind = models.CharField(_("règle"), max_length=24, choices=Kind.choices)
     threshold = models.FloatField(
         _("seuil"),
         help_text=_(
-            "AUC : plancher ; PSI : maximum ; sous-groupes : rapport minimal r (tolérance "
-            "[r ; 1/r]) ; volume : baisse maximale (0,5 = 50 %) ; issues : part maximale "
-            "de prédictions sans issue."
+            "AUC : plancher ; PSI, KS, ECE : maximum ; sous-groupes et observé / attendu : "
+            "rapport minimal r (tolérance [r ; 1/r]) ; volume : baisse maximale (0,5 = 50 %) ; "
+            "issues : part maximale de prédictions sans issue."
         ),
     )
     window_days = models.PositiveIntegerField(_("fenêtre (jours)"), default=30)
     subgroup_column = models.CharField(
         _("colonne de sous-groupe"), max_length=100, blank=True, default=""
+    )
+    feature = models.CharField(
+        _("variable"),
+        max_length=100,
+        blank=True,
+        default="",
+        help_text=_("Pour la dérive d'une variable : une variable déclarée du flux."),
     )
     active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
@@ -224,8 +263,9 @@ class Alert(Audited, TenantModel):
     class Resolution(models.TextChoices):
         """Why a resolved alert was closed (empty while it is open or acknowledged)."""
 
-        BACK_TO_NORMAL = "back_to_normal", _("retour à la normale")
+        BACK_TO_NORMAL = "back_to_normal", _("close automatiquement : retour à la normale")
         RULE_DEACTIVATED = "rule_deactivated", _("règle désactivée")
+        MANUAL = "manual", _("résolue manuellement")
 
     # RESTRICT: a rule that raised alerts cannot be deleted (they are evidence), but
     # deleting the whole feed still removes its rules and alerts together
@@ -234,6 +274,13 @@ class Alert(Audited, TenantModel):
     opened_at = models.DateTimeField(_("ouverte le"), auto_now_add=True)
     value = models.FloatField(_("valeur"), null=True, blank=True)
     message = models.CharField(_("message"), max_length=500)
+    # what the rule compared when it opened the alert (days of the project's time zone,
+    # both included) and the figures of the plain-language text (`alerts.plain_text`)
+    window_start = models.DateField(_("début de la fenêtre"), null=True, blank=True)
+    window_end = models.DateField(_("fin de la fenêtre"), null=True, blank=True)
+    reference_start = models.DateField(_("début de la référence"), null=True, blank=True)
+    reference_end = models.DateField(_("fin de la référence"), null=True, blank=True)
+    facts = models.JSONField(_("constats chiffrés"), default=dict, blank=True)
     state = models.CharField(_("état"), max_length=12, choices=State.choices, default=State.OPEN)
     acknowledged_by = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -248,6 +295,10 @@ class Alert(Audited, TenantModel):
         blank=True,
         default="",
     )
+    resolved_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolution_note = models.TextField(_("note de résolution"), blank=True, default="")
 
     tenant_path = "feed__ai_system__establishment_id"
     audit_parent = "feed"
@@ -259,3 +310,12 @@ class Alert(Audited, TenantModel):
 
     def __str__(self):
         return f"{self.feed} — {self.message}"
+
+    def get_absolute_url(self):
+        return reverse("monitoring:alert_detail", args=[self.pk])
+
+    @property
+    def ongoing(self) -> bool:
+        """Open or acknowledged: in progress until the metric is back to normal or it is
+        resolved explicitly."""
+        return self.state in (self.State.OPEN, self.State.ACKNOWLEDGED)

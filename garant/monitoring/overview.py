@@ -19,9 +19,12 @@ from garant.core.filtersets import filtered
 from garant.monitoring import alerts
 from garant.monitoring.filtersets import FeedFilterSet
 from garant.monitoring.models import Alert, AlertRule, Feed, IngestBatch
+from garant.registry.models import AISystem
 
 #: a feed that received nothing for this many days is shown as silent
 STALE_DAYS = 7
+#: the lifecycle phase of a system in routine use (taxonomy "phase"): it should be monitored
+ROUTINE = "routine"
 
 
 @dataclass
@@ -32,7 +35,9 @@ class FeedRow:
     open_alerts: list[dict] = field(default_factory=list)  # {kind, label, n}, newest first
     open_count: int = 0
     acknowledged_count: int = 0
-    status: str = ""  # "alert", "never", "silent", "no_rule" or "watched"
+    # "alert" (open), "acknowledged" (acknowledged, still in progress), "never", "silent",
+    # "no_rule" or "watched"
+    status: str = ""
     silent_days: int | None = None
 
 
@@ -88,6 +93,8 @@ def _status(row: FeedRow, today) -> tuple[str, int | None]:
     feed = row.feed
     if row.open_count:
         return "alert", None
+    if row.acknowledged_count:  # acknowledged stays in progress until back to normal
+        return "acknowledged", None
     if feed.last_batch_at is None:
         return "never", None
     days = (today - timezone.localdate(feed.last_batch_at)).days
@@ -127,6 +134,14 @@ def by_establishment(rows: list[FeedRow]) -> list[dict]:
     return groups
 
 
+def monitoring_gaps(user, establishment=None) -> list[AISystem]:
+    """The systems in routine use the user may see that have no monitoring feed: a gap."""
+    systems = AISystem.objects.for_user(user).filter(phase=ROUTINE, feeds__isnull=True)
+    if establishment is not None:
+        systems = systems.filter(establishment=establishment)
+    return list(systems.select_related("establishment").order_by("establishment__name", "name"))
+
+
 @login_required
 def overview(request):
     # an invalid filter is shown with its error, and no feed
@@ -141,6 +156,12 @@ def overview(request):
             "groups": by_establishment(rows),
             "feed_count": len(rows),
             "alerting_count": sum(1 for row in rows if row.open_count),
+            "acknowledged_count": sum(
+                1 for row in rows if row.acknowledged_count and not row.open_count
+            ),
+            "gaps": monitoring_gaps(
+                request.user, form.cleaned_data.get("establishment") if form.is_valid() else None
+            ),
             "filtered": bool(form.errors) or any(form.cleaned_data.values()),
             "stale_days": STALE_DAYS,
         },
@@ -148,18 +169,23 @@ def overview(request):
 
 
 def home_todo(user) -> dict:
-    """The home page's section (`garant.core.home`): the open alerts the user may see, counted
-    per establishment (each line of « À faire » names its establishment)."""
+    """The home page's section (`garant.core.home`): the open alerts the user may see and the
+    acknowledged ones still in progress, counted per establishment (each line of « À faire »
+    names its establishment), and the systems in routine use without a feed."""
     counts = (
         Alert.objects.for_user(user)
-        .filter(state=Alert.State.OPEN)
+        .filter(state__in=alerts.ACTIVE_STATES)
         .order_by("feed__ai_system__establishment__name")
-        .values("feed__ai_system__establishment__name")
+        .values("state", "feed__ai_system__establishment__name")
         .annotate(n=Count("pk"))
     )
-    return {
-        "open_alerts": [
+    rows: dict[str, list] = {state: [] for state in alerts.ACTIVE_STATES}
+    for c in counts:
+        rows[c["state"]].append(
             {"establishment": c["feed__ai_system__establishment__name"], "n": c["n"]}
-            for c in counts
-        ]
+        )
+    return {
+        "open_alerts": rows[Alert.State.OPEN],
+        "acknowledged_alerts": rows[Alert.State.ACKNOWLEDGED],
+        "monitoring_gaps": monitoring_gaps(user),
     }

@@ -23,6 +23,9 @@ urlpatterns = [
         name="alert_rule_deactivate",
     ),
     path("regles/<int:pk>/supprimer/", alert_views.delete_rule, name="alert_rule_delete"),
+    path("alertes/<int:pk>/", alert_views.alert_detail, name="alert_detail"),
     path("alertes/<int:pk>/prise-en-compte/", alert_views.acknowledge, name="alert_acknowledge"),
+    path("alertes/<int:pk>/resolution/", alert_views.resolve, name="alert_resolve"),
+    path("flux/<int:pk>/reference/", alert_views.drift_reference, name="drift_reference"),
     path("flux/<int:pk>/tableau/", dashboard.dashboard, name="dashboard"),
 ]

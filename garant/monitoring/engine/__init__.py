@@ -25,9 +25,17 @@ from .counts import (
     empty_counts,
     load,
 )
-from .drift import categorical_drift, drift_report, numeric_drift
+from .drift import categorical_drift, drift_report, mean, numeric_drift
 from .fairness import subgroup_report
-from .metrics import brier, calibration, confusion, performance, prevalence, roc_auc
+from .metrics import (
+    brier,
+    calibration,
+    confusion,
+    observed_expected,
+    performance,
+    prevalence,
+    roc_auc,
+)
 from .results import (
     AUC,
     Calibration,
@@ -68,7 +76,9 @@ __all__ = [
     "categorical_drift",
     "confusion",
     "drift_report",
+    "mean",
     "numeric_drift",
+    "observed_expected",
     "performance",
     "prevalence",
     "roc_auc",

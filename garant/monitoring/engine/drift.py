@@ -31,6 +31,14 @@ def score_values(h: ScoreHistogram) -> ValueHistogram:
     return ValueHistogram(SCORE, h.values, h.totals, h.missing_score)
 
 
+def mean(h: ValueHistogram) -> float | None:
+    """Mean of a numeric variable's non-missing values: ``Σ v × count / Σ count`` (None if
+    there is none)."""
+    if h.n == 0:
+        return None
+    return float(np.dot(h.values.astype(float), h.counts) / h.n)
+
+
 def reference_edges(reference: ValueHistogram, n_bins: int = 10) -> np.ndarray:
     """Upper edges of the reference-anchored bins: the reference deciles (for 10 bins).
 

@@ -142,6 +142,22 @@ def brier(h: ScoreHistogram) -> r.Metric:
     return r.Metric(total / (positives + negatives))
 
 
+def observed_expected(h: ScoreHistogram) -> r.Metric:
+    """Observed / expected ratio (calibration-in-the-large), outcome known.
+
+    ``Σ_i pos_i / Σ_i (pos_i + neg_i) × s_i``: the number of positive outcomes over the
+    number the scores predict. 1 when the scores are calibrated on average, below 1 when
+    they overstate the risk (fewer events than predicted), above 1 when they understate it.
+    """
+    positives, negatives = _labeled_total(h)
+    if positives + negatives == 0:
+        return r.Metric.undefined(r.EMPTY_WINDOW if h.totals.sum() == 0 else r.NO_OUTCOME)
+    expected = float(np.dot(h.positives + h.negatives, h.values))
+    if expected == 0:
+        return r.Metric.undefined(r.NO_EXPECTED_EVENT)
+    return r.Metric(positives / expected)
+
+
 def calibration_bin_index(h: ScoreHistogram, n_bins: int) -> np.ndarray:
     """Equal-width bin of each quantised score: ``floor(s × n_bins)``, score 1 in the last bin.
 

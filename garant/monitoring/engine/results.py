@@ -24,6 +24,7 @@ ONE_CATEGORY = "une seule catégorie observée"
 NO_PREVIOUS_PERIOD = "aucune période antérieure"
 REFERENCE_UNDEFINED = "valeur du groupe de référence indéfinie ou nulle"
 GROUP_UNDEFINED = "valeur du groupe indéfinie"
+NO_EXPECTED_EVENT = "aucun événement attendu (tous les scores sont nuls)"
 
 
 @dataclass(frozen=True)

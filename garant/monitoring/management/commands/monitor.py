@@ -17,13 +17,15 @@ from django.utils.translation import gettext as _
 from garant.core.audit import audit_context
 from garant.core.models import User
 from garant.monitoring import alerts, dashboard, ingest, report, storage
+from garant.monitoring.alert_forms import DriftReferenceForm
 from garant.monitoring.models import Alert, Feed, IngestBatch
 
 
 class Command(BaseCommand):
     help = (
         "Suivi : « ingest » charge un fichier Parquet, CSV ou FHIR dans un flux, « erase » "
-        "efface un patient, « evaluate » évalue les règles d'alerte."
+        "efface un patient, « evaluate » évalue les règles d'alerte, « reference » choisit la "
+        "référence de la dérive."
     )
 
     def add_arguments(self, parser):
@@ -57,6 +59,21 @@ class Command(BaseCommand):
             "--feed", action="append", default=None, help="flux : <id du système>/<slug> (tous)"
         )
         evaluate.add_argument("--date", default=None, help="évaluer au AAAA-MM-JJ (aujourd'hui)")
+        reference = sub.add_parser(
+            "reference",
+            help="choisir la référence de la dérive d'un flux : glissante ou période fixe",
+        )
+        reference.add_argument("--feed", required=True, help="flux : <id du système>/<slug>")
+        mode = reference.add_mutually_exclusive_group(required=True)
+        mode.add_argument(
+            "--rolling", action="store_true", help="les jours qui précèdent la fenêtre"
+        )
+        mode.add_argument(
+            "--fixed", action="store_true", help="la période --from / --to (ex. la validation)"
+        )
+        reference.add_argument("--from", dest="start", default=None, help="AAAA-MM-JJ (--fixed)")
+        reference.add_argument("--to", dest="end", default=None, help="AAAA-MM-JJ (--fixed)")
+        reference.add_argument("--user", default=None, help="utilisateur à qui l'attribuer")
         state = sub.add_parser(
             "state", help="mettre à jour (ou reconstruire) l'état de suivi des flux"
         )
@@ -189,7 +206,9 @@ class Command(BaseCommand):
                 threshold = math.nan
             if not 0 <= threshold <= 1:
                 raise CommandError(_("--threshold : un seuil entre 0 et 1 est attendu."))
-        data = report.build_report(feed, days[0], days[1], by=by, threshold=threshold)
+        data = report.build_report(
+            feed, days[0], days[1], by=by, threshold=threshold, reference=feed.fixed_reference
+        )
         if report_format == "json":
             text = json.dumps(data, ensure_ascii=False, indent=2)
         else:
@@ -200,6 +219,30 @@ class Command(BaseCommand):
         with open(output, "w", encoding="utf-8") as target:
             target.write(text + "\n")
         self.stdout.write(_("Rapport écrit dans %(path)s.") % {"path": output})
+
+    def do_reference(self, owner, feed, rolling=False, fixed=False, start=None, end=None, **_):
+        """The same form as the feed's page and the API: French errors, nothing saved."""
+        feed = self._feed(feed)
+        data = {
+            "drift_reference": Feed.DriftReference.FIXED if fixed else Feed.DriftReference.ROLLING,
+            "reference_start": start,
+            "reference_end": end,
+        }
+        form = DriftReferenceForm(data, instance=feed)
+        if not form.is_valid():
+            errors = "; ".join(
+                f"{field} : {' '.join(messages)}" for field, messages in form.errors.items()
+            )
+            raise CommandError(f"Référence refusée : {errors}")
+        feed = form.save()
+        alerts.evaluate_feed(feed)
+        if feed.fixed_reference:
+            start, end = feed.fixed_reference
+            self.stdout.write(
+                f"{feed.reference} : référence fixe du {start:%d/%m/%Y} au {end:%d/%m/%Y}."
+            )
+        else:
+            self.stdout.write(f"{feed.reference} : référence glissante.")
 
     def do_state(self, owner, feed=None, rebuild=False, **_):
         feeds = [self._feed(reference) for reference in feed] if feed else Feed.objects.all()
