@@ -77,7 +77,7 @@ def meeting(committee, days, status=Meeting.Status.PLANNED):
 
 def establishment_with_everything(group, code, name):
     """An establishment whose figures are: 3 systems, 1 high-risk, 2 qualified (67 %),
-    obligations 2 done of 4 due and 1 overdue, 2 open alerts, 1 routine system without a feed,
+    obligations 2 done of 4 due and 1 overdue, 3 ongoing alerts (one acknowledged), 1 routine system without a feed,
     1 blocked project, next committee in 10 days."""
     est = Establishment.objects.create(group=group, code=code, name=name)
     with audit_context(source="test"):
@@ -131,7 +131,7 @@ def test_figures_are_computed_from_the_data(governed):
     full, quiet = rows
     assert (full.systems, full.high_risk, full.qualified, full.qualified_percent) == (3, 1, 2, 67)
     assert (full.obligations_done, full.obligations_due, full.obligations_overdue) == (2, 4, 1)
-    assert (full.open_alerts, full.routine_without_feed, full.blocked_projects) == (2, 1, 1)
+    assert (full.open_alerts, full.routine_without_feed, full.blocked_projects) == (3, 1, 1)
     assert full.next_meeting.starts_at.date() == (timezone.now() + dt.timedelta(days=10)).date()
     assert full.next_meeting.committee.name == "Copil IA chu-nord"
     assert (quiet.systems, quiet.high_risk, quiet.qualified_percent) == (1, 0, 0)
@@ -193,7 +193,7 @@ def test_board_export_pdf_and_xlsx(governed):
     response = client.get(reverse("governance:board_export", args=["xlsx"]))
     sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[1][:10] == ("CHU Nord", 3, 1, 67, 2, 4, 1, 2, 1, 1)
+    assert rows[1][:10] == ("CHU Nord", 3, 1, 67, 2, 4, 1, 3, 1, 1)
     assert rows[2][0] == "CHU Sud" and len(rows) == 3
     assert client.get(reverse("governance:board_export", args=["doc"])).status_code == 404
 

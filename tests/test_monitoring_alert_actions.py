@@ -466,6 +466,6 @@ def test_a_routine_system_without_feed_is_a_gap(world, client_for, feed):
     section = overview.split("Systèmes en routine sans flux de suivi", 1)[1].split("</section>")[0]
     assert "Lecture ECG" not in section and "Autre établissement" not in section
     home = viewer.get(reverse("home")).content.decode()
-    assert "1 système en routine sans flux de suivi" in home
+    assert "En routine sans flux de suivi :" in home and "Triage aux urgences" in home
     assert reverse("monitoring:system_feeds", args=[unwatched.pk]) in home
     assert "Rien d&#x27;urgent" not in home and "Rien d'urgent" not in home
