@@ -23,7 +23,7 @@ from garant.governance import board
 from garant.governance.models import Committee, Meeting
 from garant.lifecycle.models import Idea, Project
 from garant.monitoring.models import Alert, AlertRule
-from garant.registry.models import AISystem
+from garant.registry.models import AISystem, Declaration
 from tests.conftest import make_feed, make_system, make_user
 from tests.test_lifecycle_builders import make_project
 
@@ -284,6 +284,35 @@ def test_contributor_sees_their_ideas_and_declarations(world):
     assert ">Autre<" not in table
     assert "CHU A" in table
     assert "Ma file de travail" not in page and "governance-board" not in page
+
+
+def test_short_declarations_reach_both_home_pages(world):
+    """A nurse's short declaration is in her « Mes idées et déclarations » with what happens
+    next, and in the referent's work queue with the number of answers still missing."""
+    a, b = world["a"], world["b"]
+    nurse = world["users"]["a"][Role.CONTRIBUTOR]
+    with audit_context(user=nurse, source="test"):
+        mine = Declaration.objects.create(
+            establishment=a["est"],
+            declared_by=nurse,
+            name="Dictée intelligente",
+            purpose_unknown=True,
+        )
+        Declaration.objects.create(
+            establishment=b["est"],
+            declared_by=world["users"]["b"][Role.CONTRIBUTOR],
+            name="Ailleurs",
+        )
+    table = home_page(nurse)
+    table = table[table.index('id="my-contributions"') :]
+    table = table[: table.index("</table>")]
+    assert "Dictée intelligente" in table and mine.get_absolute_url() in table
+    assert "Un référent IA de votre établissement va l" in table
+    page = home_page(world["users"]["a"][Role.REFERENT])
+    queue = page[page.index('id="work-queue"') : page.index("</table>", page.index("work-queue"))]
+    assert "Déclaration à examiner" in queue and mine.get_absolute_url() in queue
+    assert "3 réponses à compléter" in queue  # what it does, service, where: not answered
+    assert "Ailleurs" not in queue
 
 
 def test_a_contributor_with_nothing_yet_is_told_so(world):

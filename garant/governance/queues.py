@@ -2,9 +2,9 @@
 by `GovernanceConfig.ready` (governance is the layer that sees every app):
 
 - a referent's (or DPO's) work queue: the obligations and follow-up actions assigned to them,
-  the systems of their establishments never qualified, the prediction feeds with an open
-  alert; soonest due first, each naming its establishment;
-- a field professional's ideas and the systems they declared, each with its status and what
+  the systems of their establishments never qualified, the declarations from the field to
+  review, the prediction feeds with an open alert; soonest due first, each naming its establishment;
+- a field professional's ideas, their short declarations and the systems they registered, each with its status and what
   happens next.
 
 The « À faire » card keeps its counts per establishment; the queue lists the records.
@@ -19,6 +19,7 @@ from django.db.models import Count, Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from garant.compliance.dashboard import OPEN
 from garant.compliance.models import Obligation, Qualification
@@ -29,7 +30,8 @@ from garant.core.tenancy import roles_by_establishment
 from garant.governance.models import Action
 from garant.lifecycle.models import Idea
 from garant.monitoring.models import Alert, Feed
-from garant.registry.models import AISystem
+from garant.registry import declarations
+from garant.registry.models import AISystem, Declaration
 
 QUEUE_ROLES = frozenset({Role.REFERENT, Role.DPO})
 SHOWN = 15
@@ -106,6 +108,23 @@ def work_queue(user, today: dt.date) -> list[Task]:
                 s.name,
                 reverse("compliance:wizard", args=[s.pk]),
                 s.establishment.name,
+            )
+        )
+    for d in declarations.queue(user)[:SHOWN]:
+        missing = len(d.missing())
+        tasks.append(
+            Task(
+                _("Déclaration à examiner"),
+                str(d)
+                + (
+                    " — "
+                    + ngettext("%(n)s réponse à compléter", "%(n)s réponses à compléter", missing)
+                    % {"n": missing}
+                    if missing
+                    else ""
+                ),
+                d.get_absolute_url(),
+                d.establishment.name,
             )
         )
     alerting = (
@@ -191,6 +210,18 @@ def _system_line(system: AISystem, phases) -> Contribution:
     )
 
 
+def _declaration_line(declaration: Declaration) -> Contribution:
+    return Contribution(
+        _("Outil déclaré"),
+        str(declaration),
+        declaration.get_absolute_url(),
+        declaration.establishment.name,
+        timezone.localdate(declaration.created_at),
+        declaration.get_status_display(),
+        declaration.next_step(),
+    )
+
+
 def contributions(user) -> list[Contribution]:
     """The ideas `user` submitted and the systems they declared, newest first."""
     phases = vocabulary("phase")
@@ -207,7 +238,11 @@ def contributions(user) -> list[Contribution]:
         .select_related("establishment")
         .order_by("-created_at", "-pk")[:SHOWN]
     )
-    lines = [_idea_line(i, phases) for i in ideas] + [_system_line(s, phases) for s in systems]
+    lines = (
+        [_idea_line(i, phases) for i in ideas]
+        + [_system_line(s, phases) for s in systems]
+        + [_declaration_line(d) for d in declarations.mine(user)[:SHOWN]]
+    )
     lines.sort(key=lambda c: c.date, reverse=True)
     return lines[:SHOWN]
 
