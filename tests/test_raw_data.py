@@ -236,9 +236,11 @@ def findings(text: str, language: str, known: dict, allowed=()) -> list[str]:
 # --- the pages, filled with the demo's records ----------------------------------------------
 
 
-def _record(kind: str, user, establishment):
+def _records(kind: str, user, establishment, limit: int = 1) -> list:
+    """The `limit` records of `kind` with the most to show that `user` may see in Valmont
+    (else in another CHU of the demo; else any: the page then shows its refusal)."""
     if kind == "user":
-        return User.objects.get(username="referent.valmont")
+        return [User.objects.get(username="referent.valmont")]
     assert kind in KINDS, f"add the kind {kind!r} of PAGE_ARGS to KINDS in {__name__}"
     model, richest = KINDS[kind]
     every = model.objects.unrestricted()
@@ -246,32 +248,37 @@ def _record(kind: str, user, establishment):
     if kind == "notification":
         visible = visible.filter(user=user)
     valmont = every.filter(tenant_filter(model, {establishment.pk}))
-    # the role's records of Valmont; else of another CHU of the demo; else the refusal
     for mine in (valmont & visible, visible, valmont, every):
         if mine.exists():
             break
     mine = mine.order_by("pk")
     if richest is not None:
         mine = mine.annotate(richness=richest).order_by("-richness", "pk")
-    return mine.first()  # None: no page to fill (the demo sends no notification)
+    return list(mine[:limit])  # empty: no page to fill (the demo sends no notification)
 
 
-def _urls(user, establishment) -> list[tuple[str, str]]:
+def _urls(user, establishment, limit: int = 1) -> list[tuple[str, str]]:
+    """(page name, URL) of every page, filled with the first record of each kind; with
+    `limit` > 1, also with the next records, for the pages of one record."""
     urls = []
     for name, params in PAGES:
         if name in ("logout", "set_language", "sso:start", "sso:callback"):
             continue
-        args = []
-        for kind in PAGE_ARGS.get(name, ()) if params else ():
+        kinds = PAGE_ARGS.get(name, ()) if params else ()
+        choices = []
+        for kind in kinds:
             if kind in VALUES:
-                args.append(VALUE_OF_ROUTE.get((name, kind), VALUES[kind]))
+                choices.append([VALUE_OF_ROUTE.get((name, kind), VALUES[kind])])
             elif kind == "establishment":
-                args.append(establishment.pk)
+                choices.append([establishment.pk])
             else:
-                record = _record(kind, user, establishment)
-                args.append(record.pk if record else None)
-        if None not in args:
-            urls.append((name, reverse(name, args=args)))
+                n = limit if len(kinds) == 1 else 1
+                choices.append([r.pk for r in _records(kind, user, establishment, n)])
+        if all(choices):
+            first = [c[0] for c in choices]
+            urls.append((name, reverse(name, args=first)))
+            if len(choices) == 1:
+                urls += [(name, reverse(name, args=[pk])) for pk in choices[0][1:]]
     return urls
 
 
@@ -294,13 +301,13 @@ def walk(demo):
         )
     known = vocabulary()
 
-    def _walk(role: str, language: str) -> list[str]:
+    def _walk(role: str, language: str, limit: int = 1) -> list[str]:
         user = User.objects.get(username=ROLES[role])
         client = Client(raise_request_exception=False, HTTP_ACCEPT_LANGUAGE=language)
         client.force_login(user)
         client.cookies["django_language"] = language
         wrong = []
-        for name, url in _urls(user, establishment):
+        for name, url in _urls(user, establishment, limit):
             if name in PENDING:
                 continue
             response = client.get(url)
@@ -322,6 +329,12 @@ def walk(demo):
 @pytest.mark.parametrize("role", list(ROLES))
 def test_no_raw_data_in_french(walk, role):
     wrong = walk(role, "fr")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_no_raw_data_on_the_pages_of_every_record(walk):
+    """The referent's pages of each record (up to a few of each kind), not only the first."""
+    wrong = walk("referent", "fr", limit=4)
     assert not wrong, "\n".join(wrong)
 
 

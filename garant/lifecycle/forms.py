@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from garant.core.dates import DATE_WIDGET
 from garant.core.models import Establishment, Service
+from garant.core.numbers import number
 from garant.core.referentials import vocabulary
 from garant.lifecycle import grids
 from garant.lifecycle.models import (
@@ -309,5 +310,5 @@ class CriterionScoreForm(forms.ModelForm):
         }
         self.fields["indicator_values"].queryset = values
         self.fields["indicator_values"].label_from_instance = lambda v: (
-            f"{v.indicator.name} : {v.value.normalize():f} ({v.measured_on:%d/%m/%Y})"
+            f"{v.indicator.name} : {number(v.value)} ({v.measured_on:%d/%m/%Y})"
         )
