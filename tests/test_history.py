@@ -40,14 +40,15 @@ def test_the_history_tab_reads_as_sentences(world, client_for):
     now = timezone.localtime()
     day = now.strftime("%d/%m/%Y")
     assert re.search(
-        rf"Le {day} à \d\d:\d\d, Thomas Girardin a modifié « Triage A » \(système d'IA\) :", text
+        rf"Le {day} à \d\d:\d\d, Thomas Girardin a modifié « Triage A » "
+        r"\(système d'IA, interface web\) :",
+        text,
     ), text
     assert "phase : « Idée » → « Expérimentation / PoC »" in text
     assert "hébergement : (vide) → « Sur site (établissement) »" in text
     assert "date de mise en service : (vide) → « 01/03/2026 »" in text
     assert "services utilisateurs : « Urgences A » → (vide)" in text
-    assert "a créé « Triage A 2.0 » (version)" in text
-    assert "(interface web)" in text
+    assert "a créé « Triage A 2.0 » (version, interface web) :" in text
     assert not findings(text, "fr", KNOWN)
 
 
@@ -83,7 +84,7 @@ def test_values_are_labels_names_and_local_dates(world):
     }
     assert imported.readable.kind == "import de la cartographie"
     assert created.readable.sentence.endswith(
-        f"a créé « {membership} » (rôle dans un établissement)"
+        f"a créé « {membership} » (rôle dans un établissement, interface web)"
     )
 
 

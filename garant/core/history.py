@@ -2,7 +2,8 @@
 change with its field's label and values' labels, never a column name, a code, an id or an
 ISO timestamp.
 
-"Le 03/02/2026 à 14:05, Thomas Girardin a modifié « SepsiAlerte » (système d'IA) :"
+"Le 03/02/2026 à 14:05, Thomas Girardin a modifié « SepsiAlerte » (système d'IA, interface
+web) :"
 followed by "phase : « Expérimentation / PoC » → « Évaluation »".
 
 The trail itself keeps the raw values (they are what its hashes cover); only their display
@@ -235,14 +236,15 @@ def _actors(events) -> dict[int, str]:
     return {u.pk: str(u) for u in user_model.objects.filter(pk__in=ids)}
 
 
-def _sentence(event, actor: str, kind: str) -> str:
+def _sentence(event, actor: str, kind: str, source: str) -> str:
+    """ "Le 03/02/2026 à 14:05, Thomas Girardin a modifié « X » (système d'IA, interface web)"."""
     moment = timezone.localtime(event.at)
     values = {
         "day": date_format(moment, "d/m/Y"),
         "time": date_format(moment, "H:i"),
         "who": actor,
         "object": event.object_repr,
-        "kind": kind,
+        "kind": f"{kind}, {source}",
     }
     if event.action == "create":
         text = _("Le %(day)s à %(time)s, %(who)s a créé « %(object)s » (%(kind)s)")
@@ -252,8 +254,10 @@ def _sentence(event, actor: str, kind: str) -> str:
         text = _("Le %(day)s à %(time)s, %(who)s a supprimé « %(object)s » (%(kind)s)")
     elif event.action == "login":
         text = _("Le %(day)s à %(time)s, %(who)s s'est connecté·e")
+        return f"{text % values} ({source})"
     else:
         text = _("Le %(day)s à %(time)s, %(who)s : %(object)s")
+        return f"{text % values} ({source})"
     return text % values
 
 
@@ -293,10 +297,10 @@ def describe(events) -> list:
         actor = actors.get(event.actor_id) or event.actor_name or _("Garant")
         if actor == "système":  # recorded with no user: Garant itself
             actor = _("Garant")
-        kind = kind_label(event.object_type)
+        kind, source = kind_label(event.object_type), source_label(event.source)
         event.readable = Readable(
-            sentence=_sentence(event, actor, kind),
-            source=source_label(event.source),
+            sentence=_sentence(event, actor, kind, source),
+            source=source,
             kind=kind,
             changes=changes,
         )
