@@ -24,6 +24,7 @@ from django.utils import translation
 
 import garant
 from garant.compliance.models import Evidence, Obligation, Qualification
+from garant.compliance.rules import rulebook
 from garant.core.audit import audit_context
 from garant.core.models import Establishment, Membership, Service, User
 from garant.core.numbers import money, number
@@ -198,6 +199,8 @@ def vocabulary() -> dict:
                 codes.add(code)
             elif "_" in code:
                 words.add(code)
+    for path in (REFERENTIALS / "regulatory").glob("*.yaml"):  # obligation codes
+        words |= {code for code in rulebook(path.stem).obligations if "_" in code}
     versions = {path.stem for path in REFERENTIALS.rglob("*.yaml")}
     versions |= set(AISystemVersion.objects.unrestricted().values_list("version", flat=True))
     return {

@@ -114,6 +114,12 @@ def kind_label(object_type: str) -> str:
     }.get(object_type, object_type.rpartition(".")[2].replace("_", " "))
 
 
+def _hidden(model) -> set[str]:
+    """Keys a model records but does not show (`audit_hidden`: codes its name already says)."""
+    names = set(getattr(model, "audit_hidden", ()))
+    return names | {f"{name}_id" for name in names}
+
+
 def _fields(model) -> dict[str, models.Field]:
     if model is None:
         return {}
@@ -278,10 +284,13 @@ def describe(events) -> list:
                         names.want(f.related_model, value)
     names.fetch()
     actors = _actors(events)
+    hidden_of = {t: _hidden(model_of(t)) for t in fields_of}
     for event in events:
         fields = fields_of[event.object_type]
         changes = []
         for key, pair in (event.changes or {}).items():
+            if key in hidden_of[event.object_type]:
+                continue
             before, after = pair if isinstance(pair, list) and len(pair) == 2 else (None, pair)
             f = fields.get(key)
             if key == "chain" and not fields:
