@@ -222,8 +222,8 @@ def test_unit_menus_are_complete_when_short_and_narrowed_when_long(world, client
     menu = client.get(LIST).context["filterset"].form.fields["service"].widget.choices
     assert [label for _pk, label in menu] == [
         "---------",
-        "chu-a — Urgences A",
-        "chu-b — Urgences B",
+        "CHU A — Urgences A",
+        "CHU B — Urgences B",
     ]
 
     Service.objects.bulk_create(

@@ -542,7 +542,7 @@ def test_the_code_flow_signs_in_with_either_client_authentication(
     bob = User.objects.get(username="bob")
     assert int(client.session["_auth_user_id"]) == bob.pk
     assert roles(bob) == {("chu-a", "committee")}
-    assert "Membre du comité (chu-a)" in page_text(client.get("/"))
+    assert "Membre du comité (CHU A)" in page_text(client.get("/"))
 
 
 def test_an_unreachable_provider_is_said_so(settings, tmp_path, monkeypatch, db):
@@ -609,7 +609,7 @@ def test_chromium_sign_in_lands_in_the_right_establishment_and_loses_access_with
         sign_in_with_provider(page, live_server, first_time=True)
         page.wait_for_url(f"{live_server.url}/")
         assert page.get_by_role("heading", name="Bonjour Alice").is_visible()
-        assert page.get_by_text("Référent IA / chef de projet (chu-a)").is_visible()
+        assert page.get_by_text("Référent IA / chef de projet (CHU A)").is_visible()
         alice = User.objects.get(username="alice")
         assert (alice.last_name, alice.email) == ("Martin", "alice.martin@chu-a.example")
         assert roles(alice) == {("chu-a", "referent")}
@@ -639,7 +639,7 @@ def test_chromium_sign_in_lands_in_the_right_establishment_and_loses_access_with
         sso_on.user("alice", "/chu-b/auditeurs", first_name="Alice", last_name="Martin")
         sign_in_with_provider(page, live_server, first_time=False)
         page.wait_for_url(f"{live_server.url}/")
-        assert page.get_by_text("Auditeur (lecture seule) (chu-b)").is_visible()
+        assert page.get_by_text("Auditeur (lecture seule) (CHU B)").is_visible()
         alice.refresh_from_db()
         assert alice.is_active and roles(alice) == {("chu-b", "auditor")}
         assert AuditEvent.objects.filter(object_type="sso.login", actor_id=alice.pk).count() == 2

@@ -18,8 +18,10 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from garant.compliance.rules import rulebook
 from garant.core.audit import Audited
 from garant.core.models import User
+from garant.core.referentials import ReferentialError, localized
 from garant.core.tenancy import TenantModel
 from garant.registry.models import AISystem
 
@@ -161,6 +163,8 @@ class Obligation(Audited, TenantModel):
     tenant_path = "ai_system__establishment_id"
     audit_parent = "ai_system"
     audit_exclude = ("updated_at",)
+    # referential keys, recorded but not shown in a history: the obligation's title says them
+    audit_hidden = ("code", "family", "date_key", "referential_version")
 
     class Meta:
         verbose_name = _("obligation")
@@ -174,7 +178,16 @@ class Obligation(Audited, TenantModel):
         indexes = [models.Index(fields=["status", "due_date"])]
 
     def __str__(self):
-        return f"{self.ai_system} — {self.code}"
+        return f"{self.ai_system} — {self.title}"
+
+    @property
+    def title(self) -> str:
+        """The obligation's title in its referential version (its code if none is found)."""
+        try:
+            item = rulebook(self.referential_version).obligations[self.code]
+        except (ReferentialError, KeyError):
+            return self.code
+        return localized(item["title"])
 
     def get_absolute_url(self):
         return reverse("compliance:obligation", args=[self.pk])

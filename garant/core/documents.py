@@ -25,6 +25,7 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from xml.sax.saxutils import escape
 
 import openpyxl
@@ -48,6 +49,8 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from garant.core.numbers import number
+
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -57,6 +60,8 @@ def display(value) -> str:
         return "—"
     if isinstance(value, bool):
         return _("Oui") if value else _("Non")
+    if isinstance(value, int | float | Decimal):  # 4,5 and 18 000, in French
+        return number(value)
     if isinstance(value, dt.datetime):
         return date_format(timezone.localtime(value), "d/m/Y H:i")
     if isinstance(value, dt.date):

@@ -29,7 +29,6 @@ from django.db.models import Prefetch, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -41,6 +40,7 @@ from garant.core.forms import (
     UserFilterForm,
     temporary_password,
 )
+from garant.core.history import describe
 from garant.core.models import AuditEvent, Establishment, Membership, Role, User
 
 
@@ -111,45 +111,6 @@ def _show_password(request, target, password: str, created: bool):
     return response
 
 
-def field_labels() -> dict[str, str]:
-    labels = {
-        "password_reset": _("réinitialisation du mot de passe"),
-        "login_unlocked": _("déblocage de la connexion"),
-    }
-    for model in (User, Membership):
-        for f in model._meta.concrete_fields:
-            labels[f.attname] = labels[f.name] = str(f.verbose_name)
-    labels["establishment_id"] = labels["establishment"] = _("établissement")
-    labels["user_id"] = labels["user"] = _("utilisateur")
-    return labels
-
-
-def readable_changes(changes: dict) -> dict:
-    """An account event's changes as a person reads them: names rather than ids and codes."""
-    # names only of the ids these changes mention, on events already filtered by establishment
-    names = dict(Establishment.objects.unrestricted().values_list("pk", "name"))
-    roles = dict(Role.choices)
-    readable = {}
-    for key, pair in changes.items():
-        if key == "user_id":
-            continue  # the subject of the page itself
-        if key == "establishment_id":
-            pair = [names.get(v, v) if v is not None else None for v in pair]
-        elif key == "role":
-            pair = [str(roles.get(v, v)) if v is not None else None for v in pair]
-        elif key == "date_joined":
-            pair = [_local_time(v) for v in pair]
-        readable[key] = pair
-    return readable
-
-
-def _local_time(value):
-    parsed = parse_datetime(value) if isinstance(value, str) else None
-    if parsed is None:
-        return value
-    return timezone.localtime(parsed).strftime("%d/%m/%Y %H:%M")
-
-
 # --- pages --------------------------------------------------------------------------------
 
 
@@ -217,8 +178,7 @@ def user_detail(request, pk):
     if ids is not None:
         events = events.filter(Q(establishment_id__in=ids) | Q(establishment_id__isnull=True))
     events = Paginator(events, 20).get_page(request.GET.get("page"))
-    for event in events:
-        event.display = readable_changes(event.changes)
+    describe(events)
     refusal = account_refusal(request.user, target, ids)
     return render(
         request,
@@ -231,7 +191,6 @@ def user_detail(request, pk):
             "can_reset": not refusal and target.pk != request.user.pk,
             "is_locked": bool(_locked_usernames([target.username])),
             "events": events,
-            "labels": field_labels(),
         },
     )
 

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from garant.core import home as home_sections
 from garant.core import permissions
 from garant.core.dates import parse_day
+from garant.core.history import describe, kind_label
 from garant.core.models import AuditEvent
 
 
@@ -64,14 +65,17 @@ def audit_list(request):
     object_types = AuditEvent.objects.order_by().values_list("object_type", flat=True).distinct()
     query = request.GET.copy()
     query.pop("page", None)
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    describe(page)
+    kinds = sorted(((t, kind_label(t)) for t in object_types), key=lambda pair: pair[1].lower())
     return render(
         request,
         "core/audit_list.html",
         {
-            "page": Paginator(events, 50).get_page(request.GET.get("page")),
+            "page": page,
             "filters": filters,
             "errors": errors,
-            "object_types": sorted(object_types),
+            "object_types": kinds,
             "query": query.urlencode(),
         },
     )

@@ -12,6 +12,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from garant.core.documents import PdfDocument, display, pdf_response
+from garant.core.numbers import money, number
 from garant.core.permissions import get_scoped
 from garant.lifecycle import committee
 from garant.lifecycle.models import Assessment, Indicator, PocCharter, Project, Recommendation
@@ -51,7 +52,7 @@ def _register(project: Project) -> list[tuple[str, object]]:
         (_("Modalité"), f"{s.modality} — {s.get_modality_display()}"),
         (_("Phase"), s.get_phase_display()),
         (_("Statut dispositif médical"), s.get_device_status_display()),
-        (_("Prochaine réévaluation"), project.next_review_date),
+        (_("Prochaine réévaluation"), display(project.next_review_date)),
     ]
 
 
@@ -62,7 +63,7 @@ def _charter(charter: PocCharter | None) -> list[tuple[str, object]] | None:
         (_("Cas d'usage précis"), charter.use_case),
         (_("Objectif opérationnel"), charter.operational_objective),
         (_("Services"), ", ".join(str(s) for s in charter.services.all())),
-        (_("Nombre d'utilisateurs"), charter.users_count),
+        (_("Nombre d'utilisateurs"), number(charter.users_count) or None),
         (_("Population de patients"), charter.patient_population),
         (_("Période"), f"{display(charter.start_date)} → {display(charter.end_date)}"),
         (_("Utilisateurs impliqués"), charter.users_involved),
@@ -70,7 +71,7 @@ def _charter(charter: PocCharter | None) -> list[tuple[str, object]] | None:
         (_("Passage à l'échelle"), charter.scalability),
         (_("Intégration aux outils"), charter.integration),
         (_("Statut réglementaire"), charter.regulatory_status),
-        (_("Budget (€)"), charter.budget),
+        (_("Budget"), money(charter.budget) or None),
     ]
 
 
@@ -80,11 +81,11 @@ def _indicators(charter: PocCharter | None) -> list[dict]:
     return [
         {
             "name": str(i),
-            "baseline": i.baseline,
-            "target": i.target,
+            "baseline": number(i.baseline) or None,
+            "target": number(i.target) or None,
             "direction": i.get_direction_display(),
             "values": [
-                (display(v.measured_on), f"{v.value.normalize():f}", v.get_source_display())
+                (display(v.measured_on), number(v.value), v.get_source_display())
                 for v in i.values.all()
             ],
         }

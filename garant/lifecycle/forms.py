@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from garant.core.dates import DATE_WIDGET
 from garant.core.models import Establishment, Service
+from garant.core.numbers import number
 from garant.core.referentials import vocabulary
 from garant.lifecycle import grids
 from garant.lifecycle.models import (
@@ -411,5 +412,5 @@ class CriterionScoreForm(forms.ModelForm):
         if self.instance.pk and self.instance.stop_if_met is not None and not self.is_bound:
             self.initial["stop_if_met"] = "yes" if self.instance.stop_if_met else "no"
         self.fields["indicator_values"].label_from_instance = lambda v: (
-            f"{v.indicator.name} : {v.value.normalize():f} ({v.measured_on:%d/%m/%Y})"
+            f"{v.indicator.name} : {number(v.value)} ({v.measured_on:%d/%m/%Y})"
         )

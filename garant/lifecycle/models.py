@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from garant.core.audit import Audited
 from garant.core.fields import CodeField
 from garant.core.models import Establishment, Service, User
+from garant.core.numbers import number
 from garant.core.tenancy import TenantModel
 from garant.lifecycle.outcomes import Recommendation
 from garant.registry.models import AISystem
@@ -406,7 +407,7 @@ class IndicatorValue(Audited, TenantModel):
         ordering = ["indicator", "measured_on", "pk"]
 
     def __str__(self):
-        return f"{self.indicator}: {self.value} ({self.measured_on:%d/%m/%Y})"
+        return f"{self.indicator} : {number(self.value)} ({self.measured_on:%d/%m/%Y})"
 
     @property
     def used_in_frozen_assessment(self) -> bool:

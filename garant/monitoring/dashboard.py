@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles import finders
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -229,8 +231,32 @@ def dashboard(request, pk):
             threshold=form.cleaned_data["seuil"],
             reference=reference,
         )
+    if data is not None and request.GET.get("document") == "html":
+        return _download(feed, form.cleaned_data, data)
+    if data is not None:
+        context["download_query"] = _download_query(form.cleaned_data)
     context.update(feed=feed, form=form, alert=alert, **report_context(data))
     return render(request, "monitoring/dashboard.html", context)
+
+
+def _download_query(period: dict) -> str:
+    """The query of this period's report as a standalone document (`garant monitor report`)."""
+    query = {
+        "du": period["du"].strftime("%d/%m/%Y"),
+        "au": period["au"].strftime("%d/%m/%Y"),
+        "par": period["par"],
+        "document": "html",
+    }
+    if period["seuil"] is not None:
+        query["seuil"] = str(period["seuil"]).replace(".", ",")
+    return urlencode(query)
+
+
+def _download(feed, period: dict, data: dict) -> HttpResponse:
+    response = HttpResponse(render_standalone(data), content_type="text/html; charset=utf-8")
+    name = f"rapport-{feed.slug}-{period['du']:%Y%m%d}-{period['au']:%Y%m%d}.html"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 def render_standalone(data: dict) -> str:

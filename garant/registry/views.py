@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from garant.core import permissions
+from garant.core.history import describe
 from garant.core.models import AuditEvent, Establishment
 from garant.core.referentials import vocabulary
 from garant.registry.filtersets import SORTABLE, filtered_systems
@@ -64,7 +65,7 @@ def limit_unit_choices(filterset) -> None:
 
         prefix = several and establishment is None
         field.widget.choices = [("", "---------")] + [
-            (o.pk, f"{o.establishment.code} — {o}" if prefix else str(o)) for o in options
+            (o.pk, f"{o.establishment.name} — {o}" if prefix else str(o)) for o in options
         ]
 
 
@@ -154,18 +155,8 @@ def system_history(request, pk):
     context = _system_context(request, system, "history")
     events = AuditEvent.objects.filter(subject=f"registry.aisystem:{system.pk}").order_by("-id")
     context["events"] = Paginator(events, 50).get_page(request.GET.get("page"))
-    context["labels"] = field_labels()
+    describe(context["events"])
     return render(request, "registry/system_history.html", context)
-
-
-def field_labels() -> dict[str, str]:
-    labels = {}
-    for model in (AISystem, AISystemVersion):
-        for f in model._meta.get_fields():
-            if hasattr(f, "verbose_name"):
-                labels[getattr(f, "attname", f.name)] = str(f.verbose_name)
-                labels[f.name] = str(f.verbose_name)
-    return labels
 
 
 @login_required

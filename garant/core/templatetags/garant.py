@@ -1,28 +1,18 @@
-import datetime as dt
-
 from django import template
-from django.utils.translation import gettext as _
+
+from garant.core import numbers
 
 register = template.Library()
 
 
-@register.simple_tag
-def field_label(labels, field):
-    return (labels or {}).get(field, field)
+@register.filter
+def number(value, places=None):
+    """A number in the active language, no trailing zeros: 4,5 · 18 000 · 0,82 (`|number:2`
+    rounds to two decimals at most)."""
+    return numbers.number(value, None if places in (None, "") else int(places))
 
 
 @register.filter
-def audit_value(value):
-    """An audit-trail value as a person reads it: dates dd/mm/yyyy, booleans oui/non."""
-    if value is None or value == "":
-        return "∅"
-    if isinstance(value, bool):
-        return _("oui") if value else _("non")
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value) or "∅"
-    if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
-        try:
-            return dt.date.fromisoformat(value).strftime("%d/%m/%Y")
-        except ValueError:
-            return value
-    return value
+def money(value):
+    """An amount in euros: 18 000 € · 4,50 €."""
+    return numbers.money(value)
