@@ -116,6 +116,25 @@ FOCUS_RING = """() => {
 }"""
 
 
+# Element ids used twice, and form fields without an accessible name (a label, aria-label or
+# aria-labelledby, or a button's text): axe-core 4 no longer reports duplicate ids
+NAMES_AND_IDS = """() => {
+  const count = {};
+  for (const e of document.querySelectorAll("[id]")) count[e.id] = (count[e.id] || 0) + 1;
+  const unnamed = [];
+  for (const e of document.querySelectorAll(
+      "input:not([type=hidden]), select, textarea, button")) {
+    const labels = Array.from(e.labels || []).map(l => l.innerText).join(" ");
+    const name = labels + (e.getAttribute("aria-label") || "") + (e.title || "")
+      + (e.getAttribute("aria-labelledby") ? "labelledby" : "")
+      + (e.tagName === "BUTTON" || ["submit", "button"].includes(e.type)
+         ? (e.innerText || e.value || "") : "");
+    if (!name.trim()) unnamed.push(e.outerHTML.slice(0, 100));
+  }
+  return {duplicates: Object.keys(count).filter(k => count[k] > 1), unnamed: unnamed};
+}"""
+
+
 def luminance(rgb) -> float:
     def channel(v):
         v = v / 255
@@ -188,7 +207,7 @@ def test_every_page_as_every_role(demo, live_server, chromium):  # noqa: F811
     """axe-core over every page as every demo role; no sideways scroll at 320 px; the focus
     ring contrasts (see ROLE_PAGES and FOCUS_PAGES)."""
     urls = page_urls(Establishment.objects.get(code="valmont"))
-    violations, wide, focus, walked = [], [], [], {}
+    violations, wide, focus, names, walked = [], [], [], [], {}
     for label, user in demo_users().items():
         context = _context(chromium, live_server, user)
         page = context.new_page()
@@ -200,6 +219,9 @@ def test_every_page_as_every_role(demo, live_server, chromium):  # noqa: F811
             page.set_viewport_size(DESKTOP)
             page.goto(live_server.url + url)
             page.add_script_tag(content=AXE)
+            found = page.evaluate(NAMES_AND_IDS)
+            if found["duplicates"] or found["unnamed"]:
+                names.append((label, name, found))
             for v in page.evaluate(RUN_AXE, WCAG_AA):
                 violations.append((label, name, v["id"], v["impact"], v["help"], v["nodes"]))
             if label == "admin" and name in FOCUS_PAGES:
@@ -212,5 +234,49 @@ def test_every_page_as_every_role(demo, live_server, chromium):  # noqa: F811
     assert walked["admin"] > 50, walked  # the whole site, not a part of it
     assert all(n >= 8 for n in walked.values()), walked
     assert not violations, json.dumps(violations, ensure_ascii=False, indent=1)
+    assert not names, names
     assert not wide, wide
     assert not focus, focus
+
+
+def test_the_menu_is_one_line_on_a_screen_and_a_button_on_a_phone(live_server, chromium, world):  # noqa: F811
+    admin = world["users"]["a"]["admin"]
+    for width in (1280, 1440):
+        context = _context(chromium, live_server, admin, {"width": width, "height": 800})
+        page = context.new_page()
+        page.goto(live_server.url + "/")
+        tops = page.eval_on_selector_all(
+            "nav.main a", "links => links.map(a => Math.round(a.getBoundingClientRect().top))"
+        )
+        assert len(tops) >= 10 and len(set(tops)) == 1, (width, tops)
+        assert not page.get_by_role("button", name="Menu").is_visible()
+        context.close()
+    context = _context(chromium, live_server, admin, {"width": 390, "height": 800})
+    page = context.new_page()
+    page.goto(live_server.url + "/")
+    menu = page.get_by_role("button", name="Menu")
+    assert menu.get_attribute("aria-expanded") == "false"
+    assert (
+        not page.locator("#main-nav")
+        .get_by_role("link", name="Cartographie", exact=True)
+        .is_visible()
+    )
+    menu.click()
+    assert menu.get_attribute("aria-expanded") == "true"
+    page.locator("#main-nav").get_by_role("link", name="Cartographie", exact=True).click()
+    page.wait_for_url(f"{live_server.url}/systemes/")
+    context.close()
+
+
+def test_a_form_sent_back_starts_from_its_error_summary(live_server, chromium, world):  # noqa: F811
+    context = _context(chromium, live_server, world["users"]["a"]["admin"])
+    page = context.new_page()
+    page.goto(live_server.url + "/comites/nouveau/")
+    page.get_by_role("button", name="Enregistrer").click()
+    page.wait_for_load_state()
+    summary = page.locator("#error-summary")
+    assert summary.evaluate("el => el === document.activeElement")
+    assert "Ce champ est obligatoire." in summary.inner_text()
+    summary.get_by_role("link", name="Nom", exact=True).click()  # the link leads to its field
+    assert page.evaluate("document.activeElement.name") == "name"
+    context.close()
