@@ -5,7 +5,8 @@ the CHU de Valmont) is opened as every demo role; on each page that role may see
 
 - axe-core (vendored from npm, tests/vendor/axe-core/) finds no WCAG 2.0/2.1 A or AA
   violation;
-- at 320 px wide the page does not scroll sideways (scrollWidth <= the viewport's width);
+- at 1280 px no table is cut (its frame does not scroll); at 320 px wide the page does not
+  scroll sideways (scrollWidth <= the viewport's width), tables scroll inside their frame;
 - every element reached with the Tab key (first ones of a sample of pages) shows a focus ring
   whose colour has at least 3:1 contrast against what is behind the ring.
 
@@ -135,6 +136,12 @@ NAMES_AND_IDS = """() => {
 }"""
 
 
+# Tables cut at 1280 px: their frame scrolls and hides a column (the page does not)
+CUT_TABLES = """() => Array.from(document.querySelectorAll(".table-wrap"))
+  .filter(w => w.scrollWidth > w.clientWidth + 1)
+  .map(w => (w.querySelector("caption, th") || w).innerText.slice(0, 60))"""
+
+
 def luminance(rgb) -> float:
     def channel(v):
         v = v / 255
@@ -207,7 +214,8 @@ def test_every_page_as_every_role(demo, live_server, chromium):  # noqa: F811
     """axe-core over every page as every demo role; no sideways scroll at 320 px; the focus
     ring contrasts (see ROLE_PAGES and FOCUS_PAGES)."""
     urls = page_urls(Establishment.objects.get(code="valmont"))
-    violations, wide, focus, names, walked = [], [], [], [], {}
+    violations, wide, focus, names, clipped = [], [], [], [], []
+    walked, seen = {}, set()
     for label, user in demo_users().items():
         context = _context(chromium, live_server, user)
         page = context.new_page()
@@ -216,9 +224,13 @@ def test_every_page_as_every_role(demo, live_server, chromium):  # noqa: F811
         mine = urls if label == "admin" else [(n, u) for n, u in urls if n in ROLE_PAGES]
         for name, url in _html_pages(context, live_server, mine):
             walked[label] += 1
+            seen.add(name)
             page.set_viewport_size(DESKTOP)
             page.goto(live_server.url + url)
             page.add_script_tag(content=AXE)
+            cut = page.evaluate(CUT_TABLES)
+            if cut:
+                clipped.append((label, name, cut))
             found = page.evaluate(NAMES_AND_IDS)
             if found["duplicates"] or found["unnamed"]:
                 names.append((label, name, found))
@@ -232,9 +244,11 @@ def test_every_page_as_every_role(demo, live_server, chromium):  # noqa: F811
                 wide.append((label, name, url, scroll))
         context.close()
     assert walked["admin"] > 50, walked  # the whole site, not a part of it
+    assert {"lifecycle:project_detail", "governance:meeting_detail"} <= seen, seen
     assert all(n >= 8 for n in walked.values()), walked
     assert not violations, json.dumps(violations, ensure_ascii=False, indent=1)
     assert not names, names
+    assert not clipped, clipped
     assert not wide, wide
     assert not focus, focus
 
