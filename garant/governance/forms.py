@@ -91,6 +91,7 @@ class AgendaItemForm(forms.ModelForm):
         widgets = {"notes": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args, meeting, **kwargs):
+        kwargs.setdefault("auto_id", "agenda-%s")  # ids apart from the meeting page's forms
         super().__init__(*args, **kwargs)
         self.instance.meeting = meeting
         if not self.instance.pk:
@@ -152,6 +153,7 @@ class ActionForm(forms.ModelForm):
         widgets = {"due_date": DATE_WIDGET, "notes": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args, meeting, **kwargs):
+        kwargs.setdefault("auto_id", "action-%s")  # ids apart from the meeting page's forms
         super().__init__(*args, **kwargs)
         self.instance.meeting = meeting
         self.fields["decision"].queryset = meeting.decisions.select_related("project__ai_system")

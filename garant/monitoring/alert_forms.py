@@ -25,6 +25,7 @@ class AlertRuleForm(forms.ModelForm):
         fields = ["kind", "threshold", "window_days", "feature", "subgroup_column", "active"]
 
     def __init__(self, *args, feed, **kwargs):
+        kwargs.setdefault("auto_id", "rule-%s")  # ids apart from the feed page's other forms
         super().__init__(*args, **kwargs)
         self.instance.feed = feed
         self.fields["window_days"].min_value = 1

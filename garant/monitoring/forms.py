@@ -172,3 +172,7 @@ class FeedForm(forms.ModelForm):
 class UploadForm(forms.Form):
     kind = forms.ChoiceField(label=_("nature"), choices=IngestBatch.Kind.choices)
     file = forms.FileField(label=_("fichier Parquet, CSV ou lot FHIR R4 (.json)"))
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "upload-%s")  # ids apart from the alert rule form's
+        super().__init__(*args, **kwargs)
