@@ -92,7 +92,13 @@ def test_a_same_day_poc_cannot_pass_its_gate(page, live_server, est_a):  # noqa:
     refusal.get_by_role("link", name="Corriger").click()  # to the charter
     page.get_by_label("Durée minimale du PoC (semaines)").fill("0")
     page.get_by_role("button", name="Enregistrer la charte").click()
-    page.get_by_text("Une durée minimale de moins de 4 semaines demande un motif").wait_for()
+    # the error is summarised at the top (focused, linking to the field) and shown by the field
+    summary = page.locator(".error-summary")
+    summary.get_by_text("Une durée minimale de moins de 4 semaines demande un motif").wait_for()
+    assert page.evaluate("document.activeElement.closest('.error-summary') !== null")
+    page.get_by_role("group", name="Périmètre").get_by_text(
+        "Une durée minimale de moins de 4 semaines demande un motif"
+    ).wait_for()
     page.get_by_label("Motif d'une durée minimale réduite").fill(
         "Validation rapide décidée par le Copil : mesures déjà faites sur l'historique."
     )
