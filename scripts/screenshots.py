@@ -23,6 +23,9 @@ SHOTS = [
     ("home.png", "referent.valmont", "/", True),
     ("register-list.png", "direction.gcs", "/systemes/?domain=D1&sort=name", False),
     ("system-form.png", "terrain.valmont", "/systemes/nouveau/", False),
+    ("declaration-form.png", "terrain.valmont", "/systemes/declarations/declarer/", False),
+    ("home-contributor.png", "terrain.valmont", "/", True),
+    ("home-phone.png", "referent.valmont", "/", False),
     ("audit.png", "admin.valmont", "/audit/", False),
     ("users.png", "admin.valmont", "/utilisateurs/", False),
     ("import.png", "referent.valmont", "/systemes/importer/", False),
@@ -34,7 +37,12 @@ SHOTS = [
 def monitoring_shots(page_for, base: str, wanted) -> None:
     """The demo's drifting sepsis feed: the system's Suivi tab with its open alerts, the
     feed's alerts section, and its dashboard."""
-    names = ("monitoring-system-tab.png", "monitoring-alerts.png", "monitoring-dashboard.png")
+    names = (
+        "monitoring-system-tab.png",
+        "monitoring-alerts.png",
+        "monitoring-alert-detail.png",
+        "monitoring-dashboard.png",
+    )
     if not any(wanted(name) for name in names):
         return
     page = page_for("referent.valmont")
@@ -52,6 +60,12 @@ def monitoring_shots(page_for, base: str, wanted) -> None:
     if wanted("monitoring-alerts.png"):
         page.locator("#alertes").screenshot(path=str(OUT / "monitoring-alerts.png"))
         print("wrote", OUT / "monitoring-alerts.png")
+    dashboard = page.url
+    # an alert's own page: what changed, since when, how much, what to do, and its actions
+    page.locator("#alertes tbody a").first.click()
+    page.wait_for_load_state("networkidle")
+    shot(page, "monitoring-alert-detail.png", wanted, full=True)
+    page.goto(dashboard)
     page.get_by_role("link", name="Tableau de bord").click()
     page.wait_for_load_state("networkidle")
     shot(page, "monitoring-dashboard.png", wanted, full=True)
@@ -118,6 +132,8 @@ def main(base: str, only: list[str]) -> None:
             if not wanted(name):
                 continue
             page = page_for(user)
+            if name.endswith("-phone.png"):  # a phone's width: the menu collapses
+                page.set_viewport_size({"width": 390, "height": 844})
             page.goto(base + path)
             page.wait_for_load_state("networkidle")
             shot(page, name, wanted, full)
