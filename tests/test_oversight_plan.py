@@ -255,3 +255,19 @@ def test_api_reads_and_writes_the_plan(world, system, referent):
     assert reader.put(url, json.dumps(VALUES), content_type="application/json").status_code == 403
     other = token_client(world["users"]["b"]["referent"])
     assert other.get(url).status_code == 404
+
+
+def test_the_demo_has_plans_with_a_diff_and_shows_the_remaining_gaps(demo, client_for):
+    from garant.core.models import User
+    from garant.registry.models import AISystem
+
+    fractures = AISystem.objects.unrestricted().get(
+        name="Détection des fractures sur radiographies", establishment__code="valmont"
+    )
+    rows = plans.history(fractures)
+    assert [r["version"].number for r in rows] == [2, 1]
+    assert {c["field"] for c in rows[0]["changes"]} == {"points", "review_months"}
+    assert not plans.missing_plan(fractures)
+    referent = User.objects.get(username="referent.valmont")
+    page = client_for(referent).get(reverse("oversight:plan", args=[fractures.pk]))
+    assert "par échantillonnage (5 %)" in page.content.decode()

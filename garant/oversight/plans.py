@@ -74,9 +74,11 @@ def values_of(version: OversightPlanVersion | None) -> dict:
     }
 
 
-def save_version(system, values: dict, user, comment: str = "") -> OversightPlanVersion:
+def save_version(
+    system, values: dict, user, comment: str = "", at: dt.datetime | None = None
+) -> OversightPlanVersion:
     """A new version of `system`'s plan with `values` (already validated); NoChange if they
-    are the current plan's."""
+    are the current plan's. `at` (the demo's history) defaults to now."""
     with transaction.atomic():
         # one writer at a time per system: version numbers follow each other
         # (the system was reached through the caller's scope)
@@ -91,6 +93,7 @@ def save_version(system, values: dict, user, comment: str = "") -> OversightPlan
             number=(latest.number + 1) if latest else 1,
             comment=comment.strip(),
             created_by=user if getattr(user, "is_authenticated", False) else None,
+            created_at=at or timezone.now(),
             **content,
         )
 
