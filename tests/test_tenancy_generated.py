@@ -46,7 +46,7 @@ from garant.core.models import Establishment, EstablishmentGroup, Membership, Ro
 from garant.governance.models import Action, AgendaItem, CommitteeMember
 from garant.lifecycle.models import Idea, Notification
 from garant.monitoring.models import Alert, AlertRule, Feed
-from garant.oversight.models import OversightAlert, OversightRule
+from garant.oversight.models import OversightAlert, OversightPlanVersion, OversightRule
 from garant.registry.models import AISystemVersion, Declaration, Vendor
 from tests.conftest import make_system, make_user
 from tests.test_compliance_scenarios import BASE, HEALTH_CARE, TRIAGE
@@ -92,6 +92,8 @@ PAGE_ARGS: dict[str, tuple[str, ...]] = {
     "monitoring:alert_acknowledge": ("alert",),
     "oversight:system": ("system",),
     "oversight:upload": ("system",),
+    "oversight:plan": ("system",),
+    "oversight:plan_edit": ("system",),
     "oversight:rule_add": ("system",),
     "oversight:rule_deactivate": ("oversight_rule",),
     "oversight:alert_acknowledge": ("oversight_alert",),
@@ -237,6 +239,16 @@ def _records_of(est, users) -> dict:
         )
         oversight_alert = OversightAlert.objects.create(
             rule=oversight_rule, ai_system=system, value=0.99, message=f"Alerte {MARKER}"
+        )
+        OversightPlanVersion.objects.create(
+            ai_system=system,
+            number=1,
+            points=[{"moment": "before", "rate": None, "who": "IOA", "checks": "tri"}],
+            people=[{"who": f"Personne {MARKER}", "competence": "IOA"}],
+            override=f"Écarter {MARKER}",
+            stop=f"Arrêter {MARKER}",
+            fallback=f"Procédure {MARKER}",
+            review_months=12,
         )
         project = make_project(system, referent)
         charter = make_charter(project)

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from garant.compliance import checklist, prefill
 from garant.compliance.forms import CommentForm, EvidenceForm, ObligationForm, StepForm
+from garant.compliance.linked import linked_evidence
 from garant.compliance.models import Evidence, Obligation, Qualification, RiskLevel
 from garant.compliance.qualifications import current, qualify, staleness
 from garant.compliance.rules import AnswerError, rulebook
@@ -46,6 +47,7 @@ def system_compliance(request, pk):
     counts = _evidence_counts(obligations)
     today = timezone.localdate()
     to_confirm = qualification.result.get("to_confirm", {}) if qualification else {}
+    linked = linked_evidence(system)
     rows = []
     for obligation in obligations:
         book = rulebook(obligation.referential_version)  # cached per version
@@ -57,6 +59,7 @@ def system_compliance(request, pk):
                 ),
                 "overdue": obligation.overdue(today),
                 "evidence": counts.get(obligation.pk, 0),
+                "linked": linked.get(obligation.code, []),
             }
         )
     context.update(
@@ -386,6 +389,7 @@ def obligation_detail(request, pk):
             "evidence_form": evidence_form,
             "comment_form": comment_form,
             "evidence": obligation.evidence.select_related("added_by"),
+            "linked": linked_evidence(system).get(obligation.code, []),
             "comments": obligation.comments.select_related("author"),
         }
     )

@@ -1,5 +1,5 @@
 """The decision dossier of a project, for the committee and auditors: register data,
-qualification (when the compliance capability has one), charter, indicator history, the latest
+qualification (when the compliance capability has one), charter, oversight plan, indicator history, the latest
 assessment, the decisions with their conditions, and the actions. One set of values
 (`sections`) is shown as an HTML page and written as a PDF (`garant.core.documents`)."""
 
@@ -16,6 +16,7 @@ from garant.core.numbers import money, number
 from garant.core.permissions import get_scoped
 from garant.lifecycle import committee
 from garant.lifecycle.models import Assessment, Indicator, PocCharter, Project, Recommendation
+from garant.oversight import plans
 
 
 def _qualification(system) -> list[tuple[str, object]] | None:
@@ -93,6 +94,27 @@ def _indicators(charter: PocCharter | None) -> list[dict]:
     ]
 
 
+def _oversight_plan(system) -> dict | None:
+    plan = plans.current(system)
+    if plan is None:
+        return None
+    return {
+        "fields": [
+            (_("Version"), plan.number),
+            (_("Enregistrée le"), timezone.localdate(plan.created_at)),
+            (_("Ignorer ou corriger une sortie"), plan.override),
+            (_("Arrêter le système"), plan.stop),
+            (_("Procédure dégradée en cas d'arrêt"), plan.fallback),
+            (_("Prochaine revue du plan"), plan.review_due),
+        ],
+        "points": [
+            (plans.moment_label(p), p["who"], p["checks"], p.get("action") or "—")
+            for p in plan.points
+        ],
+        "people": [(p["who"], p["competence"]) for p in plan.people],
+    }
+
+
 def sections(project: Project) -> dict:
     charter = PocCharter.objects.within(project=project).prefetch_related("services").first()
     assessment = (
@@ -106,6 +128,7 @@ def sections(project: Project) -> dict:
         "register": _register(project),
         "qualification": _qualification(project.ai_system),
         "charter": _charter(charter),
+        "oversight_plan": _oversight_plan(project.ai_system),
         "indicators": _indicators(charter),
         "assessment": assessment,
         "snapshot": assessment.snapshot if assessment else None,
@@ -150,6 +173,17 @@ def pdf(project: Project) -> bytes:
         doc.fields(data["charter"])
     else:
         doc.paragraph(_("Pas de charte."), note=True)
+    doc.heading(_("Plan de supervision humaine"))
+    plan = data["oversight_plan"]
+    if plan:
+        doc.fields(plan["fields"])
+        doc.table(
+            [_("Moment"), _("Qui"), _("Ce qui est vérifié"), _("En cas de désaccord")],
+            plan["points"],
+        )
+        doc.table([_("Personne ou rôle"), _("Compétence")], plan["people"])
+    else:
+        doc.paragraph(_("Pas de plan de supervision."), note=True)
     doc.heading(_("Indicateurs de succès"))
     for i in data["indicators"]:
         doc.heading(i["name"], level=2)

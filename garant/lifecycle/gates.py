@@ -16,6 +16,8 @@
 - generalisation → routine: a signed decision "généraliser" or "généraliser sous conditions"
   taken on the latest frozen assessment, whose re-evaluation date is not already past, and
   none of whose conditions (actions with an owner and a due date) is still open;
+  and, for a high-risk system (its latest qualification), a current oversight plan
+  (`garant.oversight.plans`);
 - generalisation → poc: a signed decision "prolonger le PoC" (M1);
 - generalisation → retired: a signed decision "arrêter" (any phase may also be retired with
   a reason, e.g. a project abandoned during instruction);
@@ -45,6 +47,7 @@ from garant.lifecycle import committee
 from garant.lifecycle.assessments import is_complete
 from garant.lifecycle.models import Assessment, Indicator, PhaseTransition, Project
 from garant.lifecycle.outcomes import Outcome
+from garant.oversight import plans
 
 # phase -> phases reachable from it (before the gate conditions are checked)
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -410,8 +413,25 @@ def check(project: Project, to_phase: str, reason: str = "", today=None) -> list
             ]
         return []
     if to_phase == "routine":
-        return _needs_decision(project, GO_OUTCOMES, today)
+        return _needs_decision(project, GO_OUTCOMES, today) + _plan_problems(project)
     return []
+
+
+def _plan_problems(project: Project) -> list[str]:
+    """A high-risk system enters routine only with a current oversight plan."""
+    system = project.ai_system
+    if not plans.missing_plan(system):
+        return []
+    return [
+        Problem(
+            _(
+                "Système à haut risque sans plan de supervision humaine : rédigez le plan "
+                "(points de contrôle, personnes compétentes, arrêt et procédure dégradée) "
+                "avant la routine."
+            ),
+            plans.edit_url(system),
+        )
+    ]
 
 
 def transition(project: Project, to_phase: str, user, reason: str = "") -> PhaseTransition:

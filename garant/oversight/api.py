@@ -17,9 +17,9 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.security import HttpBearer
 
-from garant.core.api import READ_ERRORS, FormErrors, Id, get_scoped
+from garant.core.api import READ_ERRORS, WRITE_ERRORS, FormErrors, Id, Text, get_scoped
 from garant.core.audit import audit_context
-from garant.oversight import ingest, rates
+from garant.oversight import ingest, plan_forms, plans, rates
 from garant.oversight.forms import PeriodForm, default_period
 from garant.oversight.models import FeedbackToken
 from garant.registry.models import AISystem
@@ -132,3 +132,97 @@ def system_rates(request, system_id: Id, query: Query[RatesQuery]):
         raise FormErrors({names.get(k, k): v for k, v in form.errors.items()})
     data = form.cleaned_data
     return rates.system_summary(system, data["du"], data["au"] + dt.timedelta(days=1), data["par"])
+
+
+# --- the oversight plan -------------------------------------------------------------------
+
+
+class PlanPoint(Schema):
+    moment: str = Field(description="before, after ou sampled.")
+    rate: float | None = Field(None, description="Part contrôlée en % (sampled seulement).")
+    who: Text = None
+    checks: Text = None
+    action: Text = Field(None, description="Comment ignorer, corriger ou arrêter.")
+
+
+class PlanPerson(Schema):
+    who: Text = Field(None, description="Personne nommée ou rôle.")
+    competence: Text = None
+
+
+class PlanIn(Schema):
+    points: list[PlanPoint]
+    people: list[PlanPerson]
+    override: Text = None
+    stop: Text = None
+    fallback: Text = None
+    review_months: int = Field(description="Revue du plan tous les N mois (1 à 36).")
+    comment: Text = Field(None, description="Motif de la modification.")
+
+
+class PlanOut(Schema):
+    system: int
+    number: int
+    created_at: dt.datetime
+    created_by: str | None
+    points: list[PlanPoint]
+    people: list[PlanPerson]
+    override: str
+    stop: str
+    fallback: str
+    review_months: int
+    review_due: dt.date
+    comment: str
+
+
+def _plan_out(version) -> dict:
+    return {
+        "system": version.ai_system_id,
+        "number": version.number,
+        "created_at": version.created_at,
+        "created_by": version.created_by.get_username() if version.created_by else None,
+        "points": version.points,
+        "people": version.people,
+        "override": version.override,
+        "stop": version.stop,
+        "fallback": version.fallback,
+        "review_months": version.review_months,
+        "review_due": version.review_due,
+        "comment": version.comment,
+    }
+
+
+@oversight.get(
+    "/systems/{system_id}/plan",
+    response={200: PlanOut, **READ_ERRORS},
+    summary="Plan de supervision en vigueur d'un système",
+)
+def get_plan(request, system_id: Id):
+    """La dernière version du plan (404 si le système n'a pas de plan)."""
+    system = get_scoped(request, AISystem.objects.select_related("establishment"), system_id)
+    version = plans.current(system)
+    if version is None:
+        return Status(404, {"detail": _("Ce système n'a pas de plan de supervision.")})
+    return _plan_out(version)
+
+
+@oversight.put(
+    "/systems/{system_id}/plan",
+    response={201: PlanOut, 200: PlanOut, **WRITE_ERRORS},
+    summary="Enregistrer une nouvelle version du plan de supervision",
+)
+def put_plan(request, system_id: Id, payload: PlanIn):
+    """Chaque envoi qui change le plan crée une version (201) ; un plan identique à celui en
+    vigueur n'en crée pas (200). 422 : une erreur par champ (`points[0].rate`…)."""
+    system = get_scoped(
+        request, AISystem.objects.select_related("establishment"), system_id, "change"
+    )
+    forms = plan_forms.build(plan_forms.as_form_data(payload.model_dump()))
+    values, errors = plan_forms.validate(*forms)
+    if values is None:
+        raise FormErrors(errors)
+    try:
+        version = plans.save_version(system, values, request.user, forms[0].cleaned_data["comment"])
+    except plans.NoChange:
+        return Status(200, _plan_out(plans.current(system)))
+    return Status(201, _plan_out(version))

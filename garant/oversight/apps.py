@@ -8,8 +8,15 @@ class OversightConfig(AppConfig):
     verbose_name = "Garant — supervision humaine"
 
     def ready(self):
-        from garant.oversight import referential
+        from garant.compliance import linked
+        from garant.core import home
+        from garant.oversight import plans, referential
         from garant.registry.tabs import register_tab
 
         referential.codes()  # a broken referential stops start-up with a precise message
         register_tab("oversight", _("Supervision humaine"), "oversight:system", 55)
+        register_tab("plan", _("Plan de supervision"), "oversight:plan", 56)
+        home.register(
+            "oversight_plans", 35, todo=plans.home_todo, todo_template="oversight/_home_todo.html"
+        )
+        linked.register("oversight_plan", plans.evidence)

@@ -13,6 +13,7 @@ import hashlib
 import secrets
 
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -212,3 +213,75 @@ class OversightAlert(Audited, TenantModel):
 
     def __str__(self):
         return f"{self.ai_system} — {self.message}"
+
+
+class OversightPlanVersion(Audited, TenantModel):
+    """One version of a system's oversight plan: who checks the system's outputs, when, how
+    they may disregard, override or stop it, the fallback when it is stopped, and how often
+    the plan is reviewed. Never changed once saved: an edit saves a new version, and the
+    latest one is the current plan (`garant.oversight.plans`)."""
+
+    ai_system = models.ForeignKey(
+        AISystem,
+        verbose_name=_("système d'IA"),
+        on_delete=models.CASCADE,
+        related_name="oversight_plan_versions",
+    )
+    number = models.PositiveIntegerField(_("version"))
+    points = models.JSONField(
+        _("points de contrôle"),
+        default=list,
+        help_text=_("Une ligne par point : moment, taux, qui, ce qui est vérifié, comment."),
+    )
+    people = models.JSONField(
+        _("personnes chargées du contrôle"),
+        default=list,
+        help_text=_("Une ligne par personne ou rôle, avec sa compétence."),
+    )
+    override = models.TextField(_("ignorer ou corriger une sortie"))
+    stop = models.TextField(_("arrêter le système"))
+    fallback = models.TextField(_("procédure dégradée en cas d'arrêt"))
+    review_months = models.PositiveSmallIntegerField(_("revue du plan (mois)"))
+    comment = models.CharField(_("motif de la modification"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("enregistrée le"), default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        User,
+        verbose_name=_("auteur"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    tenant_path = "ai_system__establishment_id"
+    audit_parent = "ai_system"
+
+    class Meta:
+        verbose_name = _("version du plan de supervision")
+        verbose_name_plural = _("versions du plan de supervision")
+        ordering = ["ai_system", "-number"]
+        get_latest_by = "number"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ai_system", "number"], name="oversight_plan_version_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.ai_system} — plan v{self.number}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ValueError("A saved oversight plan version is never changed: save a new one.")
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("oversight:plan", args=[self.ai_system_id])
+
+    @property
+    def review_due(self):
+        """The day the plan is to be reviewed: its date + `review_months` months."""
+        start = timezone.localdate(self.created_at)
+        month = start.month - 1 + self.review_months
+        year, month = start.year + month // 12, month % 12 + 1
+        return start.replace(year=year, month=month, day=min(start.day, 28))

@@ -1,11 +1,13 @@
 from django.urls import path
 
-from garant.oversight import views
+from garant.oversight import plan_views, views
 
 app_name = "oversight"
 
 urlpatterns = [
     path("systemes/<int:pk>/", views.system, name="system"),
+    path("systemes/<int:pk>/plan/", plan_views.plan, name="plan"),
+    path("systemes/<int:pk>/plan/modifier/", plan_views.plan_edit, name="plan_edit"),
     path("systemes/<int:pk>/import/", views.upload, name="upload"),
     path("systemes/<int:pk>/regles/", views.add_rule, name="rule_add"),
     path("regles/<int:pk>/desactiver/", views.deactivate_rule, name="rule_deactivate"),
