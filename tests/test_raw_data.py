@@ -38,9 +38,17 @@ from garant.governance.models import (
     Decision,
     Meeting,
 )
-from garant.lifecycle.models import Assessment, Idea, Indicator, Notification, Project
+from garant.lifecycle.models import (
+    Assessment,
+    Idea,
+    Indicator,
+    IndicatorValue,
+    Notification,
+    Project,
+)
 from garant.monitoring.models import Alert, AlertRule, Feed
-from garant.registry.models import AISystem, AISystemVersion, Vendor
+from garant.oversight.models import OversightAlert, OversightRule
+from garant.registry.models import AISystem, AISystemVersion, Declaration, Vendor
 from tests.test_tenancy_generated import PAGE_ARGS, PAGES, VALUE_OF_ROUTE, VALUES
 
 ESTABLISHMENT = "valmont"
@@ -77,6 +85,10 @@ KINDS = {
     "notification": (Notification, None),
     "project": (Project, Count("assessments")),
     "indicator": (Indicator, Count("values")),
+    "indicator_value": (IndicatorValue, None),
+    "declaration": (Declaration, None),
+    "oversight_rule": (OversightRule, Count("alerts")),
+    "oversight_alert": (OversightAlert, None),
     "assessment": (Assessment, None),
     "committee": (Committee, Count("meetings")),
     "member": (CommitteeMember, None),
