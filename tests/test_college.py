@@ -334,3 +334,17 @@ def test_the_review_referential_is_versioned_and_valid():
     assert reasons.version == "2026.1"
     assert {"automation_bias", "other", "appropriate"} <= set(reasons.items)
     assert Role.AUDITOR  # the read-only role exists (it never reviews)
+
+
+def test_the_demo_has_a_completed_review_whose_finding_became_an_action(demo):
+    campaign = ReviewCampaign.objects.unrestricted().get(committee__name__startswith="Collège")
+    assert campaign.status == ReviewCampaign.Status.CLOSED
+    assert campaign.committee.kind == Committee.Kind.COLLEGE
+    cases = list(campaign.cases.order_by("position"))
+    assert len(cases) >= 4
+    reviews = CaseReview.objects.unrestricted().filter(case__campaign=campaign)
+    assert reviews.count() == 2 * len(cases)
+    assert cases[0].action is not None and cases[0].action.meeting.committee.name == "Copil IA"
+    assert college.redraw(campaign) == college.stored_draw(campaign)
+    assert college.progress(campaign)["quorum_reached"]
+    assert college.agreement(campaign)["ai"]["method"] == "cohen"
