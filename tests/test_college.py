@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from garant.core.audit import audit_context
-from garant.core.models import Role
+from garant.core.models import AuditEvent
 from garant.governance import college
 from garant.governance.models import (
     Action,
@@ -102,6 +102,9 @@ def test_the_draw_remade_from_its_seed_gives_the_same_cases(world):
     # made again from the recorded rule and seed: the same events, in the same order
     campaign = ReviewCampaign.objects.unrestricted().get(pk=campaign.pk)
     assert college.redraw(campaign) == stored
+    # the campaign and each case are in the audit trail
+    audited = AuditEvent.objects.filter(object_type="governance.reviewcase", action="create")
+    assert audited.count() == 18
     # events arriving after the draw, even inside the period, do not change it
     send_events(est, system, 30, prefix="late")
     assert college.redraw(campaign) == stored
@@ -333,7 +336,6 @@ def test_the_review_referential_is_versioned_and_valid():
     reasons = college.reasons()
     assert reasons.version == "2026.1"
     assert {"automation_bias", "other", "appropriate"} <= set(reasons.items)
-    assert Role.AUDITOR  # the read-only role exists (it never reviews)
 
 
 def test_the_demo_has_a_completed_review_whose_finding_became_an_action(demo):

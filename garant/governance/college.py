@@ -26,8 +26,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from django.db import transaction
 
+from garant.core import audit
 from garant.core.referentials import ReferentialError, load, localized
 from garant.governance.models import Appraisal, CaseReview, ReviewCampaign, ReviewCase
 from garant.oversight import storage
@@ -162,7 +162,7 @@ def draw(
         raise EmptyPool
     if len(rows) > MAX_CASES:
         raise ValueError(len(rows))
-    with transaction.atomic():
+    with audit.deferred():  # one campaign and its cases, each audited, chained at the end
         campaign = ReviewCampaign.objects.create(
             committee=committee,
             title=title,
@@ -173,21 +173,17 @@ def draw(
             reasons_version=reasons().version,
             created_by=user,
         )
-        ReviewCase.objects.bulk_create(
-            [
-                ReviewCase(
-                    campaign=campaign,
-                    position=i,
-                    ai_system_id=row["system_id"],
-                    event_id=row["event_id"],
-                    prediction_id=row["prediction_id"] or "",
-                    time=row["time"],
-                    outcome=row["outcome"],
-                    service=row["service"] or "",
-                )
-                for i, row in enumerate(rows, start=1)
-            ]
-        )
+        for i, row in enumerate(rows, start=1):
+            ReviewCase.objects.create(
+                campaign=campaign,
+                position=i,
+                ai_system_id=row["system_id"],
+                event_id=row["event_id"],
+                prediction_id=row["prediction_id"] or "",
+                time=row["time"],
+                outcome=row["outcome"],
+                service=row["service"] or "",
+            )
     return campaign
 
 
