@@ -223,6 +223,10 @@ def test_reviewers_record_findings_and_the_committee_closes_at_quorum(world, cli
     # pseudonymous references only: no patient field is stored nor shown
     assert "patient_id" not in {f.name for f in type(cases[0])._meta.fields}
 
+    # the home page tells each reviewer what is left to review
+    home = client_for(users["contributor"]).get("/").content.decode()
+    assert "Revue de janvier" in home and f"0 cas relus sur {len(cases)}" in home
+    assert "college-todo" not in client_for(users["referent"]).get("/").content.decode()
     close = reverse("governance:campaign_close", args=[campaign.pk])
     governor = client_for(users["committee"])
     governor.post(close, {"close-conclusion": "RAS"})
@@ -260,6 +264,7 @@ def test_reviewers_record_findings_and_the_committee_closes_at_quorum(world, cli
     assert mine.reason == "automation_bias"
 
     assert college.progress(campaign)["quorum_reached"]
+    assert "college-todo" not in client_for(users["contributor"]).get("/").content.decode()
     governor.post(close, {"close-conclusion": "Biais d'automatisation à travailler."})
     campaign.refresh_from_db()
     assert campaign.status == ReviewCampaign.Status.CLOSED

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from django.db.models import Count, F, Q
 
 from garant.core import audit
 from garant.core.referentials import ReferentialError, load, localized
@@ -293,3 +294,20 @@ def agreement(campaign: ReviewCampaign) -> dict:
                 "raters": len(people),
             }
     return result
+
+
+def home_todo(user) -> dict:
+    """The home page's "À faire": the open campaigns of a collège where `user` holds a seat
+    and has cases left to review."""
+    campaigns = (
+        ReviewCampaign.objects.for_user(user)
+        .filter(status=ReviewCampaign.Status.OPEN, committee__members__user=user)
+        .annotate(
+            n_cases=Count("cases", distinct=True),
+            n_mine=Count("cases__reviews", filter=Q(cases__reviews__reviewer=user), distinct=True),
+        )
+        .filter(n_mine__lt=F("n_cases"))
+        .select_related("committee__establishment")
+        .order_by("created_at", "pk")
+    )
+    return {"college_campaigns": campaigns[:8]}
