@@ -309,14 +309,23 @@ def test_a_finding_becomes_an_action_or_a_recommendation(world, client_for):
     client = client_for(users["committee"])
     page = client.get(campaign.get_absolute_url()).content.decode()
     assert "En faire une action" in page
+    form = client.get(reverse("governance:case_action", args=[case.pk])).content.decode()
+    assert "Biais d'automatisation" in form or "biais d&#x27;automatisation" in form
+    # a past due date is refused, nothing is stored
+    response = client.post(
+        reverse("governance:case_action", args=[case.pk]),
+        {"meeting": meeting.pk, "title": "X", "owner_name": "IDE", "due_date": "2020-01-01"},
+    )
+    assert response.status_code == 200 and "déjà passée" in response.content.decode()
+    assert not Action.objects.unrestricted().exists()
     due = (timezone.localdate() + dt.timedelta(days=30)).isoformat()
     client.post(
         reverse("governance:case_action", args=[case.pk]),
         {
-            f"a{case.pk}-meeting": meeting.pk,
-            f"a{case.pk}-title": "Former l'équipe au biais d'automatisation",
-            f"a{case.pk}-owner": users["referent"].pk,
-            f"a{case.pk}-due_date": due,
+            "meeting": meeting.pk,
+            "title": "Former l'équipe au biais d'automatisation",
+            "owner": users["referent"].pk,
+            "due_date": due,
         },
     )
     case.refresh_from_db()
@@ -324,7 +333,7 @@ def test_a_finding_becomes_an_action_or_a_recommendation(world, client_for):
     assert case.action == action and action.meeting == meeting
     client.post(
         reverse("governance:case_recommendation", args=[case.pk]),
-        {f"r{case.pk}-meeting": meeting.pk, f"r{case.pk}-title": "Revoir le seuil d'alerte"},
+        {"meeting": meeting.pk, "title": "Revoir le seuil d'alerte"},
     )
     case.refresh_from_db()
     item = AgendaItem.objects.unrestricted().get()

@@ -101,12 +101,13 @@ def test_two_reviewers_review_a_drawn_sample_and_a_finding_becomes_an_action(
     case = page.locator("section").filter(
         has=page.get_by_role("heading", name="Cas 1 — référence e-0000")
     )
-    case.get_by_text("En faire une action").click()
-    form = page.get_by_role("form", name="Action pour le cas 1")
+    case.get_by_role("link", name="En faire une action (cas 1)").click()
+    assert "Suivi sans examen critique" in page.get_by_role("table").inner_text()
+    form = page.locator("form").filter(has=page.get_by_role("button", name="Enregistrer"))
     assert form.get_by_label("Suivie en séance").input_value() == str(meeting.pk)
     form.get_by_label("Action", exact=True).fill("Rappeler la relecture critique des alertes")
     form.get_by_label("Porteur (nom)").fill("Cadre de santé des urgences")
-    form.get_by_role("button", name="Ouvrir l'action").click()
+    form.get_by_role("button", name="Enregistrer").click()
     page.get_by_text("Action « Rappeler la relecture critique des alertes » ouverte").wait_for()
     action = Action.objects.unrestricted().get()
     assert action.meeting == meeting and action.owner_name == "Cadre de santé des urgences"

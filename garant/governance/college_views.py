@@ -265,16 +265,6 @@ def campaign_detail(request, pk):
         context["has_meeting"] = has_meeting
         if campaign.status == campaign.Status.OPEN:
             context["close_form"] = CloseForm(prefix="close")
-        if has_meeting:
-            for row in rows:
-                if row["reviews"] and not row["case"].action_id:
-                    row["action_form"] = CaseActionForm(
-                        case=row["case"], prefix=f"a{row['case'].pk}"
-                    )
-                if row["reviews"] and not row["case"].agenda_item_id:
-                    row["recommendation_form"] = RecommendationForm(
-                        case=row["case"], prefix=f"r{row['case'].pk}"
-                    )
     return render(request, "governance/college_campaign.html", context)
 
 
@@ -303,14 +293,14 @@ def case_review(request, pk):
 
 
 @login_required
-@require_POST
 def case_action(request, pk):
+    """A case's findings become an action followed at an upcoming meeting (GET: the form)."""
     case = get_scoped(request, _cases(), pk, "govern")
     if case.action_id:
         messages.info(request, _("Ce cas a déjà donné lieu à une action."))
         return redirect(case.campaign)
-    form = CaseActionForm(request.POST, case=case, prefix=f"a{case.pk}")
-    if form.is_valid():
+    form = CaseActionForm(request.POST or None, case=case)
+    if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             action = form.save()
             case.action = action
@@ -323,26 +313,37 @@ def case_action(request, pk):
                 "meeting": form.fields["meeting"].label_from_instance(action.meeting),
             },
         )
-    else:
-        messages.error(request, _("Action refusée : %(errors)s") % {"errors": _errors(form)})
-    return redirect(f"{case.campaign.get_absolute_url()}#cas-{case.pk}")
+        return redirect(f"{case.campaign.get_absolute_url()}#cas-{case.pk}")
+    return _follow_up_page(request, case, form, _("Faire d'un constat une action"))
+
+
+def _follow_up_page(request, case, form, title):
+    reasons = college.reasons(case.campaign.reasons_version)
+    reviews = [
+        {"review": r, "reason": reasons.label(r.reason)}
+        for r in CaseReview.objects.within(case=case).select_related("reviewer")
+    ]
+    return render(
+        request,
+        "governance/college_follow_up.html",
+        {"form": form, "title": title, "case": case, "reviews": reviews},
+    )
 
 
 @login_required
-@require_POST
 def case_recommendation(request, pk):
+    """A case's findings become a recommendation on a committee's agenda (GET: the form)."""
     case = get_scoped(request, _cases(), pk, "govern")
     if case.agenda_item_id:
         messages.info(request, _("Ce cas a déjà donné lieu à une recommandation."))
         return redirect(case.campaign)
-    form = RecommendationForm(request.POST, case=case, prefix=f"r{case.pk}")
-    if form.is_valid():
+    form = RecommendationForm(request.POST or None, case=case)
+    if request.method == "POST" and form.is_valid():
         meeting = form.cleaned_data["meeting"]
         with transaction.atomic():
-            position = meeting.agenda.count() + 1
             item = AgendaItem.objects.create(
                 meeting=meeting,
-                position=position,
+                position=meeting.agenda.count() + 1,
                 kind=AgendaItem.Kind.OTHER,
                 title=_("Recommandation du collège : %(text)s")
                 % {"text": form.cleaned_data["title"]},
@@ -356,11 +357,8 @@ def case_recommendation(request, pk):
             _("Recommandation inscrite à l'ordre du jour de la séance du %(meeting)s.")
             % {"meeting": form.fields["meeting"].label_from_instance(meeting)},
         )
-    else:
-        messages.error(
-            request, _("Recommandation refusée : %(errors)s") % {"errors": _errors(form)}
-        )
-    return redirect(f"{case.campaign.get_absolute_url()}#cas-{case.pk}")
+        return redirect(f"{case.campaign.get_absolute_url()}#cas-{case.pk}")
+    return _follow_up_page(request, case, form, _("Faire d'un constat une recommandation"))
 
 
 @login_required
