@@ -43,7 +43,13 @@ from garant.compliance.qualifications import qualify
 from garant.core.audit import audit_context
 from garant.core.documents import XLSX_TYPE
 from garant.core.models import Establishment, EstablishmentGroup, Membership, Role, Service
-from garant.governance.models import Action, AgendaItem, CommitteeMember
+from garant.governance.models import (
+    Action,
+    AgendaItem,
+    CommitteeMember,
+    ReviewCampaign,
+    ReviewCase,
+)
 from garant.lifecycle.models import Idea, Notification
 from garant.monitoring.models import Alert, AlertRule, Feed
 from garant.oversight.models import OversightAlert, OversightPlanVersion, OversightRule
@@ -146,6 +152,13 @@ PAGE_ARGS: dict[str, tuple[str, ...]] = {
     "governance:action_add": ("meeting",),
     "governance:action_edit": ("action",),
     "governance:board_export": ("fmt",),
+    "governance:campaign_create": ("committee",),
+    "governance:campaign_detail": ("review_campaign",),
+    "governance:campaign_verify": ("review_campaign",),
+    "governance:campaign_close": ("review_campaign",),
+    "governance:case_review": ("review_case",),
+    "governance:case_action": ("review_case",),
+    "governance:case_recommendation": ("review_case",),
 }
 
 # API path parameter -> kind of record, when it is not simply "<kind>_id"
@@ -285,6 +298,23 @@ def _records_of(est, users) -> dict:
             owner_name="IDE",
             due_date=dt.date(2027, 1, 15),
         )
+        review_campaign = ReviewCampaign.objects.create(
+            committee=committee,
+            title=f"Revue {MARKER}",
+            period_start=dt.date(2026, 1, 1),
+            period_end=dt.date(2026, 1, 31),
+            seed=7,
+            rule={"per_stratum": 1},
+            reasons_version="2026.1",
+        )
+        review_case = ReviewCase.objects.create(
+            campaign=review_campaign,
+            position=1,
+            ai_system=system,
+            event_id=f"evt-{MARKER}",
+            time=dt.datetime(2026, 1, 15, 10, tzinfo=dt.UTC),
+            outcome="accepted",
+        )
     return {
         "establishment": est,
         "service": service,
@@ -314,6 +344,8 @@ def _records_of(est, users) -> dict:
         "agenda_item": agenda_item,
         "decision": decision,
         "action": action,
+        "review_campaign": review_campaign,
+        "review_case": review_case,
     }
 
 

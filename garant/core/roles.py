@@ -41,6 +41,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # read-only auditor); the AI referents review them into the register
     "declare": ALL_ROLES - {Role.AUDITOR},
     "review_declaration": frozenset({Role.ADMIN, Role.REFERENT}),
+    # the collège de garantie humaine: its members with a working role record their findings
+    # on the drawn cases (they must also hold a seat in the collège); drawing a campaign,
+    # closing it and turning findings into actions is "govern"
+    "review_cases": ALL_ROLES - {Role.AUDITOR},
     # the audit trail
     "audit": frozenset({Role.ADMIN, Role.DPO, Role.AUDITOR, Role.COMMITTEE}),
     # the governance status of the establishments side by side (home page, board export)

@@ -33,6 +33,7 @@ from garant.core.models import (
     Service,
     User,
 )
+from garant.demo.college import load_demo_college
 from garant.demo.compliance import load_demo_compliance
 from garant.demo.governance import load_demo_governance
 from garant.demo.lifecycle import load_demo_lifecycle
@@ -178,6 +179,7 @@ def load_demo(password: str = DEFAULT_PASSWORD, today: dt.date | None = None) ->
         summary.feeds = load_demo_feeds(establishments, today)
         load_demo_lifecycle(establishments, users, today)
         load_demo_governance(establishments, users, today)
+        load_demo_college(establishments, users, today)
         load_demo_compliance(establishments, users, today)
         load_demo_plans(establishments, users, today)
     return summary

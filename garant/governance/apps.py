@@ -8,7 +8,7 @@ class GovernanceConfig(AppConfig):
 
     def ready(self):
         from garant.core import home
-        from garant.governance import board, queues
+        from garant.governance import board, college, queues
         from garant.governance.alert_views import panel_context
         from garant.governance.decisions import dossier_rows, open_conditions
         from garant.governance.todo import governance_todo
@@ -21,6 +21,10 @@ class GovernanceConfig(AppConfig):
         alert_panels.register("governance", 10, "governance/_alert_panel.html", panel_context)
         home.register(
             "governance", 20, todo=governance_todo, todo_template="governance/_home_todo.html"
+        )
+        # a collège member's cases left to review
+        home.register(
+            "college", 21, todo=college.home_todo, todo_template="governance/_home_college.html"
         )
         # the status of each establishment side by side, after the register's buttons
         home.register(

@@ -29,6 +29,7 @@ class Committee(Audited, TenantModel):
         STRATEGIC = "strategic", _("stratégique (orientation, priorisation, arbitrage)")
         OPERATIONAL = "operational", _("opérationnel (suivi, mise en œuvre, risques)")
         SINGLE = "single", _("unique (stratégique et opérationnel)")
+        COLLEGE = "college", _("collège de garantie humaine (revue de cas a posteriori)")
 
     establishment = models.ForeignKey(
         Establishment,
@@ -96,6 +97,9 @@ class CommitteeMember(Audited, TenantModel):
         DPO = "dpo", _("DPO")
         USERS = "users", _("représentant des usagers")
         FIELD = "field", _("professionnel de terrain")
+        PHYSICIAN = "physician", _("médecin")
+        NURSE = "nurse", _("infirmier(ère)")
+        DATA_SCIENTIST = "data_scientist", _("data scientist")
         OTHER = "other", _("autre")
 
     committee = models.ForeignKey(
@@ -564,3 +568,156 @@ class Action(Audited, TenantModel):
             errors["decision"] = _("La décision doit avoir été prise lors de cette séance.")
         if errors:
             raise ValidationError(errors)
+
+
+# --- collège de garantie humaine: review campaigns (docs/decisions/0015-college.md) ---------
+
+
+class Appraisal(models.TextChoices):
+    """A reviewer's answer to "was it appropriate?" for a case of a review campaign."""
+
+    YES = "yes", _("oui")
+    NO = "no", _("non")
+    UNSURE = "unsure", _("incertain")
+
+
+class ReviewCampaign(Audited, TenantModel):
+    """A review campaign of a collège de garantie humaine: a reproducible sample of feedback
+    events (the draw's rule and seed are recorded, `garant.governance.college.draw`) that the
+    collège's members review case by case."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("en cours")
+        CLOSED = "closed", _("close")
+
+    committee = models.ForeignKey(
+        Committee,
+        verbose_name=_("collège"),
+        on_delete=models.PROTECT,
+        related_name="review_campaigns",
+    )
+    title = models.CharField(_("intitulé"), max_length=200)
+    period_start = models.DateField(_("début de la période"))
+    period_end = models.DateField(_("fin de la période (incluse)"))
+    seed = models.BigIntegerField(_("graine du tirage"))
+    rule = models.JSONField(_("règle du tirage"), default=dict)
+    reasons_version = models.CharField(_("version des motifs"), max_length=20)
+    status = models.CharField(
+        _("statut"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
+    conclusion = models.TextField(_("conclusions du collège"), blank=True)
+    created_by = models.ForeignKey(
+        User,
+        verbose_name=_("tirée par"),
+        on_delete=models.PROTECT,
+        related_name="review_campaigns",
+        null=True,
+        blank=True,
+    )
+    created_at = models.DateTimeField(_("tirée le"), default=timezone.now)
+    closed_at = models.DateTimeField(_("close le"), null=True, blank=True)
+
+    tenant_path = "committee__establishment_id"
+    audit_parent = "committee"
+
+    class Meta:
+        verbose_name = _("campagne de revue")
+        verbose_name_plural = _("campagnes de revue")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("governance:campaign_detail", args=[self.pk])
+
+
+class ReviewCase(Audited, TenantModel):
+    """One drawn case: a feedback event, known in Garant only by its pseudonymous references
+    (event id, prediction id), which the clinical team resolves in its own software."""
+
+    campaign = models.ForeignKey(
+        ReviewCampaign, verbose_name=_("campagne"), on_delete=models.CASCADE, related_name="cases"
+    )
+    position = models.PositiveIntegerField(_("rang"))
+    ai_system = models.ForeignKey(
+        "registry.AISystem",
+        verbose_name=_("système d'IA"),
+        on_delete=models.PROTECT,
+        related_name="review_cases",
+    )
+    event_id = models.CharField(_("référence de l'événement"), max_length=200)
+    prediction_id = models.CharField(_("référence de la prédiction"), max_length=200, blank=True)
+    time = models.DateTimeField(_("date de l'événement"))
+    outcome = models.CharField(_("suite donnée"), max_length=20)
+    service = models.CharField(_("service"), max_length=200, blank=True)
+    action = models.ForeignKey(
+        Action,
+        verbose_name=_("action"),
+        on_delete=models.SET_NULL,
+        related_name="review_cases",
+        null=True,
+        blank=True,
+    )
+    agenda_item = models.ForeignKey(
+        AgendaItem,
+        verbose_name=_("recommandation au comité"),
+        on_delete=models.SET_NULL,
+        related_name="review_cases",
+        null=True,
+        blank=True,
+    )
+
+    tenant_path = "campaign__committee__establishment_id"
+    audit_parent = "campaign"
+
+    class Meta:
+        verbose_name = _("cas revu")
+        verbose_name_plural = _("cas revus")
+        ordering = ["campaign", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "position"], name="review_case_unique_position"
+            ),
+            models.UniqueConstraint(
+                fields=["campaign", "ai_system", "event_id"], name="review_case_unique_event"
+            ),
+        ]
+
+    def __str__(self):
+        return f"#{self.position} {self.event_id}"
+
+
+class CaseReview(Audited, TenantModel):
+    """One reviewer's finding on one case: were the AI output and the human decision
+    appropriate, with a coded reason (referential `college_review`) and a note."""
+
+    case = models.ForeignKey(
+        ReviewCase, verbose_name=_("cas"), on_delete=models.CASCADE, related_name="reviews"
+    )
+    reviewer = models.ForeignKey(
+        User, verbose_name=_("relecteur"), on_delete=models.PROTECT, related_name="case_reviews"
+    )
+    ai_output_appropriate = models.CharField(
+        _("sortie de l'IA appropriée"), max_length=10, choices=Appraisal.choices
+    )
+    human_decision_appropriate = models.CharField(
+        _("décision humaine appropriée"), max_length=10, choices=Appraisal.choices
+    )
+    reason = models.CharField(_("motif"), max_length=30)
+    note = models.TextField(_("note"), blank=True)
+    reviewed_at = models.DateTimeField(_("relu le"), default=timezone.now)
+
+    tenant_path = "case__campaign__committee__establishment_id"
+    audit_parent = "case"
+
+    class Meta:
+        verbose_name = _("avis de relecture")
+        verbose_name_plural = _("avis de relecture")
+        ordering = ["case", "reviewer_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "reviewer"], name="case_review_unique_reviewer")
+        ]
+
+    def __str__(self):
+        return f"{self.case} — {self.reviewer}"

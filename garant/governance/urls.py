@@ -1,6 +1,13 @@
 from django.urls import path
 
-from garant.governance import action_views, alert_views, board, decision_views, views
+from garant.governance import (
+    action_views,
+    alert_views,
+    board,
+    college_views,
+    decision_views,
+    views,
+)
 
 app_name = "governance"
 
@@ -36,6 +43,17 @@ urlpatterns = [
     path("actions/", action_views.action_list, name="action_list"),
     path("actions/<int:pk>/modifier/", action_views.action_edit, name="action_edit"),
     path("etat-par-etablissement.<str:fmt>", board.board_export, name="board_export"),
+    path("<int:pk>/revues/nouvelle/", college_views.campaign_create, name="campaign_create"),
+    path("revues/<int:pk>/", college_views.campaign_detail, name="campaign_detail"),
+    path("revues/<int:pk>/verifier/", college_views.campaign_verify, name="campaign_verify"),
+    path("revues/<int:pk>/clore/", college_views.campaign_close, name="campaign_close"),
+    path("revues/cas/<int:pk>/avis/", college_views.case_review, name="case_review"),
+    path("revues/cas/<int:pk>/action/", college_views.case_action, name="case_action"),
+    path(
+        "revues/cas/<int:pk>/recommandation/",
+        college_views.case_recommendation,
+        name="case_recommendation",
+    ),
     path("alertes/<int:pk>/action/", alert_views.alert_action, name="alert_action"),
     path("alertes/<int:pk>/ordre-du-jour/", alert_views.alert_agenda, name="alert_agenda"),
 ]

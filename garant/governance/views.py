@@ -33,6 +33,7 @@ from garant.governance.models import (
     CommitteeMember,
     Decision,
     Meeting,
+    ReviewCampaign,
 )
 
 
@@ -106,6 +107,11 @@ def committee_detail(request, pk):
             "warning": team_size_warning(committee),
             "can_govern": editable,
             "member_form": MemberForm(committee=committee) if editable else None,
+            "campaigns": (
+                ReviewCampaign.objects.within(committee=committee)
+                if committee.kind == Committee.Kind.COLLEGE
+                else None
+            ),
         },
     )
 
