@@ -158,3 +158,15 @@ def test_the_alert_rules_read_the_tally(world):
     raw = rates.summarise(rates.events(system, dt.date(2024, 12, 13), dt.date(2025, 7, 1)))
     assert whole.value == pytest.approx(raw["total"]["accepted_rate"])
     assert whole.breached
+
+
+def test_the_state_command_counts_again(world):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    system = world["a"]["system"]
+    send(system, random_events(system, 300, 7, "w"))
+    out = StringIO()
+    call_command("oversight_state", "--rebuild", "--system", str(system.pk), stdout=out)
+    assert f"{system.pk} {system.name} : 300 événement(s)" in out.getvalue()

@@ -220,7 +220,7 @@ def _medians(group: np.ndarray, ms: np.ndarray, groups: int) -> tuple[np.ndarray
     high = starts[has] + counts[has] // 2
     if order is not None:
         low, high = order[low], order[high]
-    medians[has] = (ms[low] + ms[high]) / 2
+    medians[has] = (ms[low].astype(np.float64) + ms[high]) / 2
     return counts, medians
 
 
@@ -310,7 +310,8 @@ def summarise_tally(
     }
     times = state.times
     in_times = (times["day"] >= lo) & (times["day"] < hi)
-    t_ms, t_period = times["ms"][in_times], _periods(times["day"][in_times], by) - first
+    t_ms = times["ms"][in_times]
+    t_period = _periods(times["day"][in_times].astype(np.int64), by) - first
     out: dict = {}
     for name, (dim, keys) in sets.items():
         cells = state.cells[dim]
