@@ -7,6 +7,7 @@ import datetime as dt
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from garant.core.audit import audit_context
@@ -170,3 +171,32 @@ def test_the_state_command_counts_again(world):
     out = StringIO()
     call_command("oversight_state", "--rebuild", "--system", str(system.pk), stdout=out)
     assert f"{system.pk} {system.name} : 300 événement(s)" in out.getvalue()
+
+
+def test_a_file_with_dictionary_pages_is_checked_like_plain_text(world):
+    """Codes and texts are checked on the dictionary of a Parquet column; a fault found
+    there is still reported with its row."""
+    system = world["a"]["system"]
+
+    def table(outcome: str, service: str) -> pa.Table:
+        plain = {
+            "system": [str(system.pk)] * 3,
+            "event_id": ["d-1", "d-2", "d-3"],
+            "time": ["2025-03-01T10:00:00+01:00"] * 3,
+            "outcome": ["accepted", outcome, "accepted"],
+            "service": ["Urgences", "Urgences", service],
+            "role": ["medecin", "  ", "interne"],
+        }
+        columns = {k: pa.array(v) for k, v in plain.items()}
+        for name in ("outcome", "service", "role"):
+            columns[name] = pc.dictionary_encode(columns[name])
+        return pa.table(columns)
+
+    with pytest.raises(ingest.BatchRefused) as refused:
+        send(system, table("bogus", "x" * 101))
+    found = {(e.row, e.column) for e in refused.value.errors}
+    assert found == {(2, "outcome"), (3, "service")}
+    assert send(system, table("overridden", "Radiologie")).stored == 3
+    stored = rates.events(system).to_pydict()
+    assert stored["role"] == ["medecin", None, "interne"]  # blank: not sent
+    assert stored["outcome"] == ["accepted", "overridden", "accepted"]

@@ -158,11 +158,38 @@ def _systems(column: pa.ChunkedArray, establishment, errors: Errors) -> pa.Chunk
     return pc.take(values_, pc.index_in(text, value_set=keys))
 
 
+def _dictionaries(column: pa.ChunkedArray) -> list[pa.Array] | None:
+    """The dictionaries of a dictionary-encoded text column (None for plain text)."""
+    if pa.types.is_dictionary(column.type) and pa.types.is_string(column.type.value_type):
+        return [chunk.dictionary for chunk in column.chunks]
+    return None
+
+
+def _check_text(raw: pa.ChunkedArray, values, name: str, errors: Errors) -> None:
+    """Monitoring's text check (no NUL byte, length), on the dictionary when the file has
+    one and every value of it passes; row by row otherwise (to name the rows)."""
+    words = _dictionaries(raw)
+    limit = TEXT_LIMITS[name]
+    if words is not None and not any(
+        pc.any(pc.match_substring(w, "\x00")).as_py()
+        or (pc.max(pc.utf8_length(w)).as_py() or 0) > limit
+        for w in words
+    ):
+        return
+    feeds.check_text(values, name, limit, errors)
+
+
 def _coded(column, name: str, allowed: dict, errors: Errors, required: bool = False):
     values = _blank_as_null(column)
     if required:
         feeds.check_missing(values, name, errors)
-    unknown = pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, pa.array(list(allowed)))))
+    words = _dictionaries(column)
+    codes = pa.array(list(allowed), pa.string())
+    if words is not None and all(
+        pc.all(pc.or_(pc.is_in(w, codes), _blank(w))).as_py() is not False for w in words
+    ):
+        return values  # every value of the dictionary is a code (or blank)
+    unknown = pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, codes)))
     if pc.any(unknown).as_py():
         listed = ", ".join(allowed)
         shown = listed if len(listed) < 160 else listed[:157] + "…"
@@ -249,7 +276,7 @@ def _normalise(establishment, raw: pa.Table, codes, default_system, pool) -> pa.
             out[name] = nulls
             continue
         out[name] = _blank_as_null(optional[name])
-        feeds.check_text(out[name], name, TEXT_LIMITS[name], errors)
+        _check_text(optional[name], out[name], name, errors)
     out["decision_ms"] = pa.nulls(n, pa.int64())
     if optional["decision_ms"] is not None:
         ms = feeds.as_float(optional["decision_ms"], "decision_ms", errors)
