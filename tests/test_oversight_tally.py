@@ -137,6 +137,10 @@ def test_sending_again_does_not_count_twice_and_a_batch_taken_back_is_uncounted(
     tally.state_path(system).unlink()
     assert tally.counts(system).events == 700
     assert tally.rebuild(system).events == 700
+    with audit_context(source="test"):
+        FeedbackBatch.objects.unrestricted().get().delete()
+    assert tally.counts(system).events == 0
+    assert rates.system_summary(system, dt.date(2025, 1, 1), dt.date(2025, 8, 1))["by_period"] == []
 
 
 def test_the_alert_rules_read_the_tally(world):

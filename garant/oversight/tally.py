@@ -365,7 +365,10 @@ def sync(system, fresh: tuple[str, Tally] | None = None) -> Tally:
     ``fresh`` is ``(batch key, tally of the system's rows of it)`` of a batch this process
     just committed: when it is missing from the state, its tally is added as it is instead
     of being read back from the Delta table."""
-    state, committed = _load_state(system), _committed(system)
+    committed = _committed(system)
+    if not committed:
+        return Tally()  # no event yet: nothing to save
+    state = _load_state(system)
     if state is not None and set(state.batches) == committed:
         return state
     with _state_lock(system):
