@@ -310,8 +310,16 @@ def summarise_tally(
     }
     times = state.times
     in_times = (times["day"] >= lo) & (times["day"] < hi)
-    t_ms = times["ms"][in_times]
-    t_period = _periods(times["day"][in_times].astype(np.int64), by) - first
+    everything = bool(in_times.all())  # no copy of the decision times
+
+    def timed_column(name: str) -> np.ndarray:
+        return times[name] if everything else times[name][in_times]
+
+    t_ms = timed_column("ms")
+    t_period = _periods(timed_column("day").astype(np.int64), by) - first
+    widest = max(len(state.labels[d]) for d in tally.DIMS) or 1
+    narrow = np.int32 if (int(t_period.max(initial=0)) + 1) * widest < 1 << 31 else np.int64
+    t_period = t_period.astype(narrow)  # 32 bits when it fits: half the memory to scan
     out: dict = {}
     for name, (dim, keys) in sets.items():
         cells = state.cells[dim]
@@ -319,14 +327,14 @@ def summarise_tally(
         period, code = _periods(cells["day"][keep], by) - first, cells["code"][keep]
         width = len(state.labels[dim]) or 1
         key = np.zeros(len(code), np.int64)
-        t_key = np.zeros(len(t_ms), np.int64)
+        t_key = np.zeros(len(t_ms), narrow)
         if "period" in keys:
-            key, t_key = period * width, t_period * width
+            key, t_key = period * width, t_period * narrow(width)
         if dim in keys:
-            key, t_key = key + code, t_key + times[dim][in_times]
+            key, t_key = key + code, t_key + timed_column(dim)
         present = np.bincount(key, minlength=1) > 0
         unique = np.flatnonzero(present)
-        slot = np.zeros(len(present), np.int64)
+        slot = np.zeros(len(present), np.int32)
         slot[unique] = np.arange(len(unique))
         groups = len(unique) if len(key) else 0
         group = slot[key]
