@@ -230,3 +230,31 @@ def test_synthetic_feeds_are_reproducible_and_end_yesterday():
         assert midnight - dt.timedelta(days=1) < latest < midnight, spec.slug
         columns = set(predictions.column_names)
         assert {f.name for f in spec.features} | {c.name for c in spec.subgroups} <= columns
+
+
+def test_two_systems_have_feedback_events_and_one_service_overrides_twice_as_often(demo, client):
+    from garant.demo.oversight import DAYS, RISING, SPECS
+    from garant.oversight import rates
+    from garant.oversight.models import FeedbackBatch, OversightAlert
+
+    today = timezone.localdate()
+    systems = []
+    for spec in SPECS:
+        system = AISystem.objects.get(establishment__code=spec.establishment, name=spec.system)
+        batch = FeedbackBatch.objects.unrestricted().get(systems=system)
+        assert batch.source == "demo" and batch.stored >= DAYS * spec.per_day * 0.9
+        summary = rates.system_summary(system, today - dt.timedelta(days=DAYS), today, "week")
+        assert summary["total"]["events"] == batch.stored, spec.system
+        assert summary["kappa"]["total"]["kappa"] is not None
+        assert summary["total"]["median_decision_seconds"] > 3  # not a blind acceptance
+        systems.append(system)
+    # the override rate of the emergency department rises in the last weeks: one alert,
+    # for that service only (the system as a whole and the other services stay below × 2)
+    alerts = OversightAlert.objects.unrestricted().all()
+    assert [(a.ai_system, a.service, a.rule.kind) for a in alerts] == [
+        (systems[0], RISING.rise.service, "override_rate_doubling")
+    ]
+    assert alerts[0].value >= 2.5 and alerts[0].state == "open"
+    client.force_login(User.objects.get(username="referent.rochebrune"))
+    page = client.get(reverse("oversight:system", args=[systems[0].pk])).content.decode()
+    assert "Urgences" in page and "Taux d&#x27;écart (service Urgences)" in page

@@ -203,9 +203,20 @@ def find_professional_numbers(table: pa.Table, columns: list[str]) -> list[Findi
         if name not in table.column_names or not _textual(table[name].type):
             continue
         column = table[name]
-        if pa.types.is_dictionary(column.type):
-            column = column.cast(pa.string())
-        row = _first_row(pc.match_substring_regex(column, PROFESSIONAL))
+        if pa.types.is_dictionary(column.type):  # each value of the dictionary once
+            found = pa.chunked_array(
+                [
+                    pc.take(
+                        pc.match_substring_regex(c.dictionary.cast(pa.string()), PROFESSIONAL),
+                        c.indices,
+                    )
+                    for c in column.chunks
+                ],
+                pa.bool_(),
+            )
+        else:
+            found = pc.match_substring_regex(column, PROFESSIONAL)
+        row = _first_row(found)
         if row is not None:
             findings.append(
                 Finding(

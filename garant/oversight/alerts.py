@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from garant.oversight import rates, storage
+from garant.oversight import rates
 from garant.oversight.models import OversightAlert, OversightRule
 
 logger = logging.getLogger(__name__)
@@ -55,29 +55,7 @@ def _windows(rule: OversightRule, today: dt.date) -> list[dict]:
     `window_days` days, 1 the days before them)."""
     days = dt.timedelta(days=rule.window_days)
     start = today - 2 * days if rule.kind == Kind.OVERRIDE_DOUBLING else today - days
-    table = rates.events(rule.ai_system, start, today)
-    con = storage.duckdb_connection()
-    try:
-        con.register("events", table)
-        boundary = rates.local_midnight(today - days)
-        rows = con.execute(
-            """
-            WITH e AS (
-              SELECT coalesce(service, '—') AS service, outcome,
-                     CASE WHEN time >= ? THEN 0 ELSE 1 END AS w
-              FROM events)
-            SELECT service, w,
-                   count(*) FILTER (WHERE outcome <> 'not_shown') AS shown,
-                   count(*) FILTER (WHERE outcome = 'overridden') AS overridden,
-                   count(*) FILTER (WHERE outcome = 'accepted') AS accepted
-            FROM e GROUP BY GROUPING SETS ((service, w), (w))
-            """,
-            [boundary.astimezone(dt.UTC)],
-        ).fetchall()
-    finally:
-        con.close()
-    names = ("service", "w", "shown", "overridden", "accepted")
-    return [dict(zip(names, row, strict=True)) for row in rows]
+    return rates.window_counts(rule.ai_system, start, today - days, today)
 
 
 def check(rule: OversightRule, today: dt.date | None = None) -> list[Check]:

@@ -13,13 +13,17 @@ A batch (JSON events from the API, or a CSV/Parquet file) goes through, in order
    event id) are skipped, so a batch sent again stores nothing and answers so;
 4. storage, atomic, under a lock per establishment: the `FeedbackBatch` record and its audit
    event in one database transaction whose last work is the Delta append (`storage.py`);
-5. once committed, the alert rules of the systems touched are evaluated (`alerts.py`).
+5. once committed, the batch's counts (computed from the rows in memory while the Delta
+   table is written) are added to the state of each system touched (`tally.py`), and their
+   alert rules are evaluated (`alerts.py`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +36,7 @@ from garant.core import audit
 from garant.monitoring import identifiers
 from garant.monitoring import ingest as feeds
 from garant.monitoring.ingest import BatchRefused, Errors
-from garant.oversight import alerts, referential, storage
+from garant.oversight import alerts, referential, storage, tally
 from garant.oversight.models import FeedbackBatch
 from garant.registry.models import AISystem
 
@@ -65,6 +69,7 @@ PROFESSIONAL_COLUMNS = ["reason_text", "role", "service", "ai_decision", "final_
 MAX_DECISION_MS = 24 * 3600 * 1000
 SYSTEM_REFERENCE = re.compile(r"^\s*(\d{1,18})(?:/([A-Za-z0-9_-]{1,50}))?\s*$")
 
+logger = logging.getLogger(__name__)
 read_records = feeds.read_records
 read_file = feeds.read_file
 
@@ -84,9 +89,26 @@ class Received:
 # --- validation ------------------------------------------------------------------------------
 
 
+def _blank(text) -> pa.ChunkedArray:
+    return pc.or_(pc.equal(pc.binary_length(text), 0), pc.utf8_is_space(text))
+
+
 def _blank_as_null(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """The column as text, blank values (empty or spaces only) as null. A dictionary of
+    text (Parquet's dictionary pages) is checked on its dictionary, then decoded."""
+    if pa.types.is_dictionary(column.type) and pa.types.is_string(column.type.value_type):
+        chunks = []
+        for chunk in column.chunks:
+            words = chunk.dictionary
+            blank = _blank(words)
+            if pc.any(blank).as_py():
+                words = pc.if_else(blank, pa.scalar(None, pa.string()), words)
+            chunks.append(pc.take(words, chunk.indices))
+        return pa.chunked_array(chunks, pa.string())
     text = feeds.as_text(column)
-    blank = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(text)), 0)
+    blank = _blank(text)
+    if not pc.any(blank).as_py():
+        return text
     return pc.if_else(blank, pa.scalar(None, pa.string()), text)
 
 
@@ -136,11 +158,38 @@ def _systems(column: pa.ChunkedArray, establishment, errors: Errors) -> pa.Chunk
     return pc.take(values_, pc.index_in(text, value_set=keys))
 
 
+def _dictionaries(column: pa.ChunkedArray) -> list[pa.Array] | None:
+    """The dictionaries of a dictionary-encoded text column (None for plain text)."""
+    if pa.types.is_dictionary(column.type) and pa.types.is_string(column.type.value_type):
+        return [chunk.dictionary for chunk in column.chunks]
+    return None
+
+
+def _check_text(raw: pa.ChunkedArray, values, name: str, errors: Errors) -> None:
+    """Monitoring's text check (no NUL byte, length), on the dictionary when the file has
+    one and every value of it passes; row by row otherwise (to name the rows)."""
+    words = _dictionaries(raw)
+    limit = TEXT_LIMITS[name]
+    if words is not None and not any(
+        pc.any(pc.match_substring(w, "\x00")).as_py()
+        or (pc.max(pc.utf8_length(w)).as_py() or 0) > limit
+        for w in words
+    ):
+        return
+    feeds.check_text(values, name, limit, errors)
+
+
 def _coded(column, name: str, allowed: dict, errors: Errors, required: bool = False):
     values = _blank_as_null(column)
     if required:
         feeds.check_missing(values, name, errors)
-    unknown = pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, pa.array(list(allowed)))))
+    words = _dictionaries(column)
+    codes = pa.array(list(allowed), pa.string())
+    if words is not None and all(
+        pc.all(pc.or_(pc.is_in(w, codes), _blank(w))).as_py() is not False for w in words
+    ):
+        return values  # every value of the dictionary is a code (or blank)
+    unknown = pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, codes)))
     if pc.any(unknown).as_py():
         listed = ", ".join(allowed)
         shown = listed if len(listed) < 160 else listed[:157] + "…"
@@ -148,24 +197,26 @@ def _coded(column, name: str, allowed: dict, errors: Errors, required: bool = Fa
     return values
 
 
-def _duplicates(systems: pa.ChunkedArray, ids: pa.ChunkedArray, errors: Errors) -> None:
+def _duplicates(systems: pa.ChunkedArray, ids: pa.ChunkedArray) -> pa.Table:
+    """The (system, event id) pairs repeated in the batch."""
     con = storage.duckdb_connection()
     try:
         con.register("rows", pa.table({"s": systems, "e": ids}))
-        doubles = con.sql(
+        return con.sql(
             "SELECT s, e FROM rows WHERE e IS NOT NULL GROUP BY s, e HAVING count(*) > 1"
         ).to_arrow_table()
     finally:
         con.close()
-    if doubles.num_rows:
-        errors.add_rows(
-            pc.is_in(ids, doubles["e"]), "event_id", "identifiant d'événement en double dans le lot"
-        )
 
 
 def normalise(establishment, raw: pa.Table, codes, default_system=None) -> pa.Table:
     """The batch in the columns and types of `storage.SCHEMA` (no batch id), or
     `BatchRefused` naming every fault."""
+    with ThreadPoolExecutor(1) as pool:
+        return _normalise(establishment, raw, codes, default_system, pool)
+
+
+def _normalise(establishment, raw: pa.Table, codes, default_system, pool) -> pa.Table:
     errors = Errors()
     raw = feeds.plain_columns(raw, errors)
     if errors.total:
@@ -202,8 +253,9 @@ def normalise(establishment, raw: pa.Table, codes, default_system=None) -> pa.Ta
     blank = pc.or_kleene(pc.equal(pc.utf8_length(ids), 0), pc.utf8_is_space(ids))
     errors.add_rows(pc.or_kleene(ids.is_null(), blank), "event_id", "identifiant vide")
     feeds.check_text(ids, "event_id", TEXT_LIMITS["event_id"], errors)
-    if out["system_id"] is not None:
-        _duplicates(out["system_id"], ids, errors)
+    doubles = None
+    if out["system_id"] is not None:  # searched while the other columns are checked
+        doubles = pool.submit(_duplicates, out["system_id"], ids)
     out["event_id"] = ids
     out["time"] = feeds.as_utc(raw["time"], "time", errors, settings.TIME_ZONE)
     if out["time"] is not None:
@@ -224,7 +276,7 @@ def normalise(establishment, raw: pa.Table, codes, default_system=None) -> pa.Ta
             out[name] = nulls
             continue
         out[name] = _blank_as_null(optional[name])
-        feeds.check_text(out[name], name, TEXT_LIMITS[name], errors)
+        _check_text(optional[name], out[name], name, errors)
     out["decision_ms"] = pa.nulls(n, pa.int64())
     if optional["decision_ms"] is not None:
         ms = feeds.as_float(optional["decision_ms"], "decision_ms", errors)
@@ -250,6 +302,12 @@ def normalise(establishment, raw: pa.Table, codes, default_system=None) -> pa.Ta
                 "mesure d'édition attendue : caractères modifiés / longueur, 0 ou plus",
             )
             out["edit_ratio"] = ratio
+    if doubles is not None and doubles.result().num_rows:
+        errors.add_rows(
+            pc.is_in(ids, doubles.result()["e"]),
+            "event_id",
+            "identifiant d'événement en double dans le lot",
+        )
     if errors.total:
         raise BatchRefused(errors)
     schema = pa.schema([storage.SCHEMA.field(name) for name in storage.EVENT_COLUMNS])
@@ -298,10 +356,13 @@ def ingest(
         fresh = table.filter(pc.invert(known)) if pc.any(known).as_py() else table
         if not fresh.num_rows:
             return Received(None, received, 0, received, codes.version)
-        batch = _store(establishment, fresh, source, user, token, codes.version)
-    systems = sorted(pc.unique(fresh["system_id"]).to_pylist())
-    if evaluate:
-        transaction.on_commit(lambda: _after_commit(establishment, systems))
+        systems = sorted(pc.unique(fresh["system_id"]).to_pylist())
+        with ThreadPoolExecutor(1) as pool:  # counted while the Delta table is written
+            counting = pool.submit(_tallies, fresh, systems)
+            batch = _store(establishment, fresh, source, user, token, codes.version)
+            tallies = counting.result()
+    key = tally.batch_key(batch.pk, batch.created_at)
+    transaction.on_commit(lambda: _after_commit(establishment, key, tallies, evaluate))
     return Received(batch, received, fresh.num_rows, received - fresh.num_rows, codes.version)
 
 
@@ -333,8 +394,27 @@ def _store(establishment, table: pa.Table, source, user, token, version) -> Feed
     return batch
 
 
-def _after_commit(establishment, systems: list[int]) -> None:
-    alerts.evaluate_systems(establishment, systems)
+def _tallies(table: pa.Table, systems: list[int]) -> dict[int, tally.Tally]:
+    """The tally of each system's new events (`tally.py`), from the rows in memory."""
+    columns = table.select(tally.COLUMNS)
+    if len(systems) == 1:
+        return {systems[0]: tally.from_events(columns)}
+    return {
+        pk: tally.from_events(columns.filter(pc.equal(table["system_id"], pk))) for pk in systems
+    }
+
+
+def _after_commit(establishment, batch_key: str, tallies: dict, evaluate: bool) -> None:
+    """Add the batch's counts to the systems' states, then evaluate their alert rules. A
+    failure is logged, never raised: the batch is stored, and the next read catches up."""
+    systems = AISystem.objects.unrestricted().filter(pk__in=list(tallies))  # system code
+    for system in systems:
+        try:
+            tally.sync(system, (batch_key, tallies[system.pk]))
+        except Exception:
+            logger.exception("état de supervision du système %s", system.pk)
+    if evaluate:
+        alerts.evaluate_systems(establishment, sorted(tallies))
 
 
 def is_tabular(name: str) -> bool:
