@@ -8,8 +8,19 @@ class OversightConfig(AppConfig):
     verbose_name = "Garant — supervision humaine"
 
     def ready(self):
-        from garant.oversight import referential
+        from garant.monitoring import alert_panels
+        from garant.oversight import referential, suspension_views
+        from garant.registry import banners
         from garant.registry.tabs import register_tab
 
         referential.codes()  # a broken referential stops start-up with a precise message
         register_tab("oversight", _("Supervision humaine"), "oversight:system", 55)
+        banners.register(
+            "suspension", 10, "oversight/_suspended_banner.html", suspension_views.banner_context
+        )
+        alert_panels.register(
+            "suspension",
+            20,
+            "oversight/_alert_suspension_panel.html",
+            suspension_views.alert_panel_context,
+        )

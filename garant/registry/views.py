@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from garant.core import permissions
 from garant.core.models import AuditEvent, Establishment
 from garant.core.referentials import vocabulary
+from garant.registry.banners import banners_for
 from garant.registry.filtersets import SORTABLE, filtered_systems
 from garant.registry.forms import SECTIONS, AISystemForm, VendorForm, VersionForm
 from garant.registry.models import AISystem, AISystemVersion, Vendor
@@ -108,6 +109,7 @@ def _system_context(request, system, tab):
         "system": system,
         "tabs": tabs_for(request, system),
         "active_tab": tab,
+        "banners": banners_for(request, system),
         "can_change": permissions.object_permission(request.user, system, "change"),
         "can_delete": permissions.object_permission(request.user, system, "delete"),
     }
