@@ -203,3 +203,14 @@ def test_decision_must_reference_a_suspension_of_its_project(setup, world):
         service.suspend(other, setup["users"][Role.ADMIN], "Motif")
     with pytest.raises(ValidationError):
         _resumption_decision(setup, other, sign=False)
+
+
+def test_demo_has_a_suspended_system_with_its_resumption_decision_pending(demo):
+    from garant.governance.models import Decision
+
+    in_effect = Suspension.objects.unrestricted().filter(state=Suspension.State.SUSPENDED)
+    suspension = in_effect.get(ai_system__name="Agent conversationnel d'information des patients")
+    assert service.status(suspension.ai_system)["status"] == "suspended"
+    pending = Decision.objects.unrestricted().get(suspension=suspension)
+    assert not pending.is_signed
+    assert service.resumption_decisions(suspension) == []

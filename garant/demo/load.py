@@ -37,6 +37,7 @@ from garant.demo.compliance import load_demo_compliance
 from garant.demo.governance import load_demo_governance
 from garant.demo.lifecycle import load_demo_lifecycle
 from garant.demo.monitoring import load_demo_feeds
+from garant.demo.suspension import load_demo_suspensions
 from garant.registry.forms import SYSTEM_FIELDS
 from garant.registry.models import AISystem, AISystemVersion, Declaration, Vendor
 
@@ -177,6 +178,7 @@ def load_demo(password: str = DEFAULT_PASSWORD, today: dt.date | None = None) ->
         summary.feeds = load_demo_feeds(establishments, today)
         load_demo_lifecycle(establishments, users, today)
         load_demo_governance(establishments, users, today)
+        load_demo_suspensions(establishments, users)
         load_demo_compliance(establishments, users, today)
     return summary
 
