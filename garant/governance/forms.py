@@ -137,9 +137,10 @@ class DecisionForm(forms.ModelForm):
             suspensions = Suspension.objects.within(ai_system=project.ai_system).filter(
                 Q(state=Suspension.State.SUSPENDED) | Q(pk=self.instance.suspension_id)
             )
-        self.fields["suspension"].queryset = suspensions
-        if not suspensions.exists():
-            self.fields["suspension"].widget = forms.HiddenInput()
+        if suspensions.exists():
+            self.fields["suspension"].queryset = suspensions
+        else:
+            del self.fields["suspension"]  # nothing to lift: the field is not offered
         if not self.is_bound and not self.instance.pk:
             self.initial["chair"] = meeting.committee.members.filter(chair=True).first()
         for name in ("votes_for", "votes_against", "votes_abstain"):
