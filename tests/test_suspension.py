@@ -214,3 +214,39 @@ def test_demo_has_a_suspended_system_with_its_resumption_decision_pending(demo):
     pending = Decision.objects.unrestricted().get(suspension=suspension)
     assert not pending.is_signed
     assert service.resumption_decisions(suspension) == []
+
+
+def test_proposal_from_an_oversight_alert(setup, client_for):
+    from garant.oversight.models import OversightAlert, OversightRule
+
+    system, users = setup["system"], setup["users"]
+    with audit_context(source="test"):
+        rule = OversightRule.objects.create(
+            ai_system=system, kind="acceptance_above", threshold=0.98
+        )
+        alert = OversightAlert.objects.create(
+            rule=rule, ai_system=system, value=0.99, message="Acceptation à 99 %"
+        )
+    client = client_for(users[Role.CONTRIBUTOR])
+    page = client.get(reverse("oversight:system", args=[system.pk])).content.decode()
+    assert "Proposer la suspension" in page and "Acceptation à 99 %" in page
+    client.post(
+        reverse("oversight:suspension_propose", args=[system.pk]),
+        {"susp-cause": "Acceptation sans examen", "susp-oversight_alert": alert.pk},
+    )
+    assert Suspension.objects.unrestricted().get().oversight_alert == alert
+
+
+def test_the_committee_agenda_and_decision_form_offer_the_resumption(setup, client_for):
+    from garant.governance import agenda
+
+    suspension = _suspended(setup)
+    committee = make_committee(setup["system"].establishment)
+    meeting = make_meeting(committee, days=10)
+    proposed = [p for p in agenda.proposals(committee, meeting) if "Reprise" in p.title]
+    assert [p.project for p in proposed] == [setup["project"]]
+    with audit_context(source="test"):
+        agenda.add_to_agenda(meeting, proposed)
+    url = reverse("governance:decision_create", args=[meeting.pk, setup["project"].pk])
+    page = client_for(setup["users"][Role.COMMITTEE]).get(url).content.decode()
+    assert 'name="suspension"' in page and f'value="{suspension.pk}"' in page

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from garant.governance import agenda
 from garant.governance.decisions import assessment_for
 from garant.governance.models import Decision, Meeting, Outcome
 from garant.lifecycle.models import Project
@@ -54,6 +55,10 @@ def _suspend(project, referent, chair_user) -> Suspension:
     assessment = assessment_for(project)
     if meeting is None or assessment is None:
         return suspension
+    agenda.add_to_agenda(
+        meeting,
+        [p for p in agenda.proposals(meeting.committee, meeting) if p.project.pk == project.pk],
+    )
     decision = Decision(
         meeting=meeting,
         project=project,
