@@ -121,7 +121,20 @@ def allowed_targets(project: Project) -> list[str]:
 
 # The helpers below read related rows with .all(), so that the portfolio can prefetch them
 # (`PREFETCH`) and judge every project's gate without one query per project.
-PREFETCH = ("transitions", "charter__indicators__values", "assessments")
+PREFETCH = (
+    "transitions",
+    "charter__indicators__values",
+    "assessments",
+    "ai_system__suspensions",
+)
+
+
+def suspension_in_effect(project: Project):
+    """The suspension in effect on the project's system (`garant.oversight.suspension`)."""
+    states = suspension.State
+    return next(
+        (s for s in project.ai_system.suspensions.all() if s.state == states.SUSPENDED), None
+    )
 
 
 def latest_frozen_assessment(project: Project) -> Assessment | None:
@@ -360,7 +373,7 @@ def check(project: Project, to_phase: str, reason: str = "", today=None) -> list
         return [_("Phase inconnue : %(phase)s.") % {"phase": to_phase}]
     if to_phase == here:
         return [_("Le projet est déjà en phase « %(phase)s ».") % {"phase": phase_label(here)}]
-    held = suspension.in_effect(project.ai_system)
+    held = suspension_in_effect(project)
     if held is not None and to_phase != "retired":
         return [
             Problem(
