@@ -150,9 +150,11 @@ def test_one_suspension_in_effect_per_system(setup):
         service.suspend(second, setup["users"][Role.ADMIN], "Encore")
 
 
-def test_suspended_project_cannot_change_phase(setup):
+def test_suspended_project_cannot_change_phase(setup, client_for):
     suspension = _suspended(setup)
     project = setup["project"]
+    page = client_for(setup["users"][Role.AUDITOR]).get(project.get_absolute_url())
+    assert 'id="suspendu"' in page.content.decode()
     problems = gates.check(project, "poc", reason="test")
     assert problems and "Système suspendu" in problems[0]
     assert problems[0].url == suspension.get_absolute_url()
