@@ -31,7 +31,7 @@ from garant.core.openapi import document_errors
 from garant.governance import api as governance_api
 from garant.lifecycle import api as lifecycle_api
 from garant.monitoring.api import alerts_router, feeds, rules_router
-from garant.oversight.api import oversight
+from garant.oversight.api import FeedbackTokenAuth, oversight, system_status
 from garant.registry.api import declarations, systems, vendors, versions
 
 
@@ -106,6 +106,8 @@ api.add_router("/alerts", alerts_router)
 api.add_router("/rules", rules_router)
 api.add_router("/compliance", compliance)
 api.add_router("/oversight", oversight)
+# the status a clinical software polls (suspension), with its own token or a person's
+api.add_router("/systems", system_status, auth=[FeedbackTokenAuth(), ApiTokenAuth(), SessionAuth()])
 api.add_router("/ideas", lifecycle_api.ideas)
 api.add_router("/projects", lifecycle_api.projects)
 api.add_router("/indicators", lifecycle_api.indicators)

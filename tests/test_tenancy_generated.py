@@ -52,7 +52,7 @@ from garant.governance.models import (
 )
 from garant.lifecycle.models import Idea, Notification
 from garant.monitoring.models import Alert, AlertRule, Feed
-from garant.oversight.models import OversightAlert, OversightPlanVersion, OversightRule
+from garant.oversight.models import OversightAlert, OversightPlanVersion, OversightRule, Suspension
 from garant.registry.models import AISystemVersion, Declaration, Vendor
 from tests.conftest import make_system, make_user
 from tests.test_compliance_scenarios import BASE, HEALTH_CARE, TRIAGE
@@ -103,6 +103,11 @@ PAGE_ARGS: dict[str, tuple[str, ...]] = {
     "oversight:rule_add": ("system",),
     "oversight:rule_deactivate": ("oversight_rule",),
     "oversight:alert_acknowledge": ("oversight_alert",),
+    "oversight:suspension_propose": ("system",),
+    "oversight:suspension_detail": ("suspension",),
+    "oversight:suspension_confirm": ("suspension",),
+    "oversight:suspension_decline": ("suspension",),
+    "oversight:suspension_resume": ("suspension",),
     "monitoring:alert_detail": ("alert",),
     "monitoring:alert_resolve": ("alert",),
     "monitoring:drift_reference": ("feed",),
@@ -263,6 +268,9 @@ def _records_of(est, users) -> dict:
             fallback=f"Procédure {MARKER}",
             review_months=12,
         )
+        suspension = Suspension.objects.create(
+            ai_system=system, alert=alert, cause=f"Cause {MARKER}", proposed_by=referent
+        )
         project = make_project(system, referent)
         charter = make_charter(project)
         indicator = charter.indicators.first()
@@ -331,6 +339,7 @@ def _records_of(est, users) -> dict:
         "alert": alert,
         "oversight_rule": oversight_rule,
         "oversight_alert": oversight_alert,
+        "suspension": suspension,
         "project": project,
         "indicator": indicator,
         "indicator_value": indicator_value,

@@ -45,6 +45,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # on the drawn cases (they must also hold a seat in the collège); drawing a campaign,
     # closing it and turning findings into actions is "govern"
     "review_cases": ALL_ROLES - {Role.AUDITOR},
+    # suspension of an AI system (docs/oversight.md): anyone with a working role proposes it;
+    # the establishment's admins, AI referents and committee members suspend at once, or
+    # decline the proposal; they also record the resumption (on a signed committee decision)
+    "propose_suspension": ALL_ROLES - {Role.AUDITOR},
+    "suspend": frozenset({Role.ADMIN, Role.REFERENT, Role.COMMITTEE}),
     # the audit trail
     "audit": frozenset({Role.ADMIN, Role.DPO, Role.AUDITOR, Role.COMMITTEE}),
     # the governance status of the establishments side by side (home page, board export)

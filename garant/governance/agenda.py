@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Max, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -34,7 +34,8 @@ class Proposal:
 
 
 def proposals(committee: Committee, meeting: Meeting | None = None) -> list[Proposal]:
-    """What the lifecycle puts on the committee's agenda and is not there yet (two queries)."""
+    """What the lifecycle puts on the committee's agenda and is not there yet (three queries):
+    decisions awaited, overdue re-evaluations, resumptions of suspended systems."""
     from garant.lifecycle.models import Assessment, Project
 
     projects = Project.objects.within(establishment=committee.establishment)
@@ -89,6 +90,25 @@ def proposals(committee: Committee, meeting: Meeting | None = None) -> list[Prop
             },
         )
         for project in overdue
+    ]
+    # a system suspended (garant.oversight.suspension) waits for a resumption decision
+    listed = {p.project.pk for p in result}
+    suspended = (
+        projects.filter(ai_system__suspensions__state="suspended")
+        .exclude(pk__in=listed)
+        .annotate(suspended_at=Max("ai_system__suspensions__suspended_at"))
+        .select_related("ai_system")
+        .order_by("suspended_at", "pk")
+    )
+    result += [
+        Proposal(
+            AgendaItem.Kind.DECISION,
+            project,
+            _("Reprise de « %(project)s » après suspension") % {"project": project},
+            _("Suspendu depuis le %(date)s : la reprise exige une décision signée du comité.")
+            % {"date": display(project.suspended_at)},
+        )
+        for project in suspended
     ]
     return result
 

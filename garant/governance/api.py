@@ -299,6 +299,9 @@ class DecisionOut(Schema):
     rationale: str
     conditions: str
     next_review_date: date | None
+    suspension: int | None = Field(
+        None, alias="suspension_id", description="Suspension que la décision permet de lever."
+    )
     created_at: datetime
     signed_at: datetime | None
     signed_by: int | None = Field(alias="signed_by_id")

@@ -8,17 +8,20 @@ class GovernanceConfig(AppConfig):
 
     def ready(self):
         from garant.core import home
-        from garant.governance import board, college, queues
+        from garant.governance import board, college, decisions, queues
         from garant.governance.alert_views import panel_context
         from garant.governance.decisions import dossier_rows, open_conditions
         from garant.governance.todo import governance_todo
         from garant.lifecycle import committee
         from garant.monitoring import alert_panels
+        from garant.oversight import suspension
 
         # the lifecycle (below) learns of decisions here: its gates, pages and dossier
         committee.register(committee.Decisions("decisions", dossier_rows, open_conditions))
         # an alert's page (monitoring, below) offers an action and the committee's agenda
         alert_panels.register("governance", 10, "governance/_alert_panel.html", panel_context)
+        # a suspension (oversight, below) is lifted on a signed decision that references it
+        suspension.decision_finder(decisions.resumption_decisions)
         home.register(
             "governance", 20, todo=governance_todo, todo_template="governance/_home_todo.html"
         )

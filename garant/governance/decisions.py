@@ -258,3 +258,9 @@ def dossier_rows(project) -> tuple[list[dict], list[dict]]:
         .order_by("due_date", "pk")
     ]
     return decisions, actions
+
+
+def resumption_decisions(suspension) -> list[Decision]:
+    """The signed decisions that reference `suspension` (its resumption may rest on them)."""
+    found = Decision.objects.within(suspension=suspension).select_related("project__ai_system")
+    return list(found.filter(signed_at__isnull=False).order_by("-signed_at", "-pk"))

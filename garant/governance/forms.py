@@ -10,6 +10,7 @@ import contextlib
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from garant.core.dates import DATE_WIDGET, DATETIME_WIDGET
@@ -23,6 +24,7 @@ from garant.governance.models import (
     Decision,
     Meeting,
 )
+from garant.oversight.models import Suspension
 
 
 def users_of(establishment_id):
@@ -114,6 +116,7 @@ class DecisionForm(forms.ModelForm):
             "rationale",
             "conditions",
             "next_review_date",
+            "suspension",
         ]
         widgets = {
             "options": forms.Textarea(attrs={"rows": 3}),
@@ -128,6 +131,17 @@ class DecisionForm(forms.ModelForm):
             self.instance.meeting, self.instance.project = meeting, project
             self.instance.assessment = assessment
         self.fields["chair"].queryset = meeting.committee.members.select_related("user")
+        # a resumption decision: the suspension in effect on the project's system
+        project = self.instance.project if self.instance.project_id else None
+        suspensions = Suspension.objects.none()
+        if project is not None:
+            suspensions = Suspension.objects.within(ai_system=project.ai_system).filter(
+                Q(state=Suspension.State.SUSPENDED) | Q(pk=self.instance.suspension_id)
+            )
+        if suspensions.exists():
+            self.fields["suspension"].queryset = suspensions
+        else:
+            del self.fields["suspension"]  # nothing to lift: the field is not offered
         if not self.is_bound and not self.instance.pk:
             self.initial["chair"] = meeting.committee.members.filter(chair=True).first()
         for name in ("votes_for", "votes_against", "votes_abstain"):

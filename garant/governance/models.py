@@ -376,6 +376,18 @@ class Decision(Audited, TenantModel):
         help_text=_("Obligatoires pour une généralisation sous conditions."),
     )
     next_review_date = models.DateField(_("prochaine réévaluation"), null=True, blank=True)
+    suspension = models.ForeignKey(
+        "oversight.Suspension",
+        verbose_name=_("suspension levée"),
+        on_delete=models.PROTECT,
+        related_name="decisions",
+        null=True,
+        blank=True,
+        help_text=_(
+            "Décision de reprise : la suspension en cours du système qu'elle permet de lever "
+            "(une fois signée)."
+        ),
+    )
     created_at = models.DateTimeField(_("enregistrée le"), default=timezone.now)
     signed_at = models.DateTimeField(_("signée le"), null=True, blank=True)
     signed_by = models.ForeignKey(

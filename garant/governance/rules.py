@@ -41,6 +41,12 @@ def decision_errors(decision) -> dict[str, list[str]]:
         add("next_review_date", _("La prochaine réévaluation doit suivre la date de la séance."))
     if decision.chair_id and committee and decision.chair.committee_id != committee.pk:
         add("chair", _("Le président de séance doit être membre de ce comité."))
+    if decision.suspension_id and project:
+        suspension = decision.suspension
+        if suspension.ai_system_id != project.ai_system_id:
+            add("suspension", _("La suspension doit porter sur le système du projet."))
+        elif decision.pk is None and suspension.state != "suspended":
+            add("suspension", _("Ce système n'est plus suspendu."))
     _check_votes(decision, committee, add)
     return errors
 

@@ -10,9 +10,13 @@ class LifecycleConfig(AppConfig):
     def ready(self):
         from garant.core import home, permissions
         from garant.lifecycle import grids
+        from garant.lifecycle.notifications import notify_suspension
         from garant.lifecycle.todo import lifecycle_todo
+        from garant.oversight import suspension
         from garant.registry.tabs import register_tab
 
+        # a suspension (oversight, below) is told to the system's users and referents
+        suspension.on_change(notify_suspension)
         grids.load_checked()  # a broken decision grid stops the start-up, naming file and item
         register_tab("project", _("Projet"), "lifecycle:system_project", 20)
         home.register(

@@ -26,6 +26,9 @@
   decision: it is reported as blocked on the portfolio and the home page);
 - suspended → the phase it left; back to routine needs the same decision as above.
 
+While a suspension is in effect on the system (`garant.oversight.suspension`, the operational
+stop that the clinical software reads), the project cannot change phase, except to retire.
+
 Each refusal is a `Problem`: a French message that also carries the page that fixes it.
 
 Every transition records who, when and why (`PhaseTransition`) and mirrors the phase on the
@@ -42,12 +45,13 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from garant.core.documents import display
 from garant.core.referentials import vocabulary
 from garant.lifecycle import committee
 from garant.lifecycle.assessments import is_complete
 from garant.lifecycle.models import Assessment, Indicator, PhaseTransition, Project
 from garant.lifecycle.outcomes import Outcome
-from garant.oversight import plans
+from garant.oversight import plans, suspension
 
 # phase -> phases reachable from it (before the gate conditions are checked)
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -119,7 +123,20 @@ def allowed_targets(project: Project) -> list[str]:
 
 # The helpers below read related rows with .all(), so that the portfolio can prefetch them
 # (`PREFETCH`) and judge every project's gate without one query per project.
-PREFETCH = ("transitions", "charter__indicators__values", "assessments")
+PREFETCH = (
+    "transitions",
+    "charter__indicators__values",
+    "assessments",
+    "ai_system__suspensions",
+)
+
+
+def suspension_in_effect(project: Project):
+    """The suspension in effect on the project's system (`garant.oversight.suspension`)."""
+    states = suspension.State
+    return next(
+        (s for s in project.ai_system.suspensions.all() if s.state == states.SUSPENDED), None
+    )
 
 
 def latest_frozen_assessment(project: Project) -> Assessment | None:
@@ -358,6 +375,18 @@ def check(project: Project, to_phase: str, reason: str = "", today=None) -> list
         return [_("Phase inconnue : %(phase)s.") % {"phase": to_phase}]
     if to_phase == here:
         return [_("Le projet est déjà en phase « %(phase)s ».") % {"phase": phase_label(here)}]
+    held = suspension_in_effect(project)
+    if held is not None and to_phase != "retired":
+        return [
+            Problem(
+                _(
+                    "Système suspendu depuis le %(date)s (%(reason)s) : aucun changement de "
+                    "phase avant la reprise, qui exige une décision signée du comité."
+                )
+                % {"date": display(held.suspended_at), "reason": held.reason},
+                held.get_absolute_url(),
+            )
+        ]
     if to_phase not in allowed_targets(project):
         if here == "instruction" and to_phase == "evaluation":
             pass  # explained below with the modality

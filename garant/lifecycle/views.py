@@ -61,6 +61,7 @@ from garant.lifecycle.models import (
 )
 from garant.lifecycle.portfolio import board, portfolio_queryset
 from garant.lifecycle.projects import TriageRefused, accept, create_project, decline, merge
+from garant.registry.banners import banners_for
 from garant.registry.models import AISystem
 from garant.registry.tabs import tabs_for
 
@@ -227,6 +228,7 @@ def _project_context(request, project, tab="project"):
         "project": project,
         "system": system,
         "tabs": tabs_for(request, system),
+        "banners": banners_for(request, system),
         "active_tab": tab,
         "can_assess": permissions.object_permission(request.user, project, "assess"),
     }
@@ -248,6 +250,7 @@ def system_project(request, pk):
     context = {
         "system": system,
         "tabs": tabs_for(request, system),
+        "banners": banners_for(request, system),
         "active_tab": "project",
         "can_assess": permissions.can(request.user, "assess", system.establishment_id),
     }

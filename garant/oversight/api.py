@@ -13,13 +13,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from ninja.security import HttpBearer
 
 from garant.core.api import READ_ERRORS, WRITE_ERRORS, FormErrors, Id, Text, get_scoped
 from garant.core.audit import audit_context
-from garant.oversight import ingest, plan_forms, plans, rates
+from garant.oversight import ingest, plan_forms, plans, rates, suspension
 from garant.oversight.forms import PeriodForm, default_period
 from garant.oversight.models import FeedbackToken
 from garant.registry.models import AISystem
@@ -226,3 +227,40 @@ def put_plan(request, system_id: Id, payload: PlanIn):
     except plans.NoChange:
         return Status(200, _plan_out(plans.current(system)))
     return Status(201, _plan_out(version))
+
+
+# --- the status a clinical software polls: is the tool suspended? ----------------------------
+
+#: mounted at /api/systems by garant/api.py, with the clinical software's tokens
+#: (`FeedbackToken`) accepted alongside the API tokens and the session
+system_status = Router(tags=["Supervision humaine"])
+
+
+class StatusOut(Schema):
+    system: int
+    status: str = Field(description="active ou suspended.")
+    since: dt.datetime | None = Field(description="Début de la suspension en cours.")
+    reason: str | None = Field(description="Motif de la suspension en cours.")
+    suspension: int | None = Field(description="Identifiant de la suspension en cours.")
+
+
+@system_status.get(
+    "/{system_id}/status",
+    response={200: StatusOut, **READ_ERRORS},
+    summary="Statut d'utilisation d'un système (suspendu ou actif)",
+)
+def get_status(request, system_id: Id):
+    """À interroger régulièrement par le logiciel clinique : `suspended` signifie que
+    l'utilisation de l'outil doit cesser (motif et date de début fournis). Jeton d'API d'un
+    utilisateur, jeton du logiciel clinique (`grf_…`) ou session."""
+    if isinstance(request.auth, FeedbackToken):
+        # system code: the token names its establishment, which bounds what it may read
+        found = AISystem.objects.unrestricted().filter(
+            pk=system_id, establishment_id=request.auth.establishment_id
+        )
+        system = found.first()
+        if system is None:
+            raise Http404
+    else:
+        system = get_scoped(request, AISystem.objects.all(), system_id)
+    return suspension.status(system)

@@ -10,7 +10,9 @@ class OversightConfig(AppConfig):
     def ready(self):
         from garant.compliance import linked
         from garant.core import home
-        from garant.oversight import plans, referential
+        from garant.monitoring import alert_panels
+        from garant.oversight import plans, referential, suspension_views
+        from garant.registry import banners
         from garant.registry.tabs import register_tab
 
         referential.codes()  # a broken referential stops start-up with a precise message
@@ -20,3 +22,12 @@ class OversightConfig(AppConfig):
             "oversight_plans", 35, todo=plans.home_todo, todo_template="oversight/_home_todo.html"
         )
         linked.register("oversight_plan", plans.evidence)
+        banners.register(
+            "suspension", 10, "oversight/_suspended_banner.html", suspension_views.banner_context
+        )
+        alert_panels.register(
+            "suspension",
+            20,
+            "oversight/_alert_suspension_panel.html",
+            suspension_views.alert_panel_context,
+        )

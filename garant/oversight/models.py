@@ -285,3 +285,93 @@ class OversightPlanVersion(Audited, TenantModel):
         month = start.month - 1 + self.review_months
         year, month = start.year + month // 12, month % 12 + 1
         return start.replace(year=year, month=month, day=min(start.day, 28))
+
+
+class Suspension(Audited, TenantModel):
+    """The suspension of a system's use, from its proposal to its resumption
+    (docs/decisions/0017-suspension-record.md).
+
+    Proposed by anyone with a working role, from a monitoring alert, an oversight alert or a
+    free-text cause; an authorised person (permission "suspend") confirms it — the suspension
+    takes effect at once — or declines it with a note. A suspension in effect is lifted only on
+    a signed committee decision that references it. At most one suspension is in effect per
+    system; the system's phase is left as it was (the status is read from this record)."""
+
+    class State(models.TextChoices):
+        PROPOSED = "proposed", _("proposée")
+        DECLINED = "declined", _("refusée")
+        SUSPENDED = "suspended", _("suspendu")
+        RESUMED = "resumed", _("reprise")
+
+    ai_system = models.ForeignKey(
+        AISystem,
+        verbose_name=_("système d'IA"),
+        on_delete=models.CASCADE,
+        related_name="suspensions",
+    )
+    state = models.CharField(
+        _("état"), max_length=10, choices=State.choices, default=State.PROPOSED
+    )
+    alert = models.ForeignKey(
+        "monitoring.Alert",
+        verbose_name=_("alerte de suivi"),
+        on_delete=models.PROTECT,
+        related_name="suspensions",
+        null=True,
+        blank=True,
+    )
+    oversight_alert = models.ForeignKey(
+        OversightAlert,
+        verbose_name=_("alerte de supervision"),
+        on_delete=models.PROTECT,
+        related_name="suspensions",
+        null=True,
+        blank=True,
+    )
+    cause = models.TextField(_("cause"))
+    proposed_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    proposed_at = models.DateTimeField(_("proposée le"), default=timezone.now)
+    reason = models.TextField(_("motif de la suspension"), blank=True)
+    suspended_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    suspended_at = models.DateTimeField(_("suspendu le"), null=True, blank=True)
+    declined_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    declined_at = models.DateTimeField(_("refusée le"), null=True, blank=True)
+    decline_note = models.TextField(_("motif du refus"), blank=True)
+    resumed_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resumed_at = models.DateTimeField(_("reprise le"), null=True, blank=True)
+    # the signed governance decision that lifted it (governance is above this app: its id
+    # and a readable reference, the decision itself pointing here by `Decision.suspension`)
+    resumption_decision_id = models.PositiveIntegerField(null=True, blank=True)
+    resumption_reference = models.CharField(_("décision de reprise"), max_length=300, blank=True)
+
+    tenant_path = "ai_system__establishment_id"
+    audit_parent = "ai_system"
+
+    class Meta:
+        verbose_name = _("suspension")
+        verbose_name_plural = _("suspensions")
+        ordering = ["-proposed_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ai_system"],
+                condition=models.Q(state="suspended"),
+                name="suspension_one_in_effect_per_system",
+            )
+        ]
+
+    def __str__(self):
+        return _("Suspension de %(system)s (%(state)s)") % {
+            "system": self.ai_system,
+            "state": self.get_state_display(),
+        }
+
+    def get_absolute_url(self):
+        return reverse("oversight:suspension_detail", args=[self.pk])

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from garant.oversight import plan_views, views
+from garant.oversight import plan_views, suspension_views, views
 
 app_name = "oversight"
 
@@ -12,4 +12,13 @@ urlpatterns = [
     path("systemes/<int:pk>/regles/", views.add_rule, name="rule_add"),
     path("regles/<int:pk>/desactiver/", views.deactivate_rule, name="rule_deactivate"),
     path("alertes/<int:pk>/prise-en-compte/", views.acknowledge, name="alert_acknowledge"),
+    path(
+        "systemes/<int:pk>/suspension/proposer/",
+        suspension_views.propose,
+        name="suspension_propose",
+    ),
+    path("suspensions/<int:pk>/", suspension_views.detail, name="suspension_detail"),
+    path("suspensions/<int:pk>/suspendre/", suspension_views.confirm, name="suspension_confirm"),
+    path("suspensions/<int:pk>/refuser/", suspension_views.decline, name="suspension_decline"),
+    path("suspensions/<int:pk>/reprendre/", suspension_views.resume, name="suspension_resume"),
 ]

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from garant.core import permissions
-from garant.oversight import alerts, ingest, rates, referential
+from garant.oversight import alerts, ingest, rates, referential, suspension_views
 from garant.oversight.forms import (
     AcknowledgeForm,
     PeriodForm,
@@ -85,7 +85,9 @@ def _context(request, system, upload_form=None, rule_form=None, errors=None) -> 
 @login_required
 def system(request, pk):
     system = _system(request, pk)
-    return render(request, "oversight/system.html", _context(request, system))
+    context = _context(request, system)
+    context.update(suspension_views.system_context(request, system))
+    return render(request, "oversight/system.html", context)
 
 
 @login_required

@@ -16,6 +16,7 @@ from garant.core import permissions
 from garant.core.history import describe
 from garant.core.models import AuditEvent, Establishment
 from garant.core.referentials import vocabulary
+from garant.registry.banners import banners_for
 from garant.registry.filtersets import SORTABLE, filtered_systems
 from garant.registry.forms import SECTIONS, AISystemForm, VendorForm, VersionForm
 from garant.registry.models import AISystem, AISystemVersion, Vendor
@@ -109,6 +110,7 @@ def _system_context(request, system, tab):
         "system": system,
         "tabs": tabs_for(request, system),
         "active_tab": tab,
+        "banners": banners_for(request, system),
         "can_change": permissions.object_permission(request.user, system, "change"),
         "can_delete": permissions.object_permission(request.user, system, "delete"),
     }
