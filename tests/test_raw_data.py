@@ -37,6 +37,8 @@ from garant.governance.models import (
     CommitteeMember,
     Decision,
     Meeting,
+    ReviewCampaign,
+    ReviewCase,
 )
 from garant.lifecycle.models import (
     Assessment,
@@ -47,7 +49,7 @@ from garant.lifecycle.models import (
     Project,
 )
 from garant.monitoring.models import Alert, AlertRule, Feed
-from garant.oversight.models import OversightAlert, OversightRule
+from garant.oversight.models import OversightAlert, OversightRule, Suspension
 from garant.registry.models import AISystem, AISystemVersion, Declaration, Vendor
 from tests.test_tenancy_generated import PAGE_ARGS, PAGES, VALUE_OF_ROUTE, VALUES
 
@@ -89,6 +91,9 @@ KINDS = {
     "declaration": (Declaration, None),
     "oversight_rule": (OversightRule, Count("alerts")),
     "oversight_alert": (OversightAlert, None),
+    "suspension": (Suspension, None),
+    "review_campaign": (ReviewCampaign, Count("cases")),
+    "review_case": (ReviewCase, Count("reviews")),
     "assessment": (Assessment, None),
     "committee": (Committee, Count("meetings")),
     "member": (CommitteeMember, None),
@@ -204,6 +209,14 @@ def vocabulary() -> dict:
                 for value, _label in getattr(field, "flatchoices", None) or ():
                     if isinstance(value, str) and "_" in value.strip("_"):
                         words.add(value)
+    # the column names of the hospitals' prediction files are their data, shown on purpose on
+    # a feed's page and in its history (« colonne identifiant de prédiction : prediction_id »)
+    for feed in Feed.objects.unrestricted():
+        for field in feed._meta.get_fields():
+            if field.name.endswith("_column"):
+                words.discard(getattr(feed, field.name))
+            elif field.name.endswith("_columns"):
+                words -= set(getattr(feed, field.name))
     codes = set()
     for vocab in _vocabularies().values():
         for code in vocab.items:
