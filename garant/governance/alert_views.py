@@ -17,9 +17,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from garant.core import permissions
-from garant.core.dates import DATE_WIDGET
 from garant.governance import agenda
-from garant.governance.forms import users_of
+from garant.governance.forms import FollowUpActionForm, users_of
 from garant.governance.models import Action, AgendaItem
 from garant.governance.views import _errors
 from garant.monitoring import alerts
@@ -40,12 +39,7 @@ def _meetings_field(alert: Alert, label) -> MeetingChoice:
     return MeetingChoice(queryset=meetings, label=label, initial=meetings.first(), empty_label=None)
 
 
-class AlertActionForm(forms.ModelForm):
-    class Meta:
-        model = Action
-        fields = ["meeting", "title", "owner", "owner_name", "due_date", "notes"]
-        widgets = {"due_date": DATE_WIDGET, "notes": forms.Textarea(attrs={"rows": 2})}
-
+class AlertActionForm(FollowUpActionForm):
     def __init__(self, *args, alert: Alert, **kwargs):
         super().__init__(*args, **kwargs)
         self.instance.alert = alert
@@ -56,15 +50,6 @@ class AlertActionForm(forms.ModelForm):
             "feed": alert.feed.name,
         }
         self.fields["due_date"].initial = timezone.localdate() + dt.timedelta(DEFAULT_DUE_DAYS)
-
-    def clean(self):
-        cleaned = super().clean()
-        if not cleaned.get("owner") and not cleaned.get("owner_name"):
-            self.add_error("owner", _("Désignez un porteur : un utilisateur ou un nom."))
-        due = cleaned.get("due_date")
-        if due and due < timezone.localdate():
-            self.add_error("due_date", _("L'échéance est déjà passée."))
-        return cleaned
 
 
 class AlertAgendaForm(forms.Form):

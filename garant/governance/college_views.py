@@ -23,9 +23,8 @@ from garant.core import permissions
 from garant.core.dates import DATE_WIDGET
 from garant.governance import agenda, college
 from garant.governance.alert_views import MeetingChoice
-from garant.governance.forms import users_of
+from garant.governance.forms import FollowUpActionForm, users_of
 from garant.governance.models import (
-    Action,
     AgendaItem,
     CaseReview,
     Committee,
@@ -104,12 +103,7 @@ class CaseReviewForm(forms.ModelForm):
         return cleaned
 
 
-class CaseActionForm(forms.ModelForm):
-    class Meta:
-        model = Action
-        fields = ["meeting", "title", "owner", "owner_name", "due_date", "notes"]
-        widgets = {"due_date": DATE_WIDGET, "notes": forms.Textarea(attrs={"rows": 2})}
-
+class CaseActionForm(FollowUpActionForm):
     def __init__(self, *args, case: ReviewCase, **kwargs):
         super().__init__(*args, **kwargs)
         establishment = case.campaign.committee.establishment
@@ -126,15 +120,6 @@ class CaseActionForm(forms.ModelForm):
             "ref": case.event_id,
         }
         self.fields["due_date"].initial = timezone.localdate() + dt.timedelta(DEFAULT_DUE_DAYS)
-
-    def clean(self):
-        cleaned = super().clean()
-        if not cleaned.get("owner") and not cleaned.get("owner_name"):
-            self.add_error("owner", _("Désignez un porteur : un utilisateur ou un nom."))
-        due = cleaned.get("due_date")
-        if due and due < timezone.localdate():
-            self.add_error("due_date", _("L'échéance est déjà passée."))
-        return cleaned
 
 
 class RecommendationForm(forms.Form):

@@ -11,6 +11,7 @@ import contextlib
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from garant.core.dates import DATE_WIDGET, DATETIME_WIDGET
@@ -257,3 +258,22 @@ def condition_forms(decision, data=None) -> list[ConditionForm]:
         )
         for i in range(count)
     ]
+
+
+class FollowUpActionForm(forms.ModelForm):
+    """An action opened to follow something up (a monitoring alert, a collège finding): the
+    meeting where it is followed, an owner (a user or a name) and a due date not yet passed."""
+
+    class Meta:
+        model = Action
+        fields = ["meeting", "title", "owner", "owner_name", "due_date", "notes"]
+        widgets = {"due_date": DATE_WIDGET, "notes": forms.Textarea(attrs={"rows": 2})}
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("owner") and not cleaned.get("owner_name"):
+            self.add_error("owner", _("Désignez un porteur : un utilisateur ou un nom."))
+        due = cleaned.get("due_date")
+        if due and due < timezone.localdate():
+            self.add_error("due_date", _("L'échéance est déjà passée."))
+        return cleaned

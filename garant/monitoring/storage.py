@@ -22,7 +22,6 @@ column, so any mix of files written over time reads the same.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -41,6 +40,7 @@ from deltalake import ColumnProperties, DeltaTable, WriterProperties, write_delt
 from django.conf import settings
 
 from garant.core.audit import record_event
+from garant.core.locks import file_lock
 from garant.monitoring import engine
 
 KINDS = ("predictions", "outcomes")
@@ -355,22 +355,9 @@ def _signature(feed) -> str:
     return hashlib.sha256(json.dumps(described, default=list).encode()).hexdigest()
 
 
-@contextlib.contextmanager
 def _state_lock(feed):
     """One writer of a feed's state at a time, across processes (POSIX advisory lock)."""
-    path = state_path(feed).with_suffix(".lock")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+b") as handle:
-        try:
-            import fcntl
-        except ImportError:  # not POSIX: a single process is assumed
-            yield
-            return
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return file_lock(state_path(feed).with_suffix(".lock"))
 
 
 def _load_state(feed) -> engine.Counts | None:

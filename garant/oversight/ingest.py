@@ -20,7 +20,6 @@ A batch (JSON events from the API, or a CSV/Parquet file) goes through, in order
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -33,6 +32,7 @@ from django.conf import settings
 from django.db import transaction
 
 from garant.core import audit
+from garant.core.locks import file_lock
 from garant.monitoring import identifiers
 from garant.monitoring import ingest as feeds
 from garant.monitoring.ingest import BatchRefused, Errors
@@ -317,23 +317,10 @@ def _normalise(establishment, raw: pa.Table, codes, default_system, pool) -> pa.
 # --- storing ---------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
 def _establishment_lock(establishment_id: int):
     """One writer per establishment at a time, across processes: the check of the event ids
     already stored and the append must not interleave with another batch's."""
-    path = storage.table_path(establishment_id).parent / "ingest.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+b") as handle:
-        try:
-            import fcntl
-        except ImportError:  # not POSIX: a single process is assumed
-            yield
-            return
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return file_lock(storage.table_path(establishment_id).parent / "ingest.lock")
 
 
 def ingest(

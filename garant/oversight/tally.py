@@ -36,6 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from django.conf import settings
 
+from garant.core.locks import file_lock
 from garant.monitoring.engine.counts import local_days
 from garant.oversight import storage
 
@@ -303,22 +304,9 @@ def _load_state(system) -> Tally | None:
     return tally
 
 
-@contextlib.contextmanager
 def _state_lock(system):
     """One writer of a system's state at a time, across processes (POSIX advisory lock)."""
-    path = state_path(system).with_suffix(".lock")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+b") as handle:
-        try:
-            import fcntl
-        except ImportError:  # not POSIX: a single process is assumed
-            yield
-            return
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return file_lock(state_path(system).with_suffix(".lock"))
 
 
 def batch_key(pk: int, created_at) -> str:
