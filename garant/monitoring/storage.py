@@ -26,7 +26,6 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -40,7 +39,7 @@ from deltalake import ColumnProperties, DeltaTable, WriterProperties, write_delt
 from django.conf import settings
 
 from garant.core.audit import record_event
-from garant.core.locks import file_lock
+from garant.core.locks import FileCache, file_lock
 from garant.monitoring import engine
 
 KINDS = ("predictions", "outcomes")
@@ -331,9 +330,7 @@ def feed_report(feed, start: dt.date | None = None, end: dt.date | None = None):
 
 STATE_FILE = "state.npz"
 MODEL_VERSION = "model_version"
-_cache: dict[int, tuple[tuple, engine.Counts]] = {}
-_cache_lock = threading.Lock()
-CACHE_SIZE = 16
+_cache = FileCache()  # the states last read, while their file is unchanged
 
 
 def state_path(feed) -> Path:
@@ -361,25 +358,8 @@ def _state_lock(feed):
 
 
 def _load_state(feed) -> engine.Counts | None:
-    path = state_path(feed)
-    try:
-        stat = path.stat()
-    except FileNotFoundError:
-        return None
-    key = (str(path), stat.st_mtime_ns, stat.st_size, stat.st_ino)
-    with _cache_lock:
-        cached = _cache.get(feed.pk)
-    if cached is not None and cached[0] == key:
-        return cached[1]
-    try:
-        state = engine.load(path)
-    except (OSError, ValueError, KeyError):
-        return None  # unreadable: rebuilt by the caller
-    with _cache_lock:
-        _cache[feed.pk] = (key, state)
-        while len(_cache) > CACHE_SIZE:
-            _cache.pop(next(iter(_cache)))
-    return state
+    """The feed's saved state, or None when missing or unreadable (rebuilt by the caller)."""
+    return _cache.get(feed.pk, state_path(feed), engine.load)
 
 
 def _committed(feed) -> dict[int, tuple]:
@@ -413,8 +393,7 @@ def _count_days(feed, start: dt.date | None = None, end: dt.date | None = None) 
 def _save(feed, state: engine.Counts, batches) -> engine.Counts:
     state = replace(state, info={"signature": _signature(feed), "batches": sorted(batches)})
     state.save(state_path(feed))
-    with _cache_lock:
-        _cache.pop(feed.pk, None)
+    _cache.forget(feed.pk)
     return state
 
 

@@ -38,17 +38,7 @@ from garant.oversight.models import FeedbackBatch
 OUTCOMES = tally.OUTCOMES
 GROUPS = ("period", "service", "role", "reason")
 TRUNC = {"day": "day", "week": "week", "month": "month"}
-COLUMNS = [
-    "time",
-    "outcome",
-    "reason",
-    "role",
-    "service",
-    "decision_ms",
-    "edit_ratio",
-    "ai_decision",
-    "final_decision",
-]
+COLUMNS = tally.COLUMNS
 
 
 def local_midnight(day: dt.date) -> dt.datetime:

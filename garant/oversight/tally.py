@@ -27,7 +27,6 @@ import json
 import math
 import os
 import tempfile
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,7 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from django.conf import settings
 
-from garant.core.locks import file_lock
+from garant.core.locks import FileCache, file_lock
 from garant.monitoring.engine.counts import local_days
 from garant.oversight import storage
 
@@ -231,9 +230,7 @@ def merge(a: Tally, b: Tally) -> Tally:
 
 # --- the saved state --------------------------------------------------------------------------
 
-_cache: dict[int, tuple[tuple, Tally]] = {}
-_cache_lock = threading.Lock()
-CACHE_SIZE = 16
+_cache = FileCache()  # the tallies last read, while their file is unchanged
 
 
 def state_path(system) -> Path:
@@ -282,26 +279,9 @@ def load(path: Path) -> Tally | None:
 
 
 def _load_state(system) -> Tally | None:
-    path = state_path(system)
-    try:
-        stat = path.stat()
-    except FileNotFoundError:
-        return None
-    key = (str(path), stat.st_mtime_ns, stat.st_size, stat.st_ino)
-    with _cache_lock:
-        cached = _cache.get(system.pk)
-    if cached is not None and cached[0] == key:
-        return cached[1]
-    try:
-        tally = load(path)
-    except (OSError, ValueError, KeyError):
-        return None  # unreadable: counted again by the caller
-    if tally is not None:
-        with _cache_lock:
-            _cache[system.pk] = (key, tally)
-            while len(_cache) > CACHE_SIZE:
-                _cache.pop(next(iter(_cache)))
-    return tally
+    """The system's saved tally, or None when missing or unreadable (counted again by the
+    caller)."""
+    return _cache.get(system.pk, state_path(system), load)
 
 
 def _state_lock(system):
@@ -336,8 +316,7 @@ def _count(system, keys) -> Tally:
 
 def _save(system, tally: Tally) -> Tally:
     save(tally, state_path(system))
-    with _cache_lock:
-        _cache.pop(system.pk, None)
+    _cache.forget(system.pk)
     return tally
 
 
