@@ -158,11 +158,12 @@ def uses_db(item) -> bool:
     )
 
 
-#: set once a test of this process has used the live server (the browser tests): from then on
-#: each test builds its own data, as before sharing existed. With SQLite's shared in-memory
-#: database the live server's thread shares the test thread's connection, and a transaction
-#: kept open across tests after it had run could no longer be rolled back ("database table is
-#: locked"). `pytest_collection_modifyitems` puts the browser tests last, so little is lost.
+#: set once a test of this process has used the live server (the browser tests) on SQLite:
+#: from then on each test builds its own data, as before sharing existed. With SQLite's shared
+#: in-memory database the live server's thread shares the test thread's connection, and a
+#: transaction kept open across tests after it had run could no longer be rolled back
+#: ("database table is locked"). `pytest_collection_modifyitems` puts the browser tests last,
+#: so little is lost. PostgreSQL gives the live server its own connection: sharing goes on.
 _live_server_used = False
 
 
@@ -242,16 +243,28 @@ def pytest_runtest_setup(item):
     if uses_live_server(item):
         if _shared is not None:
             _shared.close()
-        _live_server_used = True
+        _live_server_used = django_settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
     if _shared is not None and _shared.key != shared_key(item) and uses_db(item):
         _shared.close()
+
+
+#: the modules that take longest (a minute or more of one worker, see `--durations`): started
+#: first among the modules of their kind, so that the workers finish together rather than one
+#: worker running a long module alone at the end (pytest-xdist hands out whole files in order).
+LONGEST_MODULES = {
+    "test_accessibility.py",
+    "test_home_browser.py",
+    "test_start.py",
+    "test_backup.py",
+}
 
 
 def pytest_collection_modifyitems(items):
     """Within each module, the tests using the same shared data sets run one after the other
     (otherwise in their order of definition), so that a module builds each set once, as
     Django's test runner groups its test cases by kind. Modules keep their order, except
-    that those with browser tests come last, their browser tests after their other tests."""
+    that those with browser tests come last, their browser tests after their other tests,
+    and that the `LONGEST_MODULES` come first among their kind."""
     first: dict[object, int] = {}
     for i, item in enumerate(items):
         first.setdefault(item.parent, i)
@@ -260,6 +273,7 @@ def pytest_collection_modifyitems(items):
     items.sort(
         key=lambda item: (
             item.parent in browser_modules,  # modules with browser tests last,
+            item.path.name not in LONGEST_MODULES,  # the longest first in their kind,
             first[item.parent],
             uses_live_server(item),  # and their browser tests after the others
             first[(item.parent, shared_key(item))],
