@@ -1,8 +1,9 @@
 """Load the fictional demonstration group of `demo.yaml` through the models.
 
 Every object is validated (`full_clean`, the models' own rules and the taxonomy codes) and
-saved one at a time inside `audit_context(source="demo")` and a single transaction, so the
-audit trail records the demo like any other change, `garant audit verify` stays OK and a
+saved one at a time inside `audit_context(source="demo")` and a single transaction (whose
+audit events are chained at its end, `audit.deferred`), so the audit trail records the demo
+like any other change, `garant audit verify` stays OK and a
 failure leaves nothing behind.
 
 Dates in the YAML are ISO dates or relative to the day of loading ("+45d", "-6w", "-18m",
@@ -21,9 +22,9 @@ from pathlib import Path
 import yaml
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
 
+from garant.core import audit
 from garant.core.audit import audit_context
 from garant.core.models import (
     Establishment,
@@ -155,7 +156,9 @@ def load_demo(password: str = DEFAULT_PASSWORD, today: dt.date | None = None) ->
     data = read()
     today = today or timezone.localdate()
     summary = Summary()
-    with audit_context(source="demo"), transaction.atomic():
+    # the demo's thousands of audit events are chained at the end, in one append per chain
+    # (`audit.deferred`), rather than locking and saving a chain head for each of them
+    with audit_context(source="demo"), audit.deferred():
         summary.skipped = check_can_load(data)
         # Every demo account shares the printed password: hash it once (argon2 is slow on
         # purpose), so loading takes a second rather than one argon2 round per account.
