@@ -13,6 +13,7 @@ import datetime as dt
 
 from django.utils import timezone
 
+from garant.demo.college import _save
 from garant.governance import agenda, ethics
 from garant.governance.models import Action, Committee, CommitteeMember, EthicsReferral
 from garant.registry.models import AISystem
@@ -43,12 +44,6 @@ RECOMMENDATIONS = [
     "cliché.",
     "Compléter la notice d'information remise aux patients des urgences.",
 ]
-
-
-def _save(obj):
-    obj.full_clean()
-    obj.save()
-    return obj
 
 
 def load_demo_ethics(establishments: dict, users: dict, today: dt.date | None = None):

@@ -106,7 +106,7 @@ def dossier_referrals(project) -> list[dict]:
         rows.append(
             {
                 "referral": referral,
-                "body": f"{referral.committee} ({referral.committee.get_kind_display()})",
+                "heading": str(referral),
                 "fields": [
                     (_("Instance saisie"), str(referral.committee)),
                     (_("Saisine le"), display(referral.referred_on)),
@@ -132,19 +132,27 @@ def dossier_referrals(project) -> list[dict]:
     return rows
 
 
-def pdf_referrals(doc: PdfDocument, rows: list[dict]) -> None:
-    doc.heading(_("Saisines éthiques"))
+def _pdf_rows(doc: PdfDocument, title, empty, rows, headers, key, table_empty) -> None:
+    """A dossier section of the PDF: per row, its heading, fields and table `key`."""
+    doc.heading(title)
     if not rows:
-        doc.paragraph(_("Aucune saisine du comité d'éthique."), note=True)
+        doc.paragraph(empty, note=True)
     for row in rows:
-        doc.heading(str(row["referral"]), level=2)
+        doc.heading(row["heading"], level=2)
         doc.fields(row["fields"])
-        doc.table(
-            [_("Recommandation"), _("Suivi")],
-            row["recommendations"],
-            widths=[0.5, 0.5],
-            empty=_("Aucune recommandation."),
-        )
+        doc.table(headers, row[key], widths=[0.4, 0.6], empty=table_empty)
+
+
+def pdf_referrals(doc: PdfDocument, rows: list[dict]) -> None:
+    _pdf_rows(
+        doc,
+        _("Saisines éthiques"),
+        _("Aucune saisine du comité d'éthique."),
+        rows,
+        [_("Recommandation"), _("Suivi")],
+        "recommendations",
+        _("Aucune recommandation."),
+    )
 
 
 def dossier_college(project) -> list[dict]:
@@ -187,6 +195,7 @@ def dossier_college(project) -> list[dict]:
         rows.append(
             {
                 "campaign": campaign,
+                "heading": str(campaign),
                 "fields": [
                     (_("Collège"), str(campaign.committee)),
                     (
@@ -229,18 +238,15 @@ def _agreement_text(data: dict | None) -> str:
 
 
 def pdf_college(doc: PdfDocument, rows: list[dict]) -> None:
-    doc.heading(_("Revues du collège de garantie humaine"))
-    if not rows:
-        doc.paragraph(_("Aucune revue du collège sur ce système."), note=True)
-    for row in rows:
-        doc.heading(str(row["campaign"]), level=2)
-        doc.fields(row["fields"])
-        doc.table(
-            [_("Cas"), _("Suite donnée au constat")],
-            row["findings"],
-            widths=[0.3, 0.7],
-            empty=_("Aucun constat n'a donné lieu à une action ou une recommandation."),
-        )
+    _pdf_rows(
+        doc,
+        _("Revues du collège de garantie humaine"),
+        _("Aucune revue du collège sur ce système."),
+        rows,
+        [_("Cas"), _("Suite donnée au constat")],
+        "findings",
+        _("Aucun constat n'a donné lieu à une action ou une recommandation."),
+    )
 
 
 # --- linked evidence for the compliance checklist ---------------------------------------------
