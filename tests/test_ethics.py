@@ -133,6 +133,11 @@ def test_validation_of_a_referral(demo):
 def test_refer_record_opinion_and_follow_up_on_the_pages(demo, client_for):
     system = _system()
     nurse, chair, auditor = _user("terrain"), _user("comite"), _user("auditeur")
+    # the « Éthique » tab is on the system's pages, its project's page among them
+    project_page = client_for(nurse).get(
+        reverse("lifecycle:project_detail", args=[system.project.pk])
+    )
+    assert reverse("governance:system_ethics", args=[system.pk]) in project_page.content.decode()
     tab = client_for(nurse).get(reverse("governance:system_ethics", args=[system.pk]))
     assert "Saisir l'instance d'éthique" in unescape(tab.content.decode())
     create = reverse("governance:referral_create", args=[system.pk])

@@ -309,9 +309,8 @@ def pdf(project: Project) -> bytes:
     found = data["oversight_rates"]
     if found:
         doc.fields(found["fields"])
-        widths = [0.28, 0.12, 0.12, 0.12, 0.12, 0.12, 0.12]
+        widths = [0.22, 0.11, 0.14, 0.14, 0.13, 0.13, 0.13]
         for caption, rows in rate_tables(found):
-            doc.heading(caption, level=2)
             doc.table([caption, *data["rate_headers"][1:]], rows, widths=widths)
     else:
         doc.paragraph(_("Aucun retour d'usage sur les douze derniers mois."), note=True)
