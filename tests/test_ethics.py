@@ -187,6 +187,11 @@ def test_refer_record_opinion_and_follow_up_on_the_pages(demo, client_for):
     recommendation.refresh_from_db()
     assert recommendation.action.title == "Modifier la notice d'utilisation locale"
     detail = unescape(client_for(auditor).get(referral.get_absolute_url()).content.decode())
+    for listing in (
+        reverse("governance:referral_list"),
+        reverse("governance:committee_detail", args=[referral.committee_id]),
+    ):
+        assert referral.get_absolute_url() in client_for(auditor).get(listing).content.decode()
     assert "Modifier la notice d'utilisation locale" in detail and "défavorable" in detail
     # every write is in the audit trail, by its author
     events = AuditEvent.objects.filter(
