@@ -29,6 +29,7 @@ from garant.core.api import FormErrors, establishments, services
 from garant.core.models import ApiToken
 from garant.core.openapi import document_errors
 from garant.governance import api as governance_api
+from garant.governance import ethics_api
 from garant.lifecycle import api as lifecycle_api
 from garant.monitoring.api import alerts_router, feeds, rules_router
 from garant.oversight.api import FeedbackTokenAuth, oversight, system_status
@@ -115,6 +116,7 @@ api.add_router("/assessments", lifecycle_api.assessments_router)
 api.add_router("/committees", governance_api.committees)
 api.add_router("/meetings", governance_api.meetings)
 api.add_router("/decisions", governance_api.decisions)
+api.add_router("/ethics-referrals", ethics_api.referrals)
 api.add_router("/actions", governance_api.actions)
 
 

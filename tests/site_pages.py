@@ -16,6 +16,8 @@ from garant.governance.models import (
     Committee,
     CommitteeMember,
     Decision,
+    EthicsRecommendation,
+    EthicsReferral,
     Meeting,
 )
 from garant.lifecycle.models import Assessment, Idea, Indicator, Notification, Project
@@ -49,6 +51,8 @@ MODELS = {
     "agenda_item": AgendaItem,
     "decision": Decision,
     "action": Action,
+    "ethics_referral": EthicsReferral,
+    "ethics_recommendation": EthicsRecommendation,
 }
 RICHEST = {
     "system": ("-n", Count("feeds", distinct=True) + Count("obligations", distinct=True)),

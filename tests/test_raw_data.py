@@ -36,6 +36,8 @@ from garant.governance.models import (
     Committee,
     CommitteeMember,
     Decision,
+    EthicsRecommendation,
+    EthicsReferral,
     Meeting,
     ReviewCampaign,
     ReviewCase,
@@ -101,6 +103,8 @@ KINDS = {
     "agenda_item": (AgendaItem, None),
     "decision": (Decision, None),
     "action": (Action, None),
+    "ethics_referral": (EthicsReferral, Count("recommendations")),
+    "ethics_recommendation": (EthicsRecommendation, None),
 }
 
 # pages where a kind of finding is what a person came to read: an establishment's code is a

@@ -46,7 +46,10 @@ from garant.core.models import Establishment, EstablishmentGroup, Membership, Ro
 from garant.governance.models import (
     Action,
     AgendaItem,
+    Committee,
     CommitteeMember,
+    EthicsRecommendation,
+    EthicsReferral,
     ReviewCampaign,
     ReviewCase,
 )
@@ -164,6 +167,11 @@ PAGE_ARGS: dict[str, tuple[str, ...]] = {
     "governance:case_review": ("review_case",),
     "governance:case_action": ("review_case",),
     "governance:case_recommendation": ("review_case",),
+    "governance:system_ethics": ("system",),
+    "governance:referral_create": ("system",),
+    "governance:referral_detail": ("ethics_referral",),
+    "governance:referral_opinion": ("ethics_referral",),
+    "governance:recommendation_action": ("ethics_recommendation",),
 }
 
 # API path parameter -> kind of record, when it is not simply "<kind>_id"
@@ -323,6 +331,17 @@ def _records_of(est, users) -> dict:
             time=dt.datetime(2026, 1, 15, 10, tzinfo=dt.UTC),
             outcome="accepted",
         )
+        ethics_referral = EthicsReferral.objects.create(
+            committee=Committee.objects.create(
+                establishment=est, name=f"Éthique {MARKER}", kind="ethics_committee"
+            ),
+            ai_system=system,
+            question=f"Question {MARKER}",
+            asked_by=referent,
+        )
+        ethics_recommendation = EthicsRecommendation.objects.create(
+            referral=ethics_referral, position=1, text=f"Recommandation {MARKER}"
+        )
     return {
         "establishment": est,
         "service": service,
@@ -355,6 +374,8 @@ def _records_of(est, users) -> dict:
         "action": action,
         "review_campaign": review_campaign,
         "review_case": review_case,
+        "ethics_referral": ethics_referral,
+        "ethics_recommendation": ethics_recommendation,
     }
 
 

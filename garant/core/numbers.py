@@ -42,3 +42,8 @@ def money(value) -> str:
     else:
         text = number_format(exact, decimal_pos=2, use_l10n=True, force_grouping=True)
     return f"{text}\u00a0€"
+
+
+def percent(rate, places: int = 1) -> str:
+    """A rate (0–1) as a percentage: "12,5 %" in French; "—" when undefined (None)."""
+    return "—" if rate is None else f"{number(rate * 100, places)} %"

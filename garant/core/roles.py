@@ -45,6 +45,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # on the drawn cases (they must also hold a seat in the collège); drawing a campaign,
     # closing it and turning findings into actions is "govern"
     "review_cases": ALL_ROLES - {Role.AUDITOR},
+    # ethics referrals (HAS 3.1-06: ethical questioning by all actors): anyone with a working
+    # role refers a question on a system to the ethics body; its opinion and the follow-up
+    # actions are recorded by the committee ("govern")
+    "refer_ethics": ALL_ROLES - {Role.AUDITOR},
     # suspension of an AI system (docs/oversight.md): anyone with a working role proposes it;
     # the establishment's admins, AI referents and committee members suspend at once, or
     # decline the proposal; they also record the resumption (on a signed committee decision)

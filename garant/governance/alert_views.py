@@ -34,6 +34,22 @@ class MeetingChoice(forms.ModelChoiceField):
         return f"{meeting.committee} — {when}"
 
 
+def prepare_follow_up(form: FollowUpActionForm, establishment, title: str, due_days: int) -> None:
+    """Fill an action form opened to follow something up in `establishment`: the upcoming
+    meetings where it may be followed (the soonest proposed), the establishment's users as
+    owners, the proposed title and due date."""
+    meetings = agenda.upcoming_meetings(establishment)
+    form.fields["meeting"] = MeetingChoice(
+        queryset=meetings,
+        label=gettext_lazy("suivie en séance"),
+        initial=meetings.first(),
+        empty_label=None,
+    )
+    form.fields["owner"].queryset = users_of(establishment.pk)
+    form.fields["title"].initial = title
+    form.fields["due_date"].initial = timezone.localdate() + dt.timedelta(due_days)
+
+
 def _meetings_field(alert: Alert, label) -> MeetingChoice:
     meetings = agenda.upcoming_meetings(alert.feed.ai_system.establishment)
     return MeetingChoice(queryset=meetings, label=label, initial=meetings.first(), empty_label=None)

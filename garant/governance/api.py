@@ -84,7 +84,10 @@ class CommitteeIn(Schema):
         None, description="Établissement (obligatoire ; figé ensuite)."
     )
     name: Text = ""
-    kind: Text = Field("single", description="strategic, operational ou single.")
+    kind: Text = Field(
+        "single",
+        description="strategic, operational, single, college, ethics_committee ou ethics_cell.",
+    )
     mandate: Text = ""
     quorum: int | None = Field(
         None, ge=1, le=999, description="Membres présents requis ; vide : la majorité."

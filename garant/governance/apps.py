@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class GovernanceConfig(AppConfig):
@@ -7,14 +8,16 @@ class GovernanceConfig(AppConfig):
     verbose_name = "Garant — comités et décisions"
 
     def ready(self):
+        from garant.compliance import linked
         from garant.core import home
-        from garant.governance import board, college, decisions, queues
+        from garant.governance import board, college, decisions, ethics, queues
         from garant.governance.alert_views import panel_context
         from garant.governance.decisions import dossier_rows, open_conditions
         from garant.governance.todo import governance_todo
-        from garant.lifecycle import committee
+        from garant.lifecycle import committee, dossier
         from garant.monitoring import alert_panels
         from garant.oversight import suspension
+        from garant.registry.tabs import register_tab
 
         # the lifecycle (below) learns of decisions here: its gates, pages and dossier
         committee.register(committee.Decisions("decisions", dossier_rows, open_conditions))
@@ -22,6 +25,28 @@ class GovernanceConfig(AppConfig):
         alert_panels.register("governance", 10, "governance/_alert_panel.html", panel_context)
         # a suspension (oversight, below) is lifted on a signed decision that references it
         suspension.decision_finder(decisions.resumption_decisions)
+        # ethics referrals: a tab on the system, two sections of the dossier, linked evidence
+        register_tab("ethics", _("Éthique"), "governance:system_ethics", 57)
+        dossier.register(
+            dossier.Section(
+                "college",
+                10,
+                ethics.dossier_college,
+                "governance/_dossier_college.html",
+                ethics.pdf_college,
+            )
+        )
+        dossier.register(
+            dossier.Section(
+                "ethics",
+                20,
+                ethics.dossier_referrals,
+                "governance/_dossier_ethics.html",
+                ethics.pdf_referrals,
+            )
+        )
+        linked.register("ethics_referrals", ethics.ethics_evidence)
+        linked.register("college_reviews", ethics.college_evidence)
         home.register(
             "governance", 20, todo=governance_todo, todo_template="governance/_home_todo.html"
         )

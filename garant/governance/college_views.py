@@ -22,8 +22,8 @@ from django.views.decorators.http import require_POST
 from garant.core import permissions
 from garant.core.dates import DATE_WIDGET
 from garant.governance import agenda, college
-from garant.governance.alert_views import MeetingChoice
-from garant.governance.forms import FollowUpActionForm, users_of
+from garant.governance.alert_views import MeetingChoice, prepare_follow_up
+from garant.governance.forms import FollowUpActionForm
 from garant.governance.models import (
     AgendaItem,
     CaseReview,
@@ -106,20 +106,11 @@ class CaseReviewForm(forms.ModelForm):
 class CaseActionForm(FollowUpActionForm):
     def __init__(self, *args, case: ReviewCase, **kwargs):
         super().__init__(*args, **kwargs)
-        establishment = case.campaign.committee.establishment
-        meetings = agenda.upcoming_meetings(establishment)
-        self.fields["meeting"] = MeetingChoice(
-            queryset=meetings,
-            label=gettext_lazy("suivie en séance"),
-            initial=meetings.first(),
-            empty_label=None,
-        )
-        self.fields["owner"].queryset = users_of(establishment.pk)
-        self.fields["title"].initial = _("Suite de la revue « %(campaign)s », cas %(ref)s") % {
+        title = _("Suite de la revue « %(campaign)s », cas %(ref)s") % {
             "campaign": case.campaign,
             "ref": case.event_id,
         }
-        self.fields["due_date"].initial = timezone.localdate() + dt.timedelta(DEFAULT_DUE_DAYS)
+        prepare_follow_up(self, case.campaign.committee.establishment, title, DEFAULT_DUE_DAYS)
 
 
 class RecommendationForm(forms.Form):

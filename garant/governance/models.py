@@ -30,6 +30,11 @@ class Committee(Audited, TenantModel):
         OPERATIONAL = "operational", _("opérationnel (suivi, mise en œuvre, risques)")
         SINGLE = "single", _("unique (stratégique et opérationnel)")
         COLLEGE = "college", _("collège de garantie humaine (revue de cas a posteriori)")
+        ETHICS_COMMITTEE = "ethics_committee", _("comité d'éthique")
+        ETHICS_CELL = "ethics_cell", _("cellule de soutien éthique")
+
+    #: the bodies a question may be referred to (`EthicsReferral`)
+    ETHICS_KINDS = (Kind.ETHICS_COMMITTEE, Kind.ETHICS_CELL)
 
     establishment = models.ForeignKey(
         Establishment,
@@ -76,6 +81,10 @@ class Committee(Audited, TenantModel):
 
     def get_absolute_url(self):
         return reverse("governance:committee_detail", args=[self.pk])
+
+    @property
+    def is_ethics_body(self) -> bool:
+        return self.kind in self.ETHICS_KINDS
 
     def quorum_needed(self, seats: int | None = None) -> int:
         """Members present (without a conflict of interest) a decision needs: the committee's
@@ -733,3 +742,149 @@ class CaseReview(Audited, TenantModel):
 
     def __str__(self):
         return f"{self.case} — {self.reviewer}"
+
+
+# --- ethics referrals (docs/decisions/0018-ethics-referrals.md) -------------------------------
+
+
+class EthicsReferral(Audited, TenantModel):
+    """A question on an AI system (and so its project) referred to the establishment's
+    ethics committee or ethics support cell (a `Committee` of an ethics kind), then the
+    body's opinion, given once, and its recommendations (`EthicsRecommendation`)."""
+
+    class Opinion(models.TextChoices):
+        FAVOURABLE = "favourable", _("favorable")
+        RESERVED = "reserved", _("favorable avec réserves")
+        UNFAVOURABLE = "unfavourable", _("défavorable")
+
+    committee = models.ForeignKey(
+        Committee,
+        verbose_name=_("instance saisie"),
+        on_delete=models.PROTECT,
+        related_name="ethics_referrals",
+    )
+    ai_system = models.ForeignKey(
+        "registry.AISystem",
+        verbose_name=_("système d'IA"),
+        on_delete=models.PROTECT,
+        related_name="ethics_referrals",
+    )
+    question = models.TextField(_("question posée"))
+    context = models.TextField(_("contexte"), blank=True)
+    asked_by = models.ForeignKey(
+        User,
+        verbose_name=_("posée par (utilisateur)"),
+        on_delete=models.PROTECT,
+        related_name="ethics_referrals",
+        null=True,
+        blank=True,
+    )
+    asked_by_name = models.CharField(
+        _("posée par (nom et fonction)"),
+        max_length=200,
+        blank=True,
+        help_text=_("Sans compte Garant, ou pour préciser la fonction."),
+    )
+    referred_on = models.DateField(_("saisine le"), default=timezone.localdate)
+    opinion = models.CharField(_("avis"), max_length=20, choices=Opinion.choices, blank=True)
+    opinion_text = models.TextField(_("texte de l'avis"), blank=True)
+    opinion_date = models.DateField(_("avis rendu le"), null=True, blank=True)
+    opinion_recorded_by = models.ForeignKey(
+        User,
+        verbose_name=_("avis enregistré par"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+
+    tenant_path = "committee__establishment_id"
+    audit_parent = "ai_system"
+
+    class Meta:
+        verbose_name = _("saisine éthique")
+        verbose_name_plural = _("saisines éthiques")
+        ordering = ["-referred_on", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(opinion="") & Q(opinion_date__isnull=True))
+                | (~Q(opinion="") & Q(opinion_date__isnull=False)),
+                name="ethics_referral_opinion_dated",
+            )
+        ]
+
+    def __str__(self):
+        when = self.referred_on.strftime("%d/%m/%Y") if self.referred_on else ""
+        return _("Saisine de %(body)s du %(date)s") % {"body": self.committee, "date": when}
+
+    def get_absolute_url(self):
+        return reverse("governance:referral_detail", args=[self.pk])
+
+    @property
+    def has_opinion(self) -> bool:
+        return bool(self.opinion)
+
+    @property
+    def asked_by_display(self) -> str:
+        person = str(self.asked_by) if self.asked_by_id else ""
+        return " — ".join(p for p in (person, self.asked_by_name) if p)
+
+    def clean(self):
+        errors = {}
+        if self.committee_id and not self.committee.is_ethics_body:
+            errors["committee"] = _(
+                "Choisissez un comité d'éthique ou une cellule de soutien éthique."
+            )
+        if (
+            self.committee_id
+            and self.ai_system_id
+            and self.committee.establishment_id != self.ai_system.establishment_id
+        ):
+            errors["committee"] = _("L'instance doit être celle de l'établissement du système.")
+        if self.asked_by_id is None and not self.asked_by_name.strip():
+            errors["asked_by_name"] = _("Indiquez qui pose la question.")
+        if self.referred_on and self.referred_on > timezone.localdate():
+            errors["referred_on"] = _("La date de saisine est dans le futur.")
+        if self.opinion_date and self.referred_on and self.opinion_date < self.referred_on:
+            errors["opinion_date"] = _("L'avis ne peut précéder la saisine.")
+        if self.opinion_date and self.opinion_date > timezone.localdate():
+            errors["opinion_date"] = _("La date de l'avis est dans le futur.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class EthicsRecommendation(Audited, TenantModel):
+    """One recommendation of an ethics opinion, and the governance action that follows it up."""
+
+    referral = models.ForeignKey(
+        EthicsReferral,
+        verbose_name=_("saisine"),
+        on_delete=models.CASCADE,
+        related_name="recommendations",
+    )
+    position = models.PositiveSmallIntegerField(_("rang"))
+    text = models.TextField(_("recommandation"))
+    action = models.ForeignKey(
+        Action,
+        verbose_name=_("action de suivi"),
+        on_delete=models.SET_NULL,
+        related_name="ethics_recommendations",
+        null=True,
+        blank=True,
+    )
+
+    tenant_path = "referral__committee__establishment_id"
+    audit_parent = "referral"
+
+    class Meta:
+        verbose_name = _("recommandation éthique")
+        verbose_name_plural = _("recommandations éthiques")
+        ordering = ["referral", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["referral", "position"], name="ethics_recommendation_unique_position"
+            )
+        ]
+
+    def __str__(self):
+        return self.text

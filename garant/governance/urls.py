@@ -6,6 +6,7 @@ from garant.governance import (
     board,
     college_views,
     decision_views,
+    ethics_views,
     views,
 )
 
@@ -53,6 +54,16 @@ urlpatterns = [
         "revues/cas/<int:pk>/recommandation/",
         college_views.case_recommendation,
         name="case_recommendation",
+    ),
+    path("ethique/", ethics_views.referral_list, name="referral_list"),
+    path("ethique/systemes/<int:pk>/", ethics_views.system_ethics, name="system_ethics"),
+    path("ethique/systemes/<int:pk>/saisir/", ethics_views.referral_create, name="referral_create"),
+    path("ethique/<int:pk>/", ethics_views.referral_detail, name="referral_detail"),
+    path("ethique/<int:pk>/avis/", ethics_views.referral_opinion, name="referral_opinion"),
+    path(
+        "ethique/recommandations/<int:pk>/action/",
+        ethics_views.recommendation_action,
+        name="recommendation_action",
     ),
     path("alertes/<int:pk>/action/", alert_views.alert_action, name="alert_action"),
     path("alertes/<int:pk>/ordre-du-jour/", alert_views.alert_agenda, name="alert_agenda"),

@@ -112,6 +112,13 @@ def committee_detail(request, pk):
                 if committee.kind == Committee.Kind.COLLEGE
                 else None
             ),
+            "referrals": (
+                committee.ethics_referrals.select_related("ai_system").order_by(
+                    "-referred_on", "-pk"
+                )
+                if committee.is_ethics_body
+                else None
+            ),
         },
     )
 

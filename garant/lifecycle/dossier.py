@@ -1,9 +1,15 @@
 """The decision dossier of a project, for the committee and auditors: register data,
-qualification (when the compliance capability has one), charter, oversight plan, indicator history, the latest
-assessment, the decisions with their conditions, and the actions. One set of values
+qualification (when the compliance capability has one), charter, oversight plan, what the
+clinicians did with the system's outputs (the oversight rates), the sections registered by
+the apps above (the collège's reviews, the ethics referrals: `register`), indicator history,
+the latest assessment, the decisions with their conditions, and the actions. One set of values
 (`sections`) is shown as an HTML page and written as a PDF (`garant.core.documents`)."""
 
 from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
@@ -12,11 +18,41 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from garant.core.documents import PdfDocument, display, pdf_response
-from garant.core.numbers import money, number
+from garant.core.numbers import money, number, percent
 from garant.core.permissions import get_scoped
 from garant.lifecycle import committee
 from garant.lifecycle.models import Assessment, Indicator, PocCharter, Project, Recommendation
-from garant.oversight import plans
+from garant.oversight import plans, rates, referential
+
+#: the oversight rates of the dossier: the last twelve months, by month
+RATES_DAYS = 365
+
+
+@dataclass(frozen=True)
+class Section:
+    """A section that an app above the lifecycle adds to the dossier (from its
+    `AppConfig.ready`): `build(project)` gives its values (None: nothing recorded), shown by
+    the HTML `template` (as ``section``) and written by `write_pdf(doc, values)`."""
+
+    key: str
+    order: int
+    build: Callable[[object], object]
+    template: str
+    write_pdf: Callable[[PdfDocument, object], None]
+
+
+_SECTIONS: dict[str, Section] = {}
+
+
+def register(section: Section) -> None:
+    _SECTIONS[section.key] = section
+
+
+def _registered(project) -> list[dict]:
+    return [
+        {"key": s.key, "template": s.template, "values": s.build(project), "section": s}
+        for s in sorted(_SECTIONS.values(), key=lambda s: (s.order, s.key))
+    ]
 
 
 def _qualification(system) -> list[tuple[str, object]] | None:
@@ -115,6 +151,84 @@ def _oversight_plan(system) -> dict | None:
     }
 
 
+def _rate_row(label, row: dict) -> tuple:
+    return (
+        label,
+        number(row["events"]),
+        percent(row["accepted_rate"]),
+        percent(row["modified_rate"]),
+        percent(row["overridden_rate"]),
+        percent(row["ignored_rate"]),
+        _("oui") if row["blind_acceptance"] else _("non"),
+    )
+
+
+def _oversight_rates(system, today: dt.date | None = None) -> dict | None:
+    """The rates of `oversight.rates` over the last twelve months, by month and service, with
+    the blind-acceptance indicator and the AI/human kappa when the outcomes are known."""
+    end = (today or timezone.localdate()) + dt.timedelta(days=1)
+    summary = rates.system_summary(system, end - dt.timedelta(days=RATES_DAYS), end, "month")
+    total = summary["total"]
+    if not total["events"]:
+        return None
+    kappa = summary["kappa"]["total"]
+    codes = referential.codes()
+    return {
+        "period": (summary["period"]["start"], summary["period"]["end"]),
+        "fields": [
+            (
+                _("Période"),
+                f"{display(summary['period']['start'])} → {display(summary['period']['end'])}",
+            ),
+            (_("Retours d'usage"), number(total["events"])),
+            (_("Sorties affichées"), number(total["shown"])),
+            (_("Taux d'acceptation"), percent(total["accepted_rate"])),
+            (_("Taux de modification"), percent(total["modified_rate"])),
+            (_("Taux d'écart (dérogation)"), percent(total["overridden_rate"])),
+            (_("Acceptation sans examen suspectée"), total["blind_acceptance"]),
+            (
+                _("Accord IA / décision finale (kappa de Cohen)"),
+                _("%(k)s sur %(n)s cas")
+                % {"k": number(kappa["kappa"], 2), "n": number(kappa["pairs"])}
+                if kappa["kappa"] is not None
+                else _("non connu (décisions finales non transmises)"),
+            ),
+        ],
+        "by_period": [
+            _rate_row(date_format(row["period"], "m/Y"), row) for row in summary["by_period"]
+        ],
+        "by_service": [
+            _rate_row(row["service"] or _("non renseigné"), row) for row in summary["by_service"]
+        ],
+        "by_reason": [
+            _rate_row(
+                codes.label("reasons", row["reason"]) if row["reason"] else _("sans motif"), row
+            )
+            for row in summary["by_reason"]
+        ],
+    }
+
+
+def rate_tables(found: dict) -> list[tuple[str, list[tuple]]]:
+    return [
+        (_("Par mois"), found["by_period"]),
+        (_("Par service"), found["by_service"]),
+        (_("Par motif"), found["by_reason"]),
+    ]
+
+
+def rate_headers() -> list[str]:
+    return [
+        "",
+        _("Retours"),
+        _("Acceptation"),
+        _("Modification"),
+        _("Écart"),
+        _("Ignorées"),
+        _("Sans examen ?"),
+    ]
+
+
 def sections(project: Project) -> dict:
     charter = PocCharter.objects.within(project=project).prefetch_related("services").first()
     assessment = (
@@ -129,6 +243,9 @@ def sections(project: Project) -> dict:
         "qualification": _qualification(project.ai_system),
         "charter": _charter(charter),
         "oversight_plan": _oversight_plan(project.ai_system),
+        "oversight_rates": _oversight_rates(project.ai_system),
+        "rate_headers": rate_headers(),
+        "registered": _registered(project),
         "indicators": _indicators(charter),
         "assessment": assessment,
         "snapshot": assessment.snapshot if assessment else None,
@@ -152,7 +269,11 @@ def _project(request, pk) -> Project:
 @login_required
 def dossier_html(request, pk):
     project = _project(request, pk)
-    return render(request, "lifecycle/dossier.html", {"project": project, **sections(project)})
+    data = sections(project)
+    found = data["oversight_rates"]
+    tables = rate_tables(found) if found else []
+    context = {"project": project, "oversight_rates_tables": tables, **data}
+    return render(request, "lifecycle/dossier.html", context)
 
 
 def pdf(project: Project) -> bytes:
@@ -184,6 +305,17 @@ def pdf(project: Project) -> bytes:
         doc.table([_("Personne ou rôle"), _("Compétence")], plan["people"])
     else:
         doc.paragraph(_("Pas de plan de supervision."), note=True)
+    doc.heading(_("Supervision humaine : ce que font les professionnels des sorties"))
+    found = data["oversight_rates"]
+    if found:
+        doc.fields(found["fields"])
+        widths = [0.22, 0.11, 0.14, 0.14, 0.13, 0.13, 0.13]
+        for caption, rows in rate_tables(found):
+            doc.table([caption, *data["rate_headers"][1:]], rows, widths=widths)
+    else:
+        doc.paragraph(_("Aucun retour d'usage sur les douze derniers mois."), note=True)
+    for registered in data["registered"]:
+        registered["section"].write_pdf(doc, registered["values"])
     doc.heading(_("Indicateurs de succès"))
     for i in data["indicators"]:
         doc.heading(i["name"], level=2)

@@ -11,7 +11,7 @@ class OversightConfig(AppConfig):
         from garant.compliance import linked
         from garant.core import home
         from garant.monitoring import alert_panels
-        from garant.oversight import plans, referential, suspension_views
+        from garant.oversight import evidence, plans, referential, suspension_views
         from garant.registry import banners
         from garant.registry.tabs import register_tab
 
@@ -22,6 +22,7 @@ class OversightConfig(AppConfig):
             "oversight_plans", 35, todo=plans.home_todo, todo_template="oversight/_home_todo.html"
         )
         linked.register("oversight_plan", plans.evidence)
+        linked.register("oversight_rates", evidence.evidence)
         banners.register(
             "suspension", 10, "oversight/_suspended_banner.html", suspension_views.banner_context
         )
