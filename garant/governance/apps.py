@@ -8,13 +8,14 @@ class GovernanceConfig(AppConfig):
 
     def ready(self):
         from garant.core import home
-        from garant.governance import board, college, decisions, queues
+        from garant.governance import board, college, decisions, mitigations, queues
         from garant.governance.alert_views import panel_context
         from garant.governance.decisions import dossier_rows, open_conditions
         from garant.governance.todo import governance_todo
         from garant.lifecycle import committee
         from garant.monitoring import alert_panels
         from garant.oversight import suspension
+        from garant.risks import analyses as risk_analyses
 
         # the lifecycle (below) learns of decisions here: its gates, pages and dossier
         committee.register(committee.Decisions("decisions", dossier_rows, open_conditions))
@@ -22,6 +23,8 @@ class GovernanceConfig(AppConfig):
         alert_panels.register("governance", 10, "governance/_alert_panel.html", panel_context)
         # a suspension (oversight, below) is lifted on a signed decision that references it
         suspension.decision_finder(decisions.resumption_decisions)
+        # a failure mode of a risk analysis (risks, below) shows the actions that mitigate it
+        risk_analyses.register_mitigations(mitigations.for_failure_modes)
         home.register(
             "governance", 20, todo=governance_todo, todo_template="governance/_home_todo.html"
         )

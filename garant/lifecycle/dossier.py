@@ -1,5 +1,6 @@
 """The decision dossier of a project, for the committee and auditors: register data,
-qualification (when the compliance capability has one), charter, oversight plan, indicator history, the latest
+qualification (when the compliance capability has one), charter, oversight plan, risk
+analysis (the current frozen AMDEC), indicator history, the latest
 assessment, the decisions with their conditions, and the actions. One set of values
 (`sections`) is shown as an HTML page and written as a PDF (`garant.core.documents`)."""
 
@@ -17,6 +18,7 @@ from garant.core.permissions import get_scoped
 from garant.lifecycle import committee
 from garant.lifecycle.models import Assessment, Indicator, PocCharter, Project, Recommendation
 from garant.oversight import plans
+from garant.risks import analyses as risk_analyses
 
 
 def _qualification(system) -> list[tuple[str, object]] | None:
@@ -115,6 +117,39 @@ def _oversight_plan(system) -> dict | None:
     }
 
 
+def _risk_analysis(system) -> dict | None:
+    """The current (frozen) risk analysis: its highest residual criticality, and its rows."""
+    analysis = risk_analyses.current(system)
+    if analysis is None:
+        return None
+    top = risk_analyses.highest_residual(analysis)
+    fields = [
+        (_("Version"), analysis.number),
+        (_("Figée le"), timezone.localdate(analysis.frozen_at)),
+        (_("Échelles"), risk_analyses.scale_of(analysis).label),
+    ]
+    if top:
+        fields.append(
+            (
+                _("Criticité résiduelle la plus élevée"),
+                f"{top['value']} / {top['max']} — {top['zone']['label']} "
+                f"({top['row'].position}. {top['row'].title})",
+            )
+        )
+    rows = [
+        (
+            f"{r['row'].position}. {r['row'].title}",
+            display(r["row"].criticality),
+            display(r["row"].residual_criticality),
+            r["residual_zone"]["label"]
+            if r["row"].residual_criticality is not None
+            else r["zone"]["label"],
+        )
+        for r in risk_analyses.table(analysis)
+    ]
+    return {"fields": fields, "rows": rows}
+
+
 def sections(project: Project) -> dict:
     charter = PocCharter.objects.within(project=project).prefetch_related("services").first()
     assessment = (
@@ -129,6 +164,7 @@ def sections(project: Project) -> dict:
         "qualification": _qualification(project.ai_system),
         "charter": _charter(charter),
         "oversight_plan": _oversight_plan(project.ai_system),
+        "risk_analysis": _risk_analysis(project.ai_system),
         "indicators": _indicators(charter),
         "assessment": assessment,
         "snapshot": assessment.snapshot if assessment else None,
@@ -184,6 +220,17 @@ def pdf(project: Project) -> bytes:
         doc.table([_("Personne ou rôle"), _("Compétence")], plan["people"])
     else:
         doc.paragraph(_("Pas de plan de supervision."), note=True)
+    doc.heading(_("Analyse de risques (AMDEC)"))
+    risk = data["risk_analysis"]
+    if risk:
+        doc.fields(risk["fields"])
+        doc.table(
+            [_("Mode de défaillance"), _("Criticité"), _("Résiduelle"), _("Zone")],
+            risk["rows"],
+            widths=[0.52, 0.14, 0.14, 0.2],
+        )
+    else:
+        doc.paragraph(_("Pas d'analyse de risques figée."), note=True)
     doc.heading(_("Indicateurs de succès"))
     for i in data["indicators"]:
         doc.heading(i["name"], level=2)
