@@ -51,6 +51,7 @@ from garant.lifecycle.models import (
 from garant.monitoring.models import Alert, AlertRule, Feed
 from garant.oversight.models import OversightAlert, OversightRule, Suspension
 from garant.registry.models import AISystem, AISystemVersion, Declaration, Vendor
+from garant.risks.models import FailureMode, RiskAnalysis
 from tests.test_tenancy_generated import PAGE_ARGS, PAGES, VALUE_OF_ROUTE, VALUES
 
 ESTABLISHMENT = "valmont"
@@ -101,6 +102,8 @@ KINDS = {
     "agenda_item": (AgendaItem, None),
     "decision": (Decision, None),
     "action": (Action, None),
+    "analysis": (RiskAnalysis, Count("failure_modes")),
+    "failure_mode": (FailureMode, None),
 }
 
 # pages where a kind of finding is what a person came to read: an establishment's code is a

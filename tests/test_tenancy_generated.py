@@ -54,6 +54,7 @@ from garant.lifecycle.models import Idea, Notification
 from garant.monitoring.models import Alert, AlertRule, Feed
 from garant.oversight.models import OversightAlert, OversightPlanVersion, OversightRule, Suspension
 from garant.registry.models import AISystemVersion, Declaration, Vendor
+from garant.risks import analyses as risk_analyses
 from tests.conftest import make_system, make_user
 from tests.test_compliance_scenarios import BASE, HEALTH_CARE, TRIAGE
 from tests.test_governance_fixtures import make_committee, make_decision, make_meeting
@@ -164,6 +165,14 @@ PAGE_ARGS: dict[str, tuple[str, ...]] = {
     "governance:case_review": ("review_case",),
     "governance:case_action": ("review_case",),
     "governance:case_recommendation": ("review_case",),
+    "risks:system": ("system",),
+    "risks:create": ("system",),
+    "risks:new_version": ("system",),
+    "risks:analysis": ("analysis",),
+    "risks:freeze": ("analysis",),
+    "risks:mode_add": ("analysis",),
+    "risks:mode_edit": ("failure_mode",),
+    "risks:mode_delete": ("failure_mode",),
 }
 
 # API path parameter -> kind of record, when it is not simply "<kind>_id"
@@ -184,6 +193,7 @@ BODY_KINDS = {
     "meeting": "meeting",
     "decision": "decision",
     "user": "user",
+    "failure_mode": "failure_mode",
 }
 
 VALUES = {"fmt": "xlsx", "provider": "keycloak"}  # exports: a spreadsheet, read back
@@ -271,6 +281,10 @@ def _records_of(est, users) -> dict:
         suspension = Suspension.objects.create(
             ai_system=system, alert=alert, cause=f"Cause {MARKER}", proposed_by=referent
         )
+        analysis = risk_analyses.create(system, referent, "1-5", ["data_drift"])
+        failure_mode = analysis.failure_modes.get()
+        failure_mode.title = f"Mode {MARKER}"
+        failure_mode.save()
         project = make_project(system, referent)
         charter = make_charter(project)
         indicator = charter.indicators.first()
@@ -355,6 +369,8 @@ def _records_of(est, users) -> dict:
         "action": action,
         "review_campaign": review_campaign,
         "review_case": review_case,
+        "analysis": analysis,
+        "failure_mode": failure_mode,
     }
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import decimal
+import uuid
 import hashlib
 import json
 from contextvars import ContextVar
@@ -70,7 +71,7 @@ def _jsonable(value):
         return value.astimezone(dt.UTC).isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
-    if isinstance(value, decimal.Decimal):
+    if isinstance(value, decimal.Decimal | uuid.UUID):
         return str(value)
     if isinstance(value, list | tuple | set):
         return [_jsonable(v) for v in value]

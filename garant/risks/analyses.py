@@ -390,7 +390,7 @@ def row_line(values: dict) -> str:
         if None in found:
             return "—"
         s, o, d = found
-        return f"G{s} × F{o} × D{d} = {s * o * d}"
+        return f"G {s} × F {o} × D {d} = {s * o * d}"
 
     return _(
         "%(n)s. %(title)s — cause : %(cause)s ; initiale %(initial)s ; résiduelle "

@@ -31,7 +31,7 @@ def _analysis(request, pk, permission: str = "view") -> RiskAnalysis:
     return permissions.get_scoped(request.user, queryset, pk, permission)
 
 
-def _page(request, system, analysis, extra=None):
+def _page(request, system, analysis):
     context = _system_context(request, system, "risks")
     residual = request.GET.get("vue") != "initiale"
     context.update(
@@ -47,7 +47,6 @@ def _page(request, system, analysis, extra=None):
             {"code": code, "label": localized(z), "description": localized(z, "description")}
             for code, z in referential().zones.items()
         ],
-        **(extra or {}),
     )
     return context
 
@@ -138,12 +137,8 @@ def _mode_form(request, analysis, instance=None):
             return _frozen(request, analysis)
         messages.success(request, _("Mode de défaillance enregistré."))
         return redirect(analysis)
-    context = _page(
-        request,
-        analysis.ai_system,
-        analysis,
-        {"form": form, "mode": instance, "scale": analyses.scale_of(analysis)},
-    )
+    context = _system_context(request, analysis.ai_system, "risks")
+    context.update(analysis=analysis, form=form, mode=instance, scale=analyses.scale_of(analysis))
     status = 400 if request.method == "POST" else 200
     return render(request, "risks/mode_form.html", context, status=status)
 
