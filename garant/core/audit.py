@@ -21,9 +21,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import decimal
-import uuid
 import hashlib
 import json
+import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
