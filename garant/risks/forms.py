@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from garant.core.models import User
 from garant.core.referentials import localized
+from garant.risks.analyses import ROW_FIELDS
 from garant.risks.models import FailureMode
 from garant.risks.referential import DIMENSIONS, referential
 
@@ -40,24 +41,8 @@ class CreateForm(forms.Form):
 class FailureModeForm(forms.ModelForm):
     class Meta:
         model = FailureMode
-        fields = [
-            "position",
-            "title",
-            "cause",
-            "effect_patient",
-            "effect_organisation",
-            "severity",
-            "occurrence",
-            "detectability",
-            "existing_controls",
-            "residual_severity",
-            "residual_occurrence",
-            "residual_detectability",
-            "occurrence_basis",
-            "owner",
-            "owner_name",
-            "review_date",
-        ]
+        # the row's editable fields, as a new version copies them (the referential code aside)
+        fields = [name.removesuffix("_id") for name in ROW_FIELDS if name != "code"]
         widgets = {
             "review_date": DATE_WIDGET,
             **{
