@@ -227,7 +227,7 @@ def reestimate_occurrence(
     events show, with the controls in place) and say why. A frozen version is never changed:
     the value goes to the system's draft (opened by copying the latest version if needed), on
     the row of the same lineage. Returns that draft row. ValueError if `occurrence` is off
-    the analysis's scale."""
+    the analysis's scale or the failure mode was removed from the draft."""
     system = failure_mode.analysis.ai_system
     scale = scale_of(failure_mode.analysis)
     if occurrence not in scale.values:
@@ -239,7 +239,10 @@ def reestimate_occurrence(
         target = draft(system) or new_version(
             system, user, _("Réestimation de la fréquence après événement")
         )
-        row = FailureMode.objects.within(analysis=target).get(lineage=failure_mode.lineage)
+        row = FailureMode.objects.within(analysis=target).filter(lineage=failure_mode.lineage)
+        row = row.first()
+        if row is None:
+            raise ValueError(_("Ce mode de défaillance a été retiré de la version en brouillon."))
         row.residual_occurrence = occurrence
         row.occurrence_basis = basis.strip()
         for name in ("residual_severity", "residual_detectability"):
