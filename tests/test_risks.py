@@ -162,6 +162,10 @@ def test_real_events_reestimate_the_occurrence_on_a_new_draft(world):
     assert (updated.residual_occurrence, updated.residual_criticality) == (4, 32)
     assert updated.occurrence_basis == "3 événements en 6 mois"
     assert RiskAnalysis.objects.unrestricted().get(pk=analysis.pk).is_frozen
+    with audit_context(user=user, source="test"):
+        updated.delete()
+        with pytest.raises(ValueError, match="retiré"):
+            analyses.reestimate_occurrence(row, 3, user, "x")
 
 
 # --- pages -----------------------------------------------------------------------------------
