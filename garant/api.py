@@ -34,6 +34,7 @@ from garant.lifecycle import api as lifecycle_api
 from garant.monitoring.api import alerts_router, feeds, rules_router
 from garant.oversight.api import FeedbackTokenAuth, oversight, system_status
 from garant.registry.api import declarations, systems, vendors, versions
+from garant.risks.api import risks
 
 
 class ApiTokenAuth(HttpBearer):
@@ -107,6 +108,7 @@ api.add_router("/alerts", alerts_router)
 api.add_router("/rules", rules_router)
 api.add_router("/compliance", compliance)
 api.add_router("/oversight", oversight)
+api.add_router("/risks", risks)
 # the status a clinical software polls (suspension), with its own token or a person's
 api.add_router("/systems", system_status, auth=[FeedbackTokenAuth(), ApiTokenAuth(), SessionAuth()])
 api.add_router("/ideas", lifecycle_api.ideas)

@@ -5,7 +5,7 @@ is walked without editing this module."""
 
 from __future__ import annotations
 
-from django.db.models import Count
+from django.db.models import Case, Count, When
 from django.urls import reverse
 
 from garant.compliance.models import Evidence, Obligation, Qualification
@@ -23,6 +23,7 @@ from garant.governance.models import (
 from garant.lifecycle.models import Assessment, Idea, Indicator, Notification, Project
 from garant.monitoring.models import Alert, AlertRule, Feed
 from garant.registry.models import AISystem, AISystemVersion, Vendor
+from garant.risks.models import FailureMode, RiskAnalysis
 from tests.test_tenancy_generated import PAGE_ARGS, PAGES, PUBLIC_PAGES, VALUES
 
 # kind of record (PAGE_ARGS) -> its model; the record chosen is the richest of its
@@ -53,6 +54,8 @@ MODELS = {
     "action": Action,
     "ethics_referral": EthicsReferral,
     "ethics_recommendation": EthicsRecommendation,
+    "analysis": RiskAnalysis,
+    "failure_mode": FailureMode,
 }
 RICHEST = {
     "system": ("-n", Count("feeds", distinct=True) + Count("obligations", distinct=True)),
@@ -60,6 +63,9 @@ RICHEST = {
     "project": ("-n", Count("assessments")),
     "committee": ("-n", Count("meetings")),
     "meeting": ("-n", Count("decisions", distinct=True) + Count("agenda", distinct=True)),
+    # a draft risk analysis (and its rows): its editing pages are pages, not redirects
+    "analysis": ("n", Case(When(status="draft", then=0), default=1)),
+    "failure_mode": ("n", Case(When(analysis__status="draft", then=0), default=1)),
 }
 
 # pages that are not HTML pages to look at: files, redirects, actions by POST only

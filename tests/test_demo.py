@@ -258,3 +258,22 @@ def test_two_systems_have_feedback_events_and_one_service_overrides_twice_as_oft
     client.force_login(User.objects.get(username="referent.rochebrune"))
     page = client.get(reverse("oversight:system", args=[systems[0].pk])).content.decode()
     assert "Urgences" in page and "Taux d&#x27;écart (service Urgences)" in page
+
+
+def test_three_valmont_systems_have_a_risk_analysis_one_with_a_mitigation(demo):
+    from garant.governance.models import Action
+    from garant.risks.models import FailureMode, RiskAnalysis
+
+    analyses = RiskAnalysis.objects.unrestricted()
+    assert analyses.values("ai_system").distinct().count() == 3
+    assert (
+        analyses.filter(status="frozen").count() == 3
+        and analyses.filter(status="draft").count() == 1
+    )
+    mitigation = Action.objects.unrestricted().get(failure_mode__isnull=False)
+    assert mitigation.failure_mode.code == "automation_bias"
+    overdue = FailureMode.objects.unrestricted().filter(review_date__lt=timezone.localdate())
+    assert overdue.count() == 1
+    referent = Client()
+    referent.force_login(User.objects.get(username="referent.valmont"))
+    assert 'id="risk-reviews-overdue"' in referent.get(reverse("home")).text

@@ -53,6 +53,7 @@ from garant.lifecycle.models import (
 from garant.monitoring.models import Alert, AlertRule, Feed
 from garant.oversight.models import OversightAlert, OversightRule, Suspension
 from garant.registry.models import AISystem, AISystemVersion, Declaration, Vendor
+from garant.risks.models import FailureMode, RiskAnalysis
 from tests.test_tenancy_generated import PAGE_ARGS, PAGES, VALUE_OF_ROUTE, VALUES
 
 ESTABLISHMENT = "valmont"
@@ -105,6 +106,8 @@ KINDS = {
     "action": (Action, None),
     "ethics_referral": (EthicsReferral, Count("recommendations")),
     "ethics_recommendation": (EthicsRecommendation, None),
+    "analysis": (RiskAnalysis, Count("failure_modes")),
+    "failure_mode": (FailureMode, None),
 }
 
 # pages where a kind of finding is what a person came to read: an establishment's code is a

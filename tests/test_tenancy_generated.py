@@ -57,6 +57,7 @@ from garant.lifecycle.models import Idea, Notification
 from garant.monitoring.models import Alert, AlertRule, Feed
 from garant.oversight.models import OversightAlert, OversightPlanVersion, OversightRule, Suspension
 from garant.registry.models import AISystemVersion, Declaration, Vendor
+from garant.risks import analyses as risk_analyses
 from tests.conftest import make_system, make_user
 from tests.test_compliance_scenarios import BASE, HEALTH_CARE, TRIAGE
 from tests.test_governance_fixtures import make_committee, make_decision, make_meeting
@@ -172,6 +173,14 @@ PAGE_ARGS: dict[str, tuple[str, ...]] = {
     "governance:referral_detail": ("ethics_referral",),
     "governance:referral_opinion": ("ethics_referral",),
     "governance:recommendation_action": ("ethics_recommendation",),
+    "risks:system": ("system",),
+    "risks:create": ("system",),
+    "risks:new_version": ("system",),
+    "risks:analysis": ("analysis",),
+    "risks:freeze": ("analysis",),
+    "risks:mode_add": ("analysis",),
+    "risks:mode_edit": ("failure_mode",),
+    "risks:mode_delete": ("failure_mode",),
 }
 
 # API path parameter -> kind of record, when it is not simply "<kind>_id"
@@ -192,6 +201,7 @@ BODY_KINDS = {
     "meeting": "meeting",
     "decision": "decision",
     "user": "user",
+    "failure_mode": "failure_mode",
 }
 
 VALUES = {"fmt": "xlsx", "provider": "keycloak"}  # exports: a spreadsheet, read back
@@ -279,6 +289,10 @@ def _records_of(est, users) -> dict:
         suspension = Suspension.objects.create(
             ai_system=system, alert=alert, cause=f"Cause {MARKER}", proposed_by=referent
         )
+        analysis = risk_analyses.create(system, referent, "1-5", ["data_drift"])
+        failure_mode = analysis.failure_modes.get()
+        failure_mode.title = f"Mode {MARKER}"
+        failure_mode.save()
         project = make_project(system, referent)
         charter = make_charter(project)
         indicator = charter.indicators.first()
@@ -376,6 +390,8 @@ def _records_of(est, users) -> dict:
         "review_case": review_case,
         "ethics_referral": ethics_referral,
         "ethics_recommendation": ethics_recommendation,
+        "analysis": analysis,
+        "failure_mode": failure_mode,
     }
 
 

@@ -23,6 +23,7 @@ import datetime as dt
 import decimal
 import hashlib
 import json
+import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
@@ -70,7 +71,7 @@ def _jsonable(value):
         return value.astimezone(dt.UTC).isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
-    if isinstance(value, decimal.Decimal):
+    if isinstance(value, decimal.Decimal | uuid.UUID):
         return str(value)
     if isinstance(value, list | tuple | set):
         return [_jsonable(v) for v in value]

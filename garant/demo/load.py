@@ -42,6 +42,7 @@ from garant.demo.lifecycle import load_demo_lifecycle
 from garant.demo.monitoring import load_demo_feeds
 from garant.demo.oversight import load_demo_oversight
 from garant.demo.plans import load_demo_plans
+from garant.demo.risks import load_demo_risks
 from garant.demo.suspension import load_demo_suspensions
 from garant.registry.forms import SYSTEM_FIELDS
 from garant.registry.models import AISystem, AISystemVersion, Declaration, Vendor
@@ -191,6 +192,7 @@ def load_demo(password: str = DEFAULT_PASSWORD, today: dt.date | None = None) ->
         load_demo_suspensions(establishments, users)
         load_demo_compliance(establishments, users, today)
         load_demo_plans(establishments, users, today)
+        load_demo_risks(establishments, users, today)
     return summary
 
 

@@ -484,6 +484,9 @@ actions = Router(tags=["Actions"])
 class ActionIn(Schema):
     meeting: Id | None = Field(None, description="Séance (obligatoire ; figée ensuite).")
     decision: Id | None = Field(None, description="Décision de cette séance.")
+    failure_mode: Id | None = Field(
+        None, description="Mode de défaillance (AMDEC) que l'action réduit."
+    )
     title: Text = ""
     owner: Id | None = Field(None, description="Porteur (utilisateur).")
     owner_name: Text = Field("", description="Porteur sans compte Garant.")
@@ -497,6 +500,9 @@ class ActionOut(Schema):
     meeting: int = Field(alias="meeting_id")
     decision: int | None = Field(alias="decision_id")
     alert: int | None = Field(alias="alert_id", description="Alerte de suivi à l'origine.")
+    failure_mode: int | None = Field(
+        alias="failure_mode_id", description="Mode de défaillance (AMDEC) que l'action réduit."
+    )
     title: str
     owner: int | None = Field(alias="owner_id")
     owner_name: str = Field(alias="owner_display")

@@ -10,7 +10,7 @@ class GovernanceConfig(AppConfig):
     def ready(self):
         from garant.compliance import linked
         from garant.core import home
-        from garant.governance import board, college, decisions, ethics, queues
+        from garant.governance import board, college, decisions, ethics, mitigations, queues
         from garant.governance.alert_views import panel_context
         from garant.governance.decisions import dossier_rows, open_conditions
         from garant.governance.todo import governance_todo
@@ -18,6 +18,7 @@ class GovernanceConfig(AppConfig):
         from garant.monitoring import alert_panels
         from garant.oversight import suspension
         from garant.registry.tabs import register_tab
+        from garant.risks import analyses as risk_analyses
 
         # the lifecycle (below) learns of decisions here: its gates, pages and dossier
         committee.register(committee.Decisions("decisions", dossier_rows, open_conditions))
@@ -47,6 +48,8 @@ class GovernanceConfig(AppConfig):
         )
         linked.register("ethics_referrals", ethics.ethics_evidence)
         linked.register("college_reviews", ethics.college_evidence)
+        # a failure mode of a risk analysis (risks, below) shows the actions that mitigate it
+        risk_analyses.register_mitigations(mitigations.for_failure_modes)
         home.register(
             "governance", 20, todo=governance_todo, todo_template="governance/_home_todo.html"
         )

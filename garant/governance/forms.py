@@ -10,7 +10,7 @@ import contextlib
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -26,6 +26,28 @@ from garant.governance.models import (
     Meeting,
 )
 from garant.oversight.models import Suspension
+from garant.risks.models import FailureMode, RiskAnalysis
+
+
+def failure_modes_of(establishment):
+    """The failure modes of the latest version of each risk analysis of the establishment
+    (a mitigation is decided on the analysis as it stands)."""
+    latest = (
+        RiskAnalysis.objects.within(ai_system__establishment=establishment)
+        .filter(ai_system=OuterRef("analysis__ai_system"))
+        .order_by("-number")
+        .values("pk")[:1]
+    )
+    return (
+        FailureMode.objects.within(analysis__ai_system__establishment=establishment)
+        .filter(analysis=Subquery(latest))
+        .select_related("analysis__ai_system")
+        .order_by("analysis__ai_system__name", "position")
+    )
+
+
+def failure_mode_label(mode) -> str:
+    return f"{mode.analysis.ai_system.name} — {mode.position}. {mode.title}"
 
 
 def users_of(establishment_id):
@@ -164,7 +186,16 @@ class DecisionForm(forms.ModelForm):
 class ActionForm(forms.ModelForm):
     class Meta:
         model = Action
-        fields = ["title", "decision", "owner", "owner_name", "due_date", "status", "notes"]
+        fields = [
+            "title",
+            "decision",
+            "failure_mode",
+            "owner",
+            "owner_name",
+            "due_date",
+            "status",
+            "notes",
+        ]
         widgets = {"due_date": DATE_WIDGET, "notes": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args, meeting, **kwargs):
@@ -173,6 +204,8 @@ class ActionForm(forms.ModelForm):
         self.instance.meeting = meeting
         self.fields["decision"].queryset = meeting.decisions.select_related("project__ai_system")
         self.fields["owner"].queryset = users_of(meeting.committee.establishment_id)
+        self.fields["failure_mode"].queryset = failure_modes_of(meeting.committee.establishment)
+        self.fields["failure_mode"].label_from_instance = failure_mode_label
 
 
 class AttendanceForm(forms.Form):

@@ -522,6 +522,16 @@ class Action(Audited, TenantModel):
         null=True,
         blank=True,
     )
+    # a mitigation of a failure mode of a risk analysis (risks, below); the row of the version
+    # it was decided on: later versions show it through the row's lineage
+    failure_mode = models.ForeignKey(
+        "risks.FailureMode",
+        verbose_name=_("mode de défaillance (AMDEC)"),
+        on_delete=models.PROTECT,
+        related_name="actions",
+        null=True,
+        blank=True,
+    )
     title = models.CharField(_("action"), max_length=300)
     owner = models.ForeignKey(
         User,

@@ -31,6 +31,7 @@ from garant.lifecycle.models import (
     NotApplicableIndicator,
     Recommendation,
 )
+from garant.risks import analyses as risk_analyses
 
 
 @dataclass(frozen=True)
@@ -308,3 +309,10 @@ def freeze(assessment: Assessment, user, at=None) -> Assessment:
         current.frozen_at = at or timezone.now()
         current.save()
     return current
+
+
+def linked_evidence(project) -> dict[str, list[dict]]:
+    """What other capabilities hold for a criterion, by criterion code, shown beside it: the
+    highest residual criticality of the system's current risk analysis, for the criterion
+    the risk referential names (`feeds_criterion`)."""
+    return risk_analyses.criterion_evidence(project.ai_system)

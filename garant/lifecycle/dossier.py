@@ -1,8 +1,9 @@
 """The decision dossier of a project, for the committee and auditors: register data,
 qualification (when the compliance capability has one), charter, oversight plan, what the
-clinicians did with the system's outputs (the oversight rates), the sections registered by
-the apps above (the collège's reviews, the ethics referrals: `register`), indicator history,
-the latest assessment, the decisions with their conditions, and the actions. One set of values
+clinicians did with the system's outputs (the oversight rates), the risk analysis (the current
+frozen AMDEC), the sections registered by the apps above (the collège's reviews, the ethics
+referrals: `register`), indicator history, the latest assessment, the decisions with their
+conditions, and the actions. One set of values
 (`sections`) is shown as an HTML page and written as a PDF (`garant.core.documents`)."""
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from garant.core.permissions import get_scoped
 from garant.lifecycle import committee
 from garant.lifecycle.models import Assessment, Indicator, PocCharter, Project, Recommendation
 from garant.oversight import plans, rates, referential
+from garant.risks import analyses as risk_analyses
 
 #: the oversight rates of the dossier: the last twelve months, by month
 RATES_DAYS = 365
@@ -229,6 +231,39 @@ def rate_headers() -> list[str]:
     ]
 
 
+def _risk_analysis(system) -> dict | None:
+    """The current (frozen) risk analysis: its highest residual criticality, and its rows."""
+    analysis = risk_analyses.current(system)
+    if analysis is None:
+        return None
+    top = risk_analyses.highest_residual(analysis)
+    fields = [
+        (_("Version"), analysis.number),
+        (_("Figée le"), timezone.localdate(analysis.frozen_at)),
+        (_("Échelles"), risk_analyses.scale_of(analysis).label),
+    ]
+    if top:
+        fields.append(
+            (
+                _("Criticité résiduelle la plus élevée"),
+                f"{top['value']} / {top['max']} — {top['zone']['label']} "
+                f"({top['row'].position}. {top['row'].title})",
+            )
+        )
+    rows = [
+        (
+            f"{r['row'].position}. {r['row'].title}",
+            display(r["row"].criticality),
+            display(r["row"].residual_criticality),
+            r["residual_zone"]["label"]
+            if r["row"].residual_criticality is not None
+            else r["zone"]["label"],
+        )
+        for r in risk_analyses.table(analysis)
+    ]
+    return {"fields": fields, "rows": rows}
+
+
 def sections(project: Project) -> dict:
     charter = PocCharter.objects.within(project=project).prefetch_related("services").first()
     assessment = (
@@ -246,6 +281,7 @@ def sections(project: Project) -> dict:
         "oversight_rates": _oversight_rates(project.ai_system),
         "rate_headers": rate_headers(),
         "registered": _registered(project),
+        "risk_analysis": _risk_analysis(project.ai_system),
         "indicators": _indicators(charter),
         "assessment": assessment,
         "snapshot": assessment.snapshot if assessment else None,
@@ -314,6 +350,17 @@ def pdf(project: Project) -> bytes:
             doc.table([caption, *data["rate_headers"][1:]], rows, widths=widths)
     else:
         doc.paragraph(_("Aucun retour d'usage sur les douze derniers mois."), note=True)
+    doc.heading(_("Analyse de risques (AMDEC)"))
+    risk = data["risk_analysis"]
+    if risk:
+        doc.fields(risk["fields"])
+        doc.table(
+            [_("Mode de défaillance"), _("Criticité"), _("Résiduelle"), _("Zone")],
+            risk["rows"],
+            widths=[0.52, 0.14, 0.14, 0.2],
+        )
+    else:
+        doc.paragraph(_("Pas d'analyse de risques figée."), note=True)
     for registered in data["registered"]:
         registered["section"].write_pdf(doc, registered["values"])
     doc.heading(_("Indicateurs de succès"))

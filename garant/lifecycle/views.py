@@ -618,6 +618,7 @@ def assessment_detail(request, pk):
         for s in assessment.scores.prefetch_related("indicator_values__indicator")
     }
     form_by_code = {f.criterion.code: f for f in forms or []}
+    linked = assessments.linked_evidence(project)
     for c in grid.criteria:
         score = scores.get(c.code)
         criteria.append(
@@ -631,6 +632,7 @@ def assessment_detail(request, pk):
                     for i in c.example_indicators
                 ],
                 "mandatory": [localized(i) for i in c.mandatory_indicators],
+                "linked": linked.get(c.code, []),
             }
         )
     context = _project_context(request, project)

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from garant.compliance.models import Qualification, RiskLevel
+from garant.core import versions as versioning
 from garant.oversight.models import OversightPlanVersion
 from garant.registry.models import AISystem
 
@@ -132,38 +133,18 @@ def field_labels() -> dict[str, str]:
 def diff(old: OversightPlanVersion | None, new: OversightPlanVersion) -> list[dict]:
     """What changed from `old` to `new`, one entry per changed field: its French label, and
     either `before`/`after` (a text field) or `removed`/`added` lines (the rows of a table)."""
-    labels = field_labels()
-    before, after = values_of(old), values_of(new)
-    changes = []
-    for name, line in (("points", point_line), ("people", person_line)):
-        old_lines = [line(r) for r in before.get(name, [])]
-        new_lines = [line(r) for r in after[name]]
-        removed = [x for x in old_lines if x not in new_lines]
-        added = [x for x in new_lines if x not in old_lines]
-        if removed or added:
-            changes.append(
-                {"field": name, "label": labels[name], "removed": removed, "added": added}
-            )
-    for name in TEXT_FIELDS:
-        if before.get(name) != after[name]:
-            changes.append(
-                {
-                    "field": name,
-                    "label": labels[name],
-                    "before": before.get(name, ""),
-                    "after": after[name],
-                }
-            )
-    return changes
+    return versioning.diff(
+        values_of(old),
+        values_of(new),
+        field_labels(),
+        tables={"points": point_line, "people": person_line},
+        fields=TEXT_FIELDS,
+    )
 
 
 def history(system) -> list[dict]:
     """Every version, latest first, each with its diff from the one before."""
-    rows = versions(system)
-    return [
-        {"version": v, "changes": diff(rows[i + 1] if i + 1 < len(rows) else None, v)}
-        for i, v in enumerate(rows)
-    ]
+    return versioning.history(versions(system), diff)
 
 
 # --- gaps -------------------------------------------------------------------------------------
