@@ -167,7 +167,7 @@ PAGE_ARGS: dict[str, tuple[str, ...]] = {
 }
 
 # API path parameter -> kind of record, when it is not simply "<kind>_id"
-API_KINDS = {"member_id": "member"}
+API_KINDS = {"member_id": "member", "suspension_id": "suspension"}
 
 # API body fields that point at records (a record of B is sent in them)
 BODY_KINDS = {
@@ -184,6 +184,9 @@ BODY_KINDS = {
     "meeting": "meeting",
     "decision": "decision",
     "user": "user",
+    "alert": "alert",
+    "oversight_alert": "oversight_alert",
+    "finding": "review_case",
 }
 
 VALUES = {"fmt": "xlsx", "provider": "keycloak"}  # exports: a spreadsheet, read back

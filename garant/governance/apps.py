@@ -22,6 +22,8 @@ class GovernanceConfig(AppConfig):
         alert_panels.register("governance", 10, "governance/_alert_panel.html", panel_context)
         # a suspension (oversight, below) is lifted on a signed decision that references it
         suspension.decision_finder(decisions.resumption_decisions)
+        # ... and may be proposed on a collège finding
+        suspension.finding_finder(college.finding_of)
         home.register(
             "governance", 20, todo=governance_todo, todo_template="governance/_home_todo.html"
         )

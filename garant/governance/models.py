@@ -679,6 +679,15 @@ class ReviewCase(Audited, TenantModel):
         null=True,
         blank=True,
     )
+    # the suspension proposed on this finding (garant.oversight.suspension.propose sets it)
+    suspension = models.ForeignKey(
+        "oversight.Suspension",
+        verbose_name=_("suspension proposée"),
+        on_delete=models.SET_NULL,
+        related_name="review_cases",
+        null=True,
+        blank=True,
+    )
 
     tenant_path = "campaign__committee__establishment_id"
     audit_parent = "campaign"

@@ -12,7 +12,10 @@ The apps above this one plug in through two registries filled from their AppConf
   ("suspended") or is lifted ("resumed"), in the same transaction — lifecycle notifies
   the system's users and referents (in-app and by e-mail);
 * `decision_finder(callback)`: `callback(suspension)` returns the signed decisions that
-  reference the suspension — governance, whose `Decision.suspension` points here.
+  reference the suspension — governance, whose `Decision.suspension` points here;
+* `finding_finder(callback)`: `callback(system, pk)` returns the collège finding (a reviewed
+  case, `ReviewCase`) `pk` of `system` or None — governance, whose `ReviewCase.suspension`
+  points here. A proposal may name such a finding as its cause.
 
 Every write goes through the audit trail (the models are `Audited`).
 """
@@ -31,6 +34,7 @@ State = Suspension.State
 
 _LISTENERS: list[Callable] = []
 _FINDERS: list[Callable] = []
+_FINDING_FINDERS: list[Callable] = []
 
 
 class Refused(Exception):
@@ -45,6 +49,19 @@ def on_change(callback: Callable) -> None:
 def decision_finder(callback: Callable) -> None:
     if callback not in _FINDERS:
         _FINDERS.append(callback)
+
+
+def finding_finder(callback: Callable) -> None:
+    if callback not in _FINDING_FINDERS:
+        _FINDING_FINDERS.append(callback)
+
+
+def find_finding(system, pk: int):
+    """The collège finding `pk` of `system` (from the registered finders), or None."""
+    for finder in _FINDING_FINDERS:
+        if (found := finder(system, pk)) is not None:
+            return found
+    return None
 
 
 def _announce(suspension: Suspension, event: str) -> None:
@@ -82,7 +99,11 @@ def status(system) -> dict:
     }
 
 
-def propose(system, user, cause: str, *, alert=None, oversight_alert=None) -> Suspension:
+def propose(
+    system, user, cause: str, *, alert=None, oversight_alert=None, finding=None
+) -> Suspension:
+    """A proposal to suspend `system`, caused by a monitoring or oversight alert, a collège
+    finding (a reviewed case, which then points at the proposal) or a free text."""
     cause = (cause or "").strip()
     if not cause:
         raise Refused(_("Indiquez la cause de la proposition de suspension."))
@@ -92,13 +113,24 @@ def propose(system, user, cause: str, *, alert=None, oversight_alert=None) -> Su
         )
         if source is not None and owner != system.pk:
             raise Refused(_("L'alerte ne concerne pas ce système."))
-    return Suspension.objects.create(
-        ai_system=system,
-        cause=cause,
-        alert=alert,
-        oversight_alert=oversight_alert,
-        proposed_by=user,
-    )
+    if finding is not None:
+        if finding.ai_system_id != system.pk:
+            raise Refused(_("Le constat du collège ne concerne pas ce système."))
+        earlier = finding.suspension
+        if earlier is not None and earlier.state not in Suspension.CLOSED_STATES:
+            raise Refused(_("Ce constat a déjà donné lieu à une proposition de suspension."))
+    with transaction.atomic():
+        proposal = Suspension.objects.create(
+            ai_system=system,
+            cause=cause,
+            alert=alert,
+            oversight_alert=oversight_alert,
+            proposed_by=user,
+        )
+        if finding is not None:
+            finding.suspension = proposal
+            finding.save(update_fields=["suspension"])
+    return proposal
 
 
 def suspend(suspension: Suspension, user, reason: str) -> Suspension:

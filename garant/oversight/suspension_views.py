@@ -1,5 +1,6 @@
 """Pages of a system's suspension (`garant.oversight.suspension`): propose it (from a
-monitoring alert, an oversight alert or the « Supervision humaine » tab), confirm or decline
+monitoring alert, an oversight alert, a collège finding on a review campaign's page or the
+« Supervision humaine » tab), confirm or decline
 a proposal, resume on a signed committee decision. Proposing needs "propose_suspension" on
 the system; the other steps "suspend" (garant/core/roles.py). Refusals are French messages,
 nothing stored."""
@@ -30,6 +31,7 @@ class ProposeForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     alert = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    finding = forms.IntegerField(required=False, widget=forms.HiddenInput)  # a collège case
     oversight_alert = forms.TypedChoiceField(
         label=gettext_lazy("alerte de supervision à l'origine"),
         required=False,
@@ -136,13 +138,24 @@ def propose(request, pk):
     if data.get("oversight_alert"):
         oversight_alerts = OversightAlert.objects.within(ai_system=system)
         oversight_alert = oversight_alerts.filter(pk=data["oversight_alert"]).first()
-    back = alert.get_absolute_url() if alert else reverse("oversight:system", args=[system.pk])
+    finding = service.find_finding(system, data["finding"]) if data.get("finding") else None
+    if finding is not None:
+        back = f"{finding.campaign.get_absolute_url()}#cas-{finding.pk}"
+    elif alert is not None:
+        back = alert.get_absolute_url()
+    else:
+        back = reverse("oversight:system", args=[system.pk])
     if not valid:
         messages.error(request, _("Indiquez la cause de la proposition de suspension."))
         return redirect(back + "#suspension")
     try:
         proposal = service.propose(
-            system, request.user, data["cause"], alert=alert, oversight_alert=oversight_alert
+            system,
+            request.user,
+            data["cause"],
+            alert=alert,
+            oversight_alert=oversight_alert,
+            finding=finding,
         )
     except service.Refused as refused:
         messages.error(request, str(refused))
