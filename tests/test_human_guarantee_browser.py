@@ -19,9 +19,7 @@ from garant.core.models import Role
 from garant.governance.models import (
     Action,
     CaseReview,
-    Committee,
     CommitteeMember,
-    Meeting,
     Outcome,
     ReviewCampaign,
 )
@@ -30,6 +28,7 @@ from garant.oversight import ingest
 from garant.oversight.models import OversightAlert, OversightRule, Suspension
 from tests.conftest import make_system, make_user
 from tests.test_browser import chromium, login, page  # noqa: F401 (the browser fixtures)
+from tests.test_college_browser import college_with_meeting, review_every_case
 from tests.test_compliance_scenarios import BASE, HEALTH_CARE, TRIAGE
 from tests.test_governance_fixtures import make_committee, make_decision, make_meeting
 from tests.test_lifecycle_builders import frozen_assessment, make_project
@@ -65,16 +64,6 @@ def _events(system, today: dt.date) -> list[dict]:
     return rows
 
 
-def _review_every_case(tab, campaign, ai: str, human: str, reason: str):
-    for case in campaign.cases.order_by("position"):
-        form = tab.get_by_role("form", name=f"Mon avis sur le cas {case.position}")
-        form.get_by_label("Sortie de l'IA appropriée").select_option(label=ai)
-        form.get_by_label("Décision humaine appropriée").select_option(label=human)
-        form.get_by_label("Motif").select_option(label=reason)
-        form.get_by_role("button", name="Enregistrer mon avis").click()
-        tab.get_by_text(f"Avis enregistré sur le cas {case.event_id}.").wait_for()
-
-
 def _override_rate(tab, service: str) -> str:
     table = tab.get_by_role("table", name="Par service")
     row = table.get_by_role("row").filter(has=tab.get_by_role("rowheader", name=service))
@@ -97,23 +86,9 @@ def test_rising_override_rate_to_review_suspension_and_resumption(
         OversightRule.objects.create(
             ai_system=system, kind="override_rate_doubling", threshold=2, min_events=10
         )
-        college = Committee.objects.create(
-            establishment=est_a,
-            name="Collège de garantie humaine",
-            kind=Committee.Kind.COLLEGE,
-            quorum=2,
-        )
-        CommitteeMember.objects.create(
-            committee=college, user=member, role=CommitteeMember.Role.PHYSICIAN, chair=True
-        )
-        CommitteeMember.objects.create(
-            committee=college, user=nurse, role=CommitteeMember.Role.NURSE
-        )
-        meeting = Meeting.objects.create(
-            committee=college, starts_at=timezone.now() + dt.timedelta(days=14)
-        )
         # the clinical software's feedback, through the ingestion path (rules evaluated)
         ingest.ingest(est_a, ingest.read_records(_events(system, today)), "api")
+    college, meeting = college_with_meeting(est_a, member, nurse)
     project = make_project(system, member)
     Project.objects.filter(pk=project.pk).update(phase="routine")
     frozen_assessment(project, member)
@@ -152,14 +127,14 @@ def test_rising_override_rate_to_review_suspension_and_resumption(
     assert (finding.outcome, finding.service) == ("overridden", "Urgences")
 
     # 3. two reviewers, each in their own browser, record their findings
-    _review_every_case(page, campaign, "non", "oui", "Sortie de l'IA erronée")
+    review_every_case(page, campaign, "non", "oui", "Sortie de l'IA erronée")
     other = chromium.new_context(locale="fr-FR")
     try:
         nurse_tab = other.new_page()
         nurse_tab.set_default_timeout(15_000)
         login(nurse_tab, live_server, "ide.durand")
         nurse_tab.goto(live_server.url + campaign.get_absolute_url())
-        _review_every_case(nurse_tab, campaign, "non", "oui", "Sortie de l'IA erronée")
+        review_every_case(nurse_tab, campaign, "non", "oui", "Sortie de l'IA erronée")
     finally:
         other.close()
     assert CaseReview.objects.unrestricted().count() == 8  # 4 cases × 2 reviewers
@@ -183,6 +158,8 @@ def test_rising_override_rate_to_review_suspension_and_resumption(
     proposal.get_by_role("button", name="Proposer la suspension du système").click()
     page.wait_for_url(re.compile(r".*/supervision/suspensions/\d+/$"))
     suspension = Suspension.objects.unrestricted().get()
+    cause = f"revue « Revue des écarts aux urgences », cas 4 (référence {finding.event_id})"
+    assert page.get_by_role("link", name=cause).is_visible()  # the page links the finding
     assert (
         suspension.state == "proposed" and campaign.cases.get(position=4).suspension == suspension
     )

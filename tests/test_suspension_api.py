@@ -52,6 +52,7 @@ def test_propose_suspend_then_resume_on_a_signed_decision(setup):
     body = response.json()
     assert body["state"] == "proposed" and body["alert"] == setup["alert"].pk
     assert body["proposed_by"] == users[Role.CONTRIBUTOR].get_username()
+    assert body["suspended_by"] is None and body["resumed_by"] is None
     pk = body["id"]
     status_url = f"/api/systems/{system.pk}/status"
     assert contributor.get(status_url).json()["status"] == "active"
@@ -65,6 +66,7 @@ def test_propose_suspend_then_resume_on_a_signed_decision(setup):
     response = _post(referent, suspend_url, {"reason": "Sensibilité effondrée la nuit"})
     assert response.status_code == 200, response.content
     assert response.json()["state"] == "suspended"
+    assert response.json()["suspended_by"] == users[Role.REFERENT].get_username()
     status = referent.get(status_url).json()
     assert status["status"] == "suspended" and status["suspension"] == pk
     # a second confirmation is a conflict

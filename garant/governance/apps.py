@@ -23,7 +23,7 @@ class GovernanceConfig(AppConfig):
         # a suspension (oversight, below) is lifted on a signed decision that references it
         suspension.decision_finder(decisions.resumption_decisions)
         # ... and may be proposed on a collège finding
-        suspension.finding_finder(college.finding_of)
+        suspension.finding_source(college.finding_of, college.findings_of)
         home.register(
             "governance", 20, todo=governance_todo, todo_template="governance/_home_todo.html"
         )

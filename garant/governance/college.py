@@ -307,6 +307,15 @@ def finding_of(system, pk: int) -> ReviewCase | None:
     )
 
 
+def findings_of(suspension) -> list[ReviewCase]:
+    """The reviewed cases a suspension proposal rests on."""
+    return list(
+        ReviewCase.objects.within(suspension=suspension)
+        .select_related("campaign")
+        .order_by("campaign", "position")
+    )
+
+
 def home_todo(user) -> dict:
     """The home page's "À faire": the open campaigns of a collège where `user` holds a seat
     and has cases left to review."""

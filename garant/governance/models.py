@@ -708,6 +708,9 @@ class ReviewCase(Audited, TenantModel):
     def __str__(self):
         return f"#{self.position} {self.event_id}"
 
+    def get_absolute_url(self):
+        return f"{self.campaign.get_absolute_url()}#cas-{self.pk}"
+
 
 class CaseReview(Audited, TenantModel):
     """One reviewer's finding on one case: were the AI output and the human decision

@@ -291,15 +291,15 @@ class SuspensionOut(Schema):
         alias="oversight_alert_id", description="Alerte de supervision à l'origine."
     )
     findings: list[int] = Field(description="Constats du collège (cas revus) à l'origine.")
-    proposed_by: str | None
+    proposed_by: str | None = Field(None, alias="proposed_by.username")
     proposed_at: dt.datetime
     reason: str
-    suspended_by: str | None
+    suspended_by: str | None = Field(None, alias="suspended_by.username")
     suspended_at: dt.datetime | None
-    declined_by: str | None
+    declined_by: str | None = Field(None, alias="declined_by.username")
     declined_at: dt.datetime | None
     decline_note: str
-    resumed_by: str | None
+    resumed_by: str | None = Field(None, alias="resumed_by.username")
     resumed_at: dt.datetime | None
     resumption_decision: int | None = Field(
         alias="resumption_decision_id", description="Décision signée qui a levé la suspension."
@@ -307,27 +307,7 @@ class SuspensionOut(Schema):
 
     @staticmethod
     def resolve_findings(obj):
-        return sorted(case.pk for case in obj.review_cases.all())
-
-    @staticmethod
-    def _user(user):
-        return user.get_username() if user else None
-
-    @staticmethod
-    def resolve_proposed_by(obj):
-        return SuspensionOut._user(obj.proposed_by)
-
-    @staticmethod
-    def resolve_suspended_by(obj):
-        return SuspensionOut._user(obj.suspended_by)
-
-    @staticmethod
-    def resolve_declined_by(obj):
-        return SuspensionOut._user(obj.declined_by)
-
-    @staticmethod
-    def resolve_resumed_by(obj):
-        return SuspensionOut._user(obj.resumed_by)
+        return sorted(finding.pk for finding in suspension.findings(obj))
 
 
 class ProposeIn(Schema):
@@ -360,7 +340,7 @@ class ResumeIn(Schema):
 def _suspensions():
     return Suspension.objects.select_related(
         "ai_system__establishment", "proposed_by", "suspended_by", "declined_by", "resumed_by"
-    ).prefetch_related("review_cases")
+    )
 
 
 def _scoped_suspension(request, suspension_id: int, permission: str = "view") -> Suspension:

@@ -13,9 +13,10 @@ The apps above this one plug in through two registries filled from their AppConf
   the system's users and referents (in-app and by e-mail);
 * `decision_finder(callback)`: `callback(suspension)` returns the signed decisions that
   reference the suspension — governance, whose `Decision.suspension` points here;
-* `finding_finder(callback)`: `callback(system, pk)` returns the collège finding (a reviewed
-  case, `ReviewCase`) `pk` of `system` or None — governance, whose `ReviewCase.suspension`
-  points here. A proposal may name such a finding as its cause.
+* `finding_source(find, linked)`: `find(system, pk)` returns the collège finding (a reviewed
+  case, `ReviewCase`) `pk` of `system` or None, `linked(suspension)` the findings a proposal
+  rests on — governance, whose `ReviewCase.suspension` points here. A proposal may name such
+  a finding as its cause.
 
 Every write goes through the audit trail (the models are `Audited`).
 """
@@ -34,7 +35,7 @@ State = Suspension.State
 
 _LISTENERS: list[Callable] = []
 _FINDERS: list[Callable] = []
-_FINDING_FINDERS: list[Callable] = []
+_FINDING_SOURCES: list[tuple[Callable, Callable]] = []
 
 
 class Refused(Exception):
@@ -51,17 +52,22 @@ def decision_finder(callback: Callable) -> None:
         _FINDERS.append(callback)
 
 
-def finding_finder(callback: Callable) -> None:
-    if callback not in _FINDING_FINDERS:
-        _FINDING_FINDERS.append(callback)
+def finding_source(find: Callable, linked: Callable) -> None:
+    if (find, linked) not in _FINDING_SOURCES:
+        _FINDING_SOURCES.append((find, linked))
 
 
 def find_finding(system, pk: int):
-    """The collège finding `pk` of `system` (from the registered finders), or None."""
-    for finder in _FINDING_FINDERS:
-        if (found := finder(system, pk)) is not None:
+    """The collège finding `pk` of `system` (from the registered sources), or None."""
+    for find, _linked in _FINDING_SOURCES:
+        if (found := find(system, pk)) is not None:
             return found
     return None
+
+
+def findings(suspension: Suspension) -> list:
+    """The collège findings the proposal rests on (each has `get_absolute_url`)."""
+    return [f for _find, linked in _FINDING_SOURCES for f in linked(suspension)]
 
 
 def _announce(suspension: Suspension, event: str) -> None:

@@ -140,7 +140,7 @@ def propose(request, pk):
         oversight_alert = oversight_alerts.filter(pk=data["oversight_alert"]).first()
     finding = service.find_finding(system, data["finding"]) if data.get("finding") else None
     if finding is not None:
-        back = f"{finding.campaign.get_absolute_url()}#cas-{finding.pk}"
+        back = finding.get_absolute_url()
     elif alert is not None:
         back = alert.get_absolute_url()
     else:
@@ -177,6 +177,7 @@ def _detail(request, suspension, status=200, **forms_given):
     can_suspend = permissions.object_permission(request.user, system, "suspend")
     context.update(
         suspension=suspension,
+        findings=service.findings(suspension),
         can_suspend=can_suspend,
         reason_form=forms_given.get("reason_form") or ReasonForm(),
         decline_form=forms_given.get("decline_form") or DeclineForm(),
