@@ -140,14 +140,17 @@ def propose(request, pk):
         oversight_alert = oversight_alerts.filter(pk=data["oversight_alert"]).first()
     finding = service.find_finding(system, data["finding"]) if data.get("finding") else None
     if finding is not None:
-        back = finding.get_absolute_url()
+        back = finding.get_absolute_url()  # the case on its campaign's page
     elif alert is not None:
-        back = alert.get_absolute_url()
+        back = alert.get_absolute_url() + "#suspension"
     else:
-        back = reverse("oversight:system", args=[system.pk])
+        back = reverse("oversight:system", args=[system.pk]) + "#suspension"
+    if data.get("finding") and finding is None:  # not a reviewed case of this system
+        messages.error(request, _("Aucun constat du collège sur ce système n'a cet identifiant."))
+        return redirect(back)
     if not valid:
         messages.error(request, _("Indiquez la cause de la proposition de suspension."))
-        return redirect(back + "#suspension")
+        return redirect(back)
     try:
         proposal = service.propose(
             system,
@@ -159,7 +162,7 @@ def propose(request, pk):
         )
     except service.Refused as refused:
         messages.error(request, str(refused))
-        return redirect(back + "#suspension")
+        return redirect(back)
     messages.success(request, _("Suspension proposée : une personne habilitée doit la confirmer."))
     return redirect(proposal)
 
