@@ -32,7 +32,13 @@ from garant.governance import api as governance_api
 from garant.governance import ethics_api
 from garant.lifecycle import api as lifecycle_api
 from garant.monitoring.api import alerts_router, feeds, rules_router
-from garant.oversight.api import FeedbackTokenAuth, oversight, system_status
+from garant.oversight.api import (
+    FeedbackTokenAuth,
+    oversight,
+    suspensions,
+    system_status,
+    system_suspensions,
+)
 from garant.registry.api import declarations, systems, vendors, versions
 from garant.risks.api import risks
 
@@ -111,6 +117,9 @@ api.add_router("/oversight", oversight)
 api.add_router("/risks", risks)
 # the status a clinical software polls (suspension), with its own token or a person's
 api.add_router("/systems", system_status, auth=[FeedbackTokenAuth(), ApiTokenAuth(), SessionAuth()])
+# proposing, confirming and lifting a suspension: a person's token or session only
+api.add_router("/systems", system_suspensions)
+api.add_router("/suspensions", suspensions)
 api.add_router("/ideas", lifecycle_api.ideas)
 api.add_router("/projects", lifecycle_api.projects)
 api.add_router("/indicators", lifecycle_api.indicators)

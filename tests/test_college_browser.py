@@ -24,7 +24,7 @@ from tests.test_college import send_events
 pytestmark = pytest.mark.browser
 
 
-def _review_every_case(tab, campaign, ai: str, human: str, reason: str):
+def review_every_case(tab, campaign, ai: str, human: str, reason: str):
     for case in campaign.cases.order_by("position"):
         form = tab.get_by_role("form", name=f"Mon avis sur le cas {case.position}")
         form.get_by_label("Sortie de l'IA appropriée").select_option(label=ai)
@@ -34,17 +34,11 @@ def _review_every_case(tab, campaign, ai: str, human: str, reason: str):
         tab.get_by_text(f"Avis enregistré sur le cas {case.event_id}.").wait_for()
 
 
-def test_two_reviewers_review_a_drawn_sample_and_a_finding_becomes_an_action(
-    page,  # noqa: F811
-    live_server,
-    est_a,
-):
-    physician = make_user("dr.martin", est_a, Role.COMMITTEE, first_name="Paul")
-    nurse = make_user("ide.durand", est_a, Role.CONTRIBUTOR, first_name="Inès")
+def college_with_meeting(est, physician, nurse) -> tuple[Committee, Meeting]:
+    """A collège of quorum 2 (`physician` chairs it, `nurse` sits) with a meeting in 14 days."""
     with audit_context(source="test"):
-        system = make_system(est_a, name="Sepsis Watch")
         committee = Committee.objects.create(
-            establishment=est_a,
+            establishment=est,
             name="Collège de garantie humaine",
             kind=Committee.Kind.COLLEGE,
             quorum=2,
@@ -58,6 +52,19 @@ def test_two_reviewers_review_a_drawn_sample_and_a_finding_becomes_an_action(
         meeting = Meeting.objects.create(
             committee=committee, starts_at=timezone.now() + dt.timedelta(days=14)
         )
+    return committee, meeting
+
+
+def test_two_reviewers_review_a_drawn_sample_and_a_finding_becomes_an_action(
+    page,  # noqa: F811
+    live_server,
+    est_a,
+):
+    physician = make_user("dr.martin", est_a, Role.COMMITTEE, first_name="Paul")
+    nurse = make_user("ide.durand", est_a, Role.CONTRIBUTOR, first_name="Inès")
+    with audit_context(source="test"):
+        system = make_system(est_a, name="Sepsis Watch")
+    committee, meeting = college_with_meeting(est_a, physician, nurse)
     send_events(est_a, system, 3)  # one accepted, one overridden, one modified: 3 strata
 
     # the committee member draws a campaign from the collège's page
@@ -80,14 +87,14 @@ def test_two_reviewers_review_a_drawn_sample_and_a_finding_becomes_an_action(
     page.get_by_text("Tirage vérifié").wait_for()
 
     # two reviewers record their findings
-    _review_every_case(
+    review_every_case(
         page, campaign, "oui", "non", "Suivi sans examen critique (biais d'automatisation)"
     )
     assert "Quorum non atteint : 1 relecteur(s)" in page.locator("#quorum-status").inner_text()
     page.context.clear_cookies()
     login(page, live_server, "ide.durand")
     page.goto(live_server.url + campaign.get_absolute_url())
-    _review_every_case(page, campaign, "oui", "non", "Sortie écartée sans justification")
+    review_every_case(page, campaign, "oui", "non", "Sortie écartée sans justification")
     assert CaseReview.objects.unrestricted().count() == 6
     assert "Quorum atteint" in page.locator("#quorum-status").inner_text()
     agreement = page.get_by_role("table", name="Accord entre relecteurs").inner_text()

@@ -453,3 +453,28 @@ def test_referential_is_valid_and_versioned():
     assert set(codes.outcomes) == set(rates.OUTCOMES)
     assert "clinical_judgement" in codes.reasons and "infirmier" in codes.roles
     json.dumps(codes.blind)
+
+
+def test_the_documented_payloads_are_accepted(world):
+    """Every `{"events": …}` example of docs/oversight.md (the sending example and the CDS
+    Hooks mapping's) is accepted as written, system 12 being the world's system."""
+    import re
+    from pathlib import Path
+
+    from tests.conftest import make_feed
+
+    system = world["a"]["system"]
+    make_feed(system, name="Fractures", slug="fractures", operating_threshold=0.5)
+    text = (Path(__file__).resolve().parents[1] / "docs" / "oversight.md").read_text()
+    blocks = [b for b in re.findall(r"```json\n(.*?)```", text, re.S) if '"events"' in b]
+    assert len(blocks) >= 2
+    _, client = token_for(world["a"]["est"])
+    for block in blocks:
+        events = json.loads(block)["events"]
+        for e in events:
+            e["system"] = str(e["system"]).replace("12", str(system.pk), 1)
+            if e["system"].isdigit():
+                e["system"] = int(e["system"])
+        response = post(client, events)
+        assert response.status_code == 201, response.content
+        assert response.json()["stored"] == len(events)

@@ -252,3 +252,40 @@ def test_the_committee_agenda_and_decision_form_offer_the_resumption(setup, clie
     url = reverse("governance:decision_create", args=[meeting.pk, setup["project"].pk])
     page = client_for(setup["users"][Role.COMMITTEE]).get(url).content.decode()
     assert 'name="suspension"' in page and f'value="{suspension.pk}"' in page
+
+
+def test_proposal_from_a_college_finding_on_the_campaign_page(setup, world, client_for):
+    from garant.governance import college
+    from garant.governance.models import CaseReview
+    from tests.test_college import make_campaign, make_college, send_events
+
+    users, system = setup["users"], setup["system"]
+    send_events(world["a"]["est"], system, 3)
+    campaign = make_campaign(world, make_college(world), per_stratum=1)
+    case = campaign.cases.order_by("position").first()
+    client = client_for(users[Role.CONTRIBUTOR])
+    page = client.get(campaign.get_absolute_url()).content.decode()
+    assert "Proposer la suspension du système" not in page  # nobody reviewed a case yet
+    with audit_context(source="test"):
+        CaseReview.objects.create(
+            case=case,
+            reviewer=users[Role.COMMITTEE],
+            ai_output_appropriate="no",
+            human_decision_appropriate="yes",
+            reason=next(iter(college.reasons().items)),
+        )
+    page = client.get(campaign.get_absolute_url()).content.decode()
+    assert f'name="susp-finding" value="{case.pk}"' in page
+    url = reverse("oversight:suspension_propose", args=[system.pk])
+    other = campaign.cases.order_by("position").last()  # not reviewed: no finding
+    response = client.post(url, {"susp-cause": "Constat", "susp-finding": other.pk})
+    assert response.status_code == 302 and not Suspension.objects.unrestricted().exists()
+    response = client.post(url, {"susp-cause": "Constat du collège", "susp-finding": case.pk})
+    proposal = Suspension.objects.unrestricted().get()
+    assert response.url == proposal.get_absolute_url()
+    case.refresh_from_db()
+    assert case.suspension == proposal
+    detail = client.get(proposal.get_absolute_url()).content.decode()
+    assert case.get_absolute_url() in detail and "Constat du collège" in detail
+    page = client.get(campaign.get_absolute_url()).content.decode()
+    assert f'name="susp-finding" value="{case.pk}"' not in page  # the proposal is open

@@ -184,7 +184,7 @@ PAGE_ARGS: dict[str, tuple[str, ...]] = {
 }
 
 # API path parameter -> kind of record, when it is not simply "<kind>_id"
-API_KINDS = {"member_id": "member"}
+API_KINDS = {"member_id": "member", "suspension_id": "suspension"}
 
 # API body fields that point at records (a record of B is sent in them)
 BODY_KINDS = {
@@ -202,6 +202,9 @@ BODY_KINDS = {
     "decision": "decision",
     "user": "user",
     "failure_mode": "failure_mode",
+    "alert": "alert",
+    "oversight_alert": "oversight_alert",
+    "finding": "review_case",
 }
 
 VALUES = {"fmt": "xlsx", "provider": "keycloak"}  # exports: a spreadsheet, read back

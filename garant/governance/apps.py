@@ -26,6 +26,8 @@ class GovernanceConfig(AppConfig):
         alert_panels.register("governance", 10, "governance/_alert_panel.html", panel_context)
         # a suspension (oversight, below) is lifted on a signed decision that references it
         suspension.decision_finder(decisions.resumption_decisions)
+        # ... and may be proposed on a collège finding
+        suspension.finding_source(college.finding_of, college.findings_of)
         # ethics referrals: a tab on the system, two sections of the dossier, linked evidence
         register_tab("ethics", _("Éthique"), "governance:system_ethics", 57)
         dossier.register(

@@ -296,6 +296,26 @@ def agreement(campaign: ReviewCampaign) -> dict:
     return result
 
 
+def finding_of(system, pk: int) -> ReviewCase | None:
+    """The reviewed case `pk` of `system` (a collège finding a suspension may rest on); the
+    caller scoped `system`. A case nobody reviewed yet is no finding."""
+    return (
+        ReviewCase.objects.within(ai_system=system)
+        .filter(pk=pk, reviews__isnull=False)
+        .select_related("suspension")
+        .first()
+    )
+
+
+def findings_of(suspension) -> list[ReviewCase]:
+    """The reviewed cases a suspension proposal rests on."""
+    return list(
+        ReviewCase.objects.within(suspension=suspension)
+        .select_related("campaign")
+        .order_by("campaign", "position")
+    )
+
+
 def home_todo(user) -> dict:
     """The home page's "À faire": the open campaigns of a collège where `user` holds a seat
     and has cases left to review."""

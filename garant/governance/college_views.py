@@ -33,6 +33,7 @@ from garant.governance.models import (
 )
 from garant.governance.views import _errors, can_govern, get_scoped
 from garant.oversight import referential
+from garant.oversight.models import Suspension
 from garant.registry.models import AISystem
 
 DEFAULT_DUE_DAYS = 30
@@ -143,7 +144,11 @@ def _campaigns():
 
 def _cases():
     return ReviewCase.objects.select_related(
-        "campaign__committee__establishment", "ai_system", "action", "agenda_item__meeting"
+        "campaign__committee__establishment",
+        "ai_system",
+        "action",
+        "agenda_item__meeting",
+        "suspension",
     )
 
 
@@ -210,8 +215,18 @@ def campaign_detail(request, pk):
     reasons = college.reasons(campaign.reasons_version)
     codes = referential.codes()
     rows = []
+    may_propose: dict[int, bool] = {}  # per system: "propose_suspension"
     for case in cases:
         mine = next((r for r in case.reviews.all() if r.reviewer_id == request.user.pk), None)
+        if case.ai_system_id not in may_propose:
+            may_propose[case.ai_system_id] = permissions.object_permission(
+                request.user, case.ai_system, "propose_suspension"
+            )
+        proposable = (
+            may_propose[case.ai_system_id]
+            and bool(case.reviews.all())
+            and (case.suspension is None or case.suspension.state in Suspension.CLOSED_STATES)
+        )
         rows.append(
             {
                 "case": case,
@@ -220,6 +235,12 @@ def campaign_detail(request, pk):
                     {"review": r, "reason": reasons.label(r.reason)} for r in case.reviews.all()
                 ],
                 "mine": mine,
+                "suspension_cause": (
+                    _("Constat du collège — revue « %(campaign)s », cas %(ref)s.")
+                    % {"campaign": campaign, "ref": case.event_id}
+                    if proposable
+                    else None
+                ),
                 "form": (
                     CaseReviewForm(instance=mine, campaign=campaign, prefix=f"c{case.pk}")
                     if reviewer

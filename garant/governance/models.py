@@ -698,6 +698,15 @@ class ReviewCase(Audited, TenantModel):
         null=True,
         blank=True,
     )
+    # the suspension proposed on this finding (garant.oversight.suspension.propose sets it)
+    suspension = models.ForeignKey(
+        "oversight.Suspension",
+        verbose_name=_("suspension proposée"),
+        on_delete=models.SET_NULL,
+        related_name="review_cases",
+        null=True,
+        blank=True,
+    )
 
     tenant_path = "campaign__committee__establishment_id"
     audit_parent = "campaign"
@@ -717,6 +726,9 @@ class ReviewCase(Audited, TenantModel):
 
     def __str__(self):
         return f"#{self.position} {self.event_id}"
+
+    def get_absolute_url(self):
+        return f"{self.campaign.get_absolute_url()}#cas-{self.pk}"
 
 
 class CaseReview(Audited, TenantModel):

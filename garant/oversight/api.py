@@ -16,13 +16,15 @@ from typing import Any
 from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
+from ninja.errors import HttpError
 from ninja.security import HttpBearer
 
 from garant.core.api import READ_ERRORS, WRITE_ERRORS, FormErrors, Id, Text, get_scoped
 from garant.core.audit import audit_context
+from garant.monitoring.models import Alert
 from garant.oversight import ingest, plan_forms, plans, rates, suspension
 from garant.oversight.forms import PeriodForm, default_period
-from garant.oversight.models import FeedbackToken
+from garant.oversight.models import FeedbackToken, OversightAlert, Suspension
 from garant.registry.models import AISystem
 
 oversight = Router(tags=["Supervision humaine"])
@@ -264,3 +266,211 @@ def get_status(request, system_id: Id):
     else:
         system = get_scoped(request, AISystem.objects.all(), system_id)
     return suspension.status(system)
+
+
+# --- suspensions: propose, suspend, decline, resume ------------------------------------------
+# The rules are those of the pages (garant/oversight/suspension.py); a refused step is a 409
+# with the French message, nothing stored. Proposing needs "propose_suspension" on the system,
+# the other steps "suspend" (garant/core/roles.py).
+
+#: mounted at /api/systems by garant/api.py (a person's token or session only)
+system_suspensions = Router(tags=["Supervision humaine"])
+#: mounted at /api/suspensions
+suspensions = Router(tags=["Supervision humaine"])
+
+
+class SuspensionOut(Schema):
+    id: int
+    url: str = Field(alias="get_absolute_url")
+    system: int = Field(alias="ai_system_id")
+    state: str = Field(description="proposed, declined, suspended ou resumed.")
+    state_label: str = Field(alias="get_state_display")
+    cause: str
+    alert: int | None = Field(alias="alert_id", description="Alerte de suivi à l'origine.")
+    oversight_alert: int | None = Field(
+        alias="oversight_alert_id", description="Alerte de supervision à l'origine."
+    )
+    findings: list[int] = Field(description="Constats du collège (cas revus) à l'origine.")
+    proposed_by: str | None = Field(None, alias="proposed_by.username")
+    proposed_at: dt.datetime
+    reason: str
+    suspended_by: str | None = Field(None, alias="suspended_by.username")
+    suspended_at: dt.datetime | None
+    declined_by: str | None = Field(None, alias="declined_by.username")
+    declined_at: dt.datetime | None
+    decline_note: str
+    resumed_by: str | None = Field(None, alias="resumed_by.username")
+    resumed_at: dt.datetime | None
+    resumption_decision: int | None = Field(
+        alias="resumption_decision_id", description="Décision signée qui a levé la suspension."
+    )
+
+    @staticmethod
+    def resolve_findings(obj):
+        return sorted(finding.pk for finding in suspension.findings(obj))
+
+
+class ProposeIn(Schema):
+    cause: Text = Field(None, description="Cause de la proposition (obligatoire).")
+    alert: Id | None = Field(None, description="Alerte de suivi du système à l'origine.")
+    oversight_alert: Id | None = Field(
+        None, description="Alerte de supervision du système à l'origine."
+    )
+    finding: Id | None = Field(
+        None, description="Constat du collège à l'origine : un cas revu d'une campagne."
+    )
+
+
+class ReasonIn(Schema):
+    reason: Text = Field(None, description="Motif de la suspension (obligatoire).")
+
+
+class DeclineIn(Schema):
+    note: Text = Field(None, description="Pourquoi la suspension n'est pas retenue (obligatoire).")
+
+
+class ResumeIn(Schema):
+    decision: Id | None = Field(
+        None,
+        description="Décision signée du comité qui fait référence à la suspension ; vide : la "
+        "plus récente de ces décisions.",
+    )
+
+
+def _suspensions():
+    return Suspension.objects.select_related(
+        "ai_system__establishment", "proposed_by", "suspended_by", "declined_by", "resumed_by"
+    )
+
+
+def _scoped_suspension(request, suspension_id: int, permission: str = "view") -> Suspension:
+    return get_scoped(request, _suspensions(), suspension_id, permission)
+
+
+def _step(request, suspension_id: int, step) -> Suspension:
+    """Run a step of the service: its refusal is a 409 with the French message."""
+    try:
+        step()
+    except suspension.Refused as refused:
+        raise HttpError(409, str(refused)) from None
+    return _scoped_suspension(request, suspension_id)
+
+
+@system_suspensions.get(
+    "/{system_id}/suspensions",
+    response={200: list[SuspensionOut], **READ_ERRORS},
+    summary="Suspensions d'un système (proposées, en vigueur, levées, refusées)",
+)
+def list_suspensions(request, system_id: Id):
+    """Les plus récentes d'abord."""
+    system = get_scoped(request, AISystem.objects.select_related("establishment"), system_id)
+    return list(_suspensions().within(ai_system=system))
+
+
+@system_suspensions.post(
+    "/{system_id}/suspensions",
+    response={201: SuspensionOut, **WRITE_ERRORS},
+    summary="Proposer la suspension d'un système",
+)
+def propose_suspension(request, system_id: Id, payload: ProposeIn):
+    """La cause est une alerte de suivi ou de supervision du système, un constat du collège
+    de garantie humaine (cas revu) ou un texte libre. Une personne habilitée la confirme
+    ensuite (`POST /api/suspensions/{id}/suspend`)."""
+    system = get_scoped(
+        request,
+        AISystem.objects.select_related("establishment"),
+        system_id,
+        "propose_suspension",
+    )
+    errors: dict[str, list[str]] = {}
+    alert = oversight_alert = finding = None
+    if payload.alert is not None:
+        alert = Alert.objects.within(feed__ai_system=system).filter(pk=payload.alert).first()
+        if alert is None:
+            errors["alert"] = [_("Aucune alerte de suivi de ce système n'a cet identifiant.")]
+    if payload.oversight_alert is not None:
+        found = OversightAlert.objects.within(ai_system=system)
+        oversight_alert = found.filter(pk=payload.oversight_alert).first()
+        if oversight_alert is None:
+            errors["oversight_alert"] = [
+                _("Aucune alerte de supervision de ce système n'a cet identifiant.")
+            ]
+    if payload.finding is not None:
+        finding = suspension.find_finding(system, payload.finding)
+        if finding is None:
+            errors["finding"] = [_("Aucun constat du collège sur ce système n'a cet identifiant.")]
+    if not (payload.cause or "").strip():
+        errors["cause"] = [_("Indiquez la cause de la proposition de suspension.")]
+    if errors:
+        raise FormErrors(errors)
+    try:
+        proposal = suspension.propose(
+            system,
+            request.user,
+            payload.cause,
+            alert=alert,
+            oversight_alert=oversight_alert,
+            finding=finding,
+        )
+    except suspension.Refused as refused:
+        raise HttpError(409, str(refused)) from None
+    return Status(201, _scoped_suspension(request, proposal.pk))
+
+
+@suspensions.get(
+    "/{suspension_id}",
+    response={200: SuspensionOut, **READ_ERRORS},
+    summary="Lire une suspension",
+)
+def get_suspension(request, suspension_id: Id):
+    return _scoped_suspension(request, suspension_id)
+
+
+@suspensions.post(
+    "/{suspension_id}/suspend",
+    response={200: SuspensionOut, **WRITE_ERRORS},
+    summary="Suspendre : confirmer une proposition (effet immédiat)",
+)
+def suspend(request, suspension_id: Id, payload: ReasonIn):
+    """La suspension prend effet immédiatement : `GET /api/systems/{id}/status` répond
+    `suspended`, les utilisateurs et référents du système sont prévenus. 409 : la proposition
+    n'est plus en attente, ou le système est déjà suspendu."""
+    proposal = _scoped_suspension(request, suspension_id, "suspend")
+    if not (payload.reason or "").strip():
+        raise FormErrors({"reason": [_("Indiquez le motif de la suspension.")]})
+    return _step(
+        request,
+        suspension_id,
+        lambda: suspension.suspend(proposal, request.user, payload.reason),
+    )
+
+
+@suspensions.post(
+    "/{suspension_id}/decline",
+    response={200: SuspensionOut, **WRITE_ERRORS},
+    summary="Refuser une proposition de suspension",
+)
+def decline(request, suspension_id: Id, payload: DeclineIn):
+    proposal = _scoped_suspension(request, suspension_id, "suspend")
+    if not (payload.note or "").strip():
+        raise FormErrors({"note": [_("Indiquez pourquoi la suspension n'est pas retenue.")]})
+    return _step(
+        request, suspension_id, lambda: suspension.decline(proposal, request.user, payload.note)
+    )
+
+
+@suspensions.post(
+    "/{suspension_id}/resume",
+    response={200: SuspensionOut, **WRITE_ERRORS},
+    summary="Demander la reprise d'un système suspendu",
+)
+def resume(request, suspension_id: Id, payload: ResumeIn):
+    """Accordée seulement sur une décision signée du comité qui fait référence à cette
+    suspension (et n'arrête pas le projet) ; sinon 409 avec le motif."""
+    current = _scoped_suspension(request, suspension_id, "suspend")
+    decisions = suspension.resumption_decisions(current)
+    if payload.decision is None:
+        decision = max(decisions, key=lambda d: d.pk, default=None)
+    else:
+        decision = next((d for d in decisions if d.pk == payload.decision), None)
+    return _step(request, suspension_id, lambda: suspension.resume(current, request.user, decision))

@@ -303,6 +303,9 @@ class Suspension(Audited, TenantModel):
         SUSPENDED = "suspended", _("suspendu")
         RESUMED = "resumed", _("reprise")
 
+    #: a proposal in these states is over: its cause may lead to a new proposal
+    CLOSED_STATES = (State.DECLINED, State.RESUMED)
+
     ai_system = models.ForeignKey(
         AISystem,
         verbose_name=_("système d'IA"),

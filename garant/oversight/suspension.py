@@ -12,7 +12,11 @@ The apps above this one plug in through two registries filled from their AppConf
   ("suspended") or is lifted ("resumed"), in the same transaction — lifecycle notifies
   the system's users and referents (in-app and by e-mail);
 * `decision_finder(callback)`: `callback(suspension)` returns the signed decisions that
-  reference the suspension — governance, whose `Decision.suspension` points here.
+  reference the suspension — governance, whose `Decision.suspension` points here;
+* `finding_source(find, linked)`: `find(system, pk)` returns the collège finding (a reviewed
+  case, `ReviewCase`) `pk` of `system` or None, `linked(suspension)` the findings a proposal
+  rests on — governance, whose `ReviewCase.suspension` points here. A proposal may name such
+  a finding as its cause.
 
 Every write goes through the audit trail (the models are `Audited`).
 """
@@ -31,6 +35,7 @@ State = Suspension.State
 
 _LISTENERS: list[Callable] = []
 _FINDERS: list[Callable] = []
+_FINDING_SOURCES: list[tuple[Callable, Callable]] = []
 
 
 class Refused(Exception):
@@ -45,6 +50,24 @@ def on_change(callback: Callable) -> None:
 def decision_finder(callback: Callable) -> None:
     if callback not in _FINDERS:
         _FINDERS.append(callback)
+
+
+def finding_source(find: Callable, linked: Callable) -> None:
+    if (find, linked) not in _FINDING_SOURCES:
+        _FINDING_SOURCES.append((find, linked))
+
+
+def find_finding(system, pk: int):
+    """The collège finding `pk` of `system` (from the registered sources), or None."""
+    for find, _linked in _FINDING_SOURCES:
+        if (found := find(system, pk)) is not None:
+            return found
+    return None
+
+
+def findings(suspension: Suspension) -> list:
+    """The collège findings the proposal rests on (each has `get_absolute_url`)."""
+    return [f for _find, linked in _FINDING_SOURCES for f in linked(suspension)]
 
 
 def _announce(suspension: Suspension, event: str) -> None:
@@ -82,7 +105,11 @@ def status(system) -> dict:
     }
 
 
-def propose(system, user, cause: str, *, alert=None, oversight_alert=None) -> Suspension:
+def propose(
+    system, user, cause: str, *, alert=None, oversight_alert=None, finding=None
+) -> Suspension:
+    """A proposal to suspend `system`, caused by a monitoring or oversight alert, a collège
+    finding (a reviewed case, which then points at the proposal) or a free text."""
     cause = (cause or "").strip()
     if not cause:
         raise Refused(_("Indiquez la cause de la proposition de suspension."))
@@ -92,13 +119,24 @@ def propose(system, user, cause: str, *, alert=None, oversight_alert=None) -> Su
         )
         if source is not None and owner != system.pk:
             raise Refused(_("L'alerte ne concerne pas ce système."))
-    return Suspension.objects.create(
-        ai_system=system,
-        cause=cause,
-        alert=alert,
-        oversight_alert=oversight_alert,
-        proposed_by=user,
-    )
+    if finding is not None:
+        if finding.ai_system_id != system.pk:
+            raise Refused(_("Le constat du collège ne concerne pas ce système."))
+        earlier = finding.suspension
+        if earlier is not None and earlier.state not in Suspension.CLOSED_STATES:
+            raise Refused(_("Ce constat a déjà donné lieu à une proposition de suspension."))
+    with transaction.atomic():
+        proposal = Suspension.objects.create(
+            ai_system=system,
+            cause=cause,
+            alert=alert,
+            oversight_alert=oversight_alert,
+            proposed_by=user,
+        )
+        if finding is not None:
+            finding.suspension = proposal
+            finding.save(update_fields=["suspension"])
+    return proposal
 
 
 def suspend(suspension: Suspension, user, reason: str) -> Suspension:

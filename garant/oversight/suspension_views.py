@@ -1,5 +1,6 @@
 """Pages of a system's suspension (`garant.oversight.suspension`): propose it (from a
-monitoring alert, an oversight alert or the « Supervision humaine » tab), confirm or decline
+monitoring alert, an oversight alert, a collège finding on a review campaign's page or the
+« Supervision humaine » tab), confirm or decline
 a proposal, resume on a signed committee decision. Proposing needs "propose_suspension" on
 the system; the other steps "suspend" (garant/core/roles.py). Refusals are French messages,
 nothing stored."""
@@ -30,6 +31,7 @@ class ProposeForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     alert = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    finding = forms.IntegerField(required=False, widget=forms.HiddenInput)  # a collège case
     oversight_alert = forms.TypedChoiceField(
         label=gettext_lazy("alerte de supervision à l'origine"),
         required=False,
@@ -136,17 +138,31 @@ def propose(request, pk):
     if data.get("oversight_alert"):
         oversight_alerts = OversightAlert.objects.within(ai_system=system)
         oversight_alert = oversight_alerts.filter(pk=data["oversight_alert"]).first()
-    back = alert.get_absolute_url() if alert else reverse("oversight:system", args=[system.pk])
+    finding = service.find_finding(system, data["finding"]) if data.get("finding") else None
+    if finding is not None:
+        back = finding.get_absolute_url()  # the case on its campaign's page
+    elif alert is not None:
+        back = alert.get_absolute_url() + "#suspension"
+    else:
+        back = reverse("oversight:system", args=[system.pk]) + "#suspension"
+    if data.get("finding") and finding is None:  # not a reviewed case of this system
+        messages.error(request, _("Aucun constat du collège sur ce système n'a cet identifiant."))
+        return redirect(back)
     if not valid:
         messages.error(request, _("Indiquez la cause de la proposition de suspension."))
-        return redirect(back + "#suspension")
+        return redirect(back)
     try:
         proposal = service.propose(
-            system, request.user, data["cause"], alert=alert, oversight_alert=oversight_alert
+            system,
+            request.user,
+            data["cause"],
+            alert=alert,
+            oversight_alert=oversight_alert,
+            finding=finding,
         )
     except service.Refused as refused:
         messages.error(request, str(refused))
-        return redirect(back + "#suspension")
+        return redirect(back)
     messages.success(request, _("Suspension proposée : une personne habilitée doit la confirmer."))
     return redirect(proposal)
 
@@ -164,6 +180,7 @@ def _detail(request, suspension, status=200, **forms_given):
     can_suspend = permissions.object_permission(request.user, system, "suspend")
     context.update(
         suspension=suspension,
+        findings=service.findings(suspension),
         can_suspend=can_suspend,
         reason_form=forms_given.get("reason_form") or ReasonForm(),
         decline_form=forms_given.get("decline_form") or DeclineForm(),
