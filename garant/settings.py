@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "garant.monitoring",
     "garant.compliance",
     "garant.oversight",  # human oversight: feedback events of the clinical software
+    "garant.incidents",  # adverse events (FEI) and their regulatory reports
     "garant.lifecycle",
     "garant.governance",
     "garant.sso",  # single sign-on (OpenID Connect)
