@@ -8,6 +8,7 @@ urlpatterns = [
     path("suivi/", include("garant.monitoring.urls")),
     path("conformite/", include("garant.compliance.urls")),
     path("supervision/", include("garant.oversight.urls")),
+    path("evenements/", include("garant.incidents.urls")),
     path("projets/", include("garant.lifecycle.urls")),
     path("comites/", include("garant.governance.urls")),
     path("utilisateurs/", include("garant.core.users_urls")),

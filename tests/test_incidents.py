@@ -83,3 +83,144 @@ def test_sync_opens_updates_and_closes_reports(world):
     assert statuses["materiovigilance"] == "sent"  # sent reports are never touched
     assert statuses["eigs_part1"] == statuses["eigs_part2"] == "not_required"
     assert "requalification" in incident.reports.get(code="eigs_part1").not_required_reason
+
+
+def test_declare_qualify_send_with_proof(
+    world, client_for, mailoutbox, django_capture_on_commit_callbacks
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    from garant.core.audit_models import AuditEvent
+
+    system = world["a"]["system"]
+    system.device_status = "mdr_iia"
+    system.save()
+    dpo = world["users"]["a"]["dpo"]
+    dpo.email = "qualite@chu-a.test"
+    dpo.save()
+    nurse = client_for(world["users"]["a"]["contributor"])
+    # the button is on every page of the system
+    page = nurse.get(reverse("registry:system_detail", args=[system.pk]))
+    declare_url = reverse("incidents:declare", args=[system.pk])
+    assert declare_url in page.content.decode()
+    form = nurse.get(declare_url).context["form"]
+    assert len(form.visible_fields()) < 10
+    data = {
+        "occurred_at": "2026-12-07T08:00",
+        "aware_at": "2026-12-07T08:30",
+        "service": world["a"]["service"].pk,
+        "consequence": "near_miss",
+        "description": "Alerte de sepsis absente ; patient 1 84 12 76 451 089 46 vu à temps.",
+        "immediate_actions": "Surveillance renforcée",
+        "local_reference": "FEI-2026-118",
+    }
+    refused = nurse.post(declare_url, data)
+    assert refused.status_code == 200
+    assert "numéro NIR / INS" in refused.content.decode()
+    assert not Incident.objects.unrestricted().filter(local_reference="FEI-2026-118").exists()
+    data["description"] = "Alerte de sepsis absente ; patient vu à temps par l'interne."
+    with django_capture_on_commit_callbacks(execute=True):
+        nurse.post(declare_url, data)
+    incident = Incident.objects.unrestricted().get(local_reference="FEI-2026-118")
+    assert incident.is_device and incident.state == "declared"
+    assert mailoutbox and mailoutbox[-1].to == ["qualite@chu-a.test"]
+    # the nurse may not qualify
+    assert nurse.get(reverse("incidents:qualify", args=[incident.pk])).status_code == 403
+    quality = client_for(dpo)
+    qualify_url = reverse("incidents:qualify", args=[incident.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = quality.post(
+            qualify_url,
+            {
+                "consequence": "near_miss",
+                "causal_link": "suspected",
+                "is_device": "on",
+                "mdr_serious": "on",
+                "breach_risk": "none",
+                "aware_at": "2026-12-07T08:30",
+                "qualification_note": "Aurait pu entraîner une dégradation grave.",
+            },
+        )
+    assert answer.status_code == 302
+    report = RegulatoryReport.objects.unrestricted().get(incident=incident)
+    assert report.code == "materiovigilance" and report.recipient == "ansm"
+    assert timezone.localtime(report.deadline, PARIS).strftime("%d/%m/%Y %H:%M") == (
+        "09/12/2026 08:30"
+    )
+    assert "1 déclaration(s)" in mailoutbox[-1].subject
+    detail = quality.get(reverse("incidents:detail", args=[incident.pk])).content.decode()
+    assert "ANSM, par le correspondant local" in detail and "09/12/2026 08:30" in detail
+    # drafts
+    draft = quality.get(reverse("incidents:draft_json", args=[report.pk])).json()
+    assert draft["report"]["deadline"] == "09/12/2026 08:30"
+    assert draft["device"]["device_status"] == "DM classe IIa"
+    assert draft["garant"]["nature"].endswith("non transmis")
+    pdf = quality.get(reverse("incidents:draft_pdf", args=[report.pk]))
+    assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    # marked sent with its proof
+    report_url = reverse("incidents:report", args=[report.pk])
+    missing = quality.post(report_url, {"sent_at": "2026-12-07T10:00"})
+    assert (
+        missing.status_code == 200
+        and RegulatoryReport.objects.unrestricted().get(pk=report.pk).status == "to_do"
+    )
+    proof = SimpleUploadedFile("accuse-ansm.pdf", b"%PDF-1.4 accuse")
+    quality.post(report_url, {"sent_at": "2026-12-07T10:00", "proof": proof})
+    report.refresh_from_db()
+    assert report.status == "sent" and report.sent_by == dpo and not report.late()
+    assert quality.get(reverse("incidents:proof", args=[report.pk])).status_code == 200
+    # the register counts it on time
+    register = quality.get(reverse("incidents:register")).context["stats"]
+    assert (register["sent"], register["on_time"]) == (1, 1)
+    # every step is in the audit trail
+    actions = set(
+        AuditEvent.objects.filter(
+            object_type="incidents.regulatoryreport", object_id=str(report.pk)
+        ).values_list("action", flat=True)
+    )
+    assert {"create", "update"} <= actions
+    assert (
+        AuditEvent.objects.filter(
+            object_type="incidents.incident", object_id=str(incident.pk)
+        ).count()
+        >= 2
+    )
+
+
+def test_overdue_and_due_soon_on_the_home_page_and_reminders(
+    world, client_for, mailoutbox, django_capture_on_commit_callbacks
+):
+    from django.core.management import call_command
+    from django.urls import reverse
+
+    now = timezone.now()
+    late = make_incident(world, aware_at=now - timezone.timedelta(days=5), security_incident=True)
+    soon = make_incident(
+        world, aware_at=now - timezone.timedelta(hours=60), data_breach=True, breach_risk="risk"
+    )
+    with audit_context(source="test"):
+        reports.sync(late)
+        reports.sync(soon)
+    dpo = world["users"]["a"]["dpo"]
+    home = client_for(dpo).get(reverse("home")).content.decode()
+    assert "En retard" in home and "Signalement d&#x27;incident de sécurité" in home
+    assert "Notification de violation de données à la CNIL" in home
+    # not on the home page of someone who does not follow reports, nor of establishment B
+    assert (
+        "En retard"
+        not in client_for(world["users"]["a"]["contributor"]).get(reverse("home")).content.decode()
+    )
+    assert (
+        "Notification de violation"
+        not in client_for(world["users"]["b"]["dpo"]).get(reverse("home")).content.decode()
+    )
+    dpo.email = "qualite@chu-a.test"
+    dpo.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("incident_reminders")
+    subjects = [m.subject for m in mailoutbox]
+    assert sum("échéance le" in s for s in subjects) == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("incident_reminders")  # once per report
+    assert sum("échéance le" in m.subject for m in mailoutbox) == 2
