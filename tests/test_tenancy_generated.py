@@ -179,7 +179,7 @@ PAGE_ARGS: dict[str, tuple[str, ...]] = {
 }
 
 # API path parameter -> kind of record, when it is not simply "<kind>_id"
-API_KINDS = {"member_id": "member"}
+API_KINDS = {"member_id": "member", "report_id": "regulatory_report"}
 
 # API body fields that point at records (a record of B is sent in them)
 BODY_KINDS = {
