@@ -10,7 +10,7 @@ import datetime as dt
 
 from django.db import transaction
 from django.utils import timezone
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from garant.compliance.models import RiskLevel
@@ -185,7 +185,7 @@ def declare(request, payload: IncidentIn):
         incident.declared_by = None if incident.anonymous else request.user
         incident.save()
         notify.declared(incident)
-    return 201, incident
+    return Status(201, incident)
 
 
 @incidents.get(
