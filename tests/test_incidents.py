@@ -292,3 +292,18 @@ def test_api_declare_qualify_and_draft(world):
     other = token_client(world["users"]["b"]["dpo"])
     assert other.get(f"/api/incidents/{pk}").status_code == 404
     assert other.get(f"/api/incident-reports/{art73['id']}").status_code == 404
+
+
+def test_demo_events(demo):
+    events = Incident.objects.unrestricted().filter(ai_system__establishment__code="valmont")
+    by_ref = {i.local_reference: i for i in events}
+    near_miss = by_ref["FEI-2026-0311"]
+    assert near_miss.consequence == "near_miss" and near_miss.state == "closed"
+    assert not near_miss.reports.exists()
+    ansm = by_ref["FEI-2026-0342"].reports.get(code="materiovigilance")
+    assert ansm.recipient == "ansm" and ansm.status == "sent" and not ansm.late() and ansm.proof
+    eigs = {r.code: r for r in by_ref["FEI-2026-0358"].reports.all()}
+    assert eigs["eigs_part1"].status == "sent" and eigs["eigs_part2"].status == "to_do"
+    assert not eigs["eigs_part2"].late()
+    cnil = by_ref["FEI-2026-0377"].reports.get(code="gdpr_cnil")
+    assert cnil.status == "to_do" and cnil.late()
