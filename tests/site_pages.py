@@ -18,6 +18,7 @@ from garant.governance.models import (
     Decision,
     Meeting,
 )
+from garant.incidents.models import Incident, RegulatoryReport
 from garant.lifecycle.models import Assessment, Idea, Indicator, Notification, Project
 from garant.monitoring.models import Alert, AlertRule, Feed
 from garant.registry.models import AISystem, AISystemVersion, Vendor
@@ -49,6 +50,8 @@ MODELS = {
     "agenda_item": AgendaItem,
     "decision": Decision,
     "action": Action,
+    "incident": Incident,
+    "regulatory_report": RegulatoryReport,
 }
 RICHEST = {
     "system": ("-n", Count("feeds", distinct=True) + Count("obligations", distinct=True)),
@@ -56,6 +59,7 @@ RICHEST = {
     "project": ("-n", Count("assessments")),
     "committee": ("-n", Count("meetings")),
     "meeting": ("-n", Count("decisions", distinct=True) + Count("agenda", distinct=True)),
+    "incident": ("-n", Count("reports")),
 }
 
 # pages that are not HTML pages to look at: files, redirects, actions by POST only
