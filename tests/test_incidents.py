@@ -173,7 +173,6 @@ def test_declare_qualify_send_with_proof(
     assert download.status_code == 200 and b"".join(download.streaming_content) == (
         b"%PDF-1.4 accuse"
     )
-    download.close()
     # the register counts it on time
     register = quality.get(reverse("incidents:register")).context["stats"]
     assert (register["sent"], register["on_time"]) == (1, 1)
