@@ -13,6 +13,7 @@ from django.core.files.base import ContentFile
 
 from garant.core.documents import PdfDocument
 from garant.incidents import reports
+from garant.incidents.circuit import NOT_DEVICE
 from garant.incidents.models import Incident, RegulatoryReport
 from garant.registry.models import AISystem
 
@@ -37,7 +38,7 @@ def _incident(system, service_name, users, code, today, days_ago, **fields) -> I
         occurred_at=_at(today, days_ago, 8),
         aware_at=_at(today, days_ago, 9),
         declared_by=users.get(f"terrain.{code}"),
-        is_device=system.device_status not in ("not_device", "unknown"),
+        is_device=system.device_status not in NOT_DEVICE,
         **fields,
     )
     incident.declared_at = _at(today, days_ago, 10)

@@ -8,13 +8,9 @@ proof file: it is done on the report's page. Garant prepares reports; it never t
 
 import datetime as dt
 
-from django.db import transaction
-from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
-from garant.compliance.models import RiskLevel
-from garant.compliance.qualifications import current
 from garant.core import permissions
 from garant.core.api import (
     READ_ERRORS,
@@ -26,10 +22,10 @@ from garant.core.api import (
     forbidden,
     get_scoped,
 )
-from garant.incidents import drafts, notify, reports
+from garant.incidents import circuit, drafts, reports
 from garant.incidents.forms import DeclareForm, NotRequiredForm, QualifyForm
 from garant.incidents.models import Incident, RegulatoryReport
-from garant.incidents.views import NOT_DEVICE, policy_of
+from garant.incidents.views import policy_of
 from garant.registry.models import AISystem
 
 incidents = Router(tags=["Événements indésirables"])
@@ -174,17 +170,7 @@ def declare(request, payload: IncidentIn):
     form = DeclareForm(data, system=system, anonymous_allowed=allowed)
     if not form.is_valid():
         raise FormErrors(form.errors)
-    with transaction.atomic():
-        incident = form.save(commit=False)
-        incident.ai_system = system
-        incident.is_device = system.device_status not in NOT_DEVICE
-        qualification = current(system)
-        incident.ai_act_high_risk = bool(
-            qualification and qualification.risk_level == RiskLevel.HIGH
-        )
-        incident.declared_by = None if incident.anonymous else request.user
-        incident.save()
-        notify.declared(incident)
+    incident = circuit.declare(form, system, request.user)
     return Status(201, incident)
 
 
@@ -208,14 +194,7 @@ def qualify(request, incident_id: Id, payload: QualificationIn):
     form = QualifyForm(data, instance=incident)
     if not form.is_valid():
         raise FormErrors(form.errors)
-    with transaction.atomic():
-        incident = form.save(commit=False)
-        incident.state = Incident.State.QUALIFIED
-        incident.qualified_by = request.user
-        incident.qualified_at = incident.qualified_at or timezone.now()
-        incident.rules_version = reports.referential.rules().version
-        incident.save()
-        notify.opened(incident, reports.sync(incident))
+    circuit.qualify(form, request.user)
     return get_scoped(request, incident_queryset(), incident_id)
 
 
@@ -257,7 +236,4 @@ def not_required(request, report_id: Id, payload: NotRequiredIn):
     form = NotRequiredForm(payload.dict())
     if not form.is_valid():
         raise FormErrors(form.errors)
-    report.status = RegulatoryReport.Status.NOT_REQUIRED
-    report.not_required_reason = form.cleaned_data["reason"]
-    report.save()
-    return report
+    return circuit.not_required(report, form.cleaned_data["reason"])

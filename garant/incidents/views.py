@@ -19,13 +19,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from garant.compliance.models import RiskLevel
 from garant.compliance.qualifications import current
 from garant.core import permissions
 from garant.core.documents import pdf_response
 from garant.core.models import Establishment
 from garant.core.referentials import vocabulary
-from garant.incidents import drafts, notify, reports
+from garant.incidents import circuit, drafts, reports
 from garant.incidents.forms import (
     CloseForm,
     DeclareForm,
@@ -39,8 +38,6 @@ from garant.monitoring.models import Alert
 from garant.oversight.models import OversightAlert
 from garant.registry.models import AISystem
 from garant.registry.views import _system_context
-
-NOT_DEVICE = ("not_device", "unknown")
 
 
 def policy_of(establishment) -> IncidentPolicy | None:
@@ -79,18 +76,7 @@ def declare(request, pk):
     if request.method == "POST":
         form = DeclareForm(request.POST, system=system, anonymous_allowed=allowed)
         if form.is_valid():
-            with transaction.atomic():
-                incident = form.save(commit=False)
-                incident.ai_system = system
-                incident.monitoring_alert, incident.oversight_alert = alert, oversight_alert
-                incident.is_device = system.device_status not in NOT_DEVICE
-                qualification = current(system)
-                incident.ai_act_high_risk = bool(
-                    qualification and qualification.risk_level == RiskLevel.HIGH
-                )
-                incident.declared_by = None if incident.anonymous else request.user
-                incident.save()
-                notify.declared(incident)
+            incident = circuit.declare(form, system, request.user, alert, oversight_alert)
             messages.success(
                 request,
                 _("Événement déclaré (n° %(pk)s) : le responsable qualité le qualifie.")
@@ -147,15 +133,7 @@ def qualify(request, pk):
     if request.method == "POST":
         form = QualifyForm(request.POST, instance=incident)
         if form.is_valid():
-            with transaction.atomic():
-                incident = form.save(commit=False)
-                incident.state = Incident.State.QUALIFIED
-                incident.qualified_by = request.user
-                incident.qualified_at = incident.qualified_at or timezone.now()
-                incident.rules_version = reports.referential.rules().version
-                incident.save()
-                opened = reports.sync(incident)
-                notify.opened(incident, opened)
+            incident = circuit.qualify(form, request.user)
             messages.success(request, _("Qualification enregistrée : déclarations mises à jour."))
             return redirect(incident)
     else:
@@ -224,9 +202,7 @@ def report(request, pk):
         if request.POST.get("action") == "not_required":
             not_required_form = NotRequiredForm(request.POST)
             if not_required_form.is_valid():
-                item.status = RegulatoryReport.Status.NOT_REQUIRED
-                item.not_required_reason = not_required_form.cleaned_data["reason"]
-                item.save()
+                circuit.not_required(item, not_required_form.cleaned_data["reason"])
                 messages.success(request, _("Déclaration marquée non requise."))
                 return redirect(incident)
         else:
