@@ -306,3 +306,36 @@ def test_demo_events(demo):
     assert not eigs["eigs_part2"].late()
     cnil = by_ref["FEI-2026-0377"].reports.get(code="gdpr_cnil")
     assert cnil.status == "to_do" and cnil.late()
+
+
+def test_a_suspension_of_the_same_system_only_can_be_linked(world, client_for):
+    from django.urls import reverse
+
+    from garant.oversight.models import Suspension
+
+    incident = make_incident(
+        world, consequence="near_miss", occurred_at=datetime(2026, 12, 7, 8, tzinfo=PARIS)
+    )
+    with audit_context(source="test"):
+        mine = Suspension.objects.create(ai_system=world["a"]["system"], cause="Alerte")
+        other = Suspension.objects.create(ai_system=world["b"]["system"], cause="Alerte")
+    quality = client_for(world["users"]["a"]["dpo"])
+    url = reverse("incidents:qualify", args=[incident.pk])
+    data = {
+        "consequence": "near_miss",
+        "causal_link": "suspected",
+        "breach_risk": "none",
+        "aware_at": "2026-12-07T08:30",
+        "suspension": other.pk,
+    }
+    refused = quality.post(url, {**data, "aware_at": "2026-12-07T07:30"})
+    assert refused.context["form"].errors["aware_at"] == [
+        "La connaissance ne peut précéder l'événement."
+    ]
+    refused = quality.post(url, data)
+    assert refused.status_code == 200 and "suspension" in refused.context["form"].errors
+    data["suspension"] = mine.pk
+    assert quality.post(url, data).status_code == 302
+    incident.refresh_from_db()
+    assert incident.suspension == mine and incident.state == "qualified"
+    assert not incident.reports.exists()  # a near miss without serious potential: none

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 
 from garant.incidents.identity import refuse_identifiers
 from garant.incidents.models import Incident, IncidentPolicy, RegulatoryReport
+from garant.oversight.models import Suspension
 
 PROOF_MAX_BYTES = 20 * 1024 * 1024
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -89,6 +90,7 @@ QUALIFICATION_FIELDS = [
     "breach_risk",
     "security_incident",
     "aware_at",
+    "suspension",
     "qualification_note",
 ]
 
@@ -98,6 +100,13 @@ class QualifyForm(forms.ModelForm):
         model = Incident
         fields = QUALIFICATION_FIELDS
         widgets = {"aware_at": DATETIME, "qualification_note": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # only a suspension (proposed or decided) of the same system can be linked
+        self.fields["suspension"].queryset = Suspension.objects.within(
+            ai_system=self.instance.ai_system
+        )
 
     def clean(self):
         cleaned = super().clean()
@@ -109,6 +118,11 @@ class QualifyForm(forms.ModelForm):
                     "fonctionnel permanent probable (CSP R1413-67)."
                 ),
             )
+        aware = cleaned.get("aware_at")
+        if aware and aware > timezone.now() + timedelta(minutes=5):
+            self.add_error("aware_at", _("Cette date est dans le futur."))
+        elif aware and aware < self.instance.occurred_at:
+            self.add_error("aware_at", _("La connaissance ne peut précéder l'événement."))
         if cleaned.get("critical_infrastructure") or cleaned.get("fundamental_rights"):
             cleaned["ai_act_serious"] = True  # both are serious incidents under Art 3(49)
         if not cleaned.get("data_breach"):
