@@ -339,3 +339,35 @@ def test_a_suspension_of_the_same_system_only_can_be_linked(world, client_for):
     incident.refresh_from_db()
     assert incident.suspension == mine and incident.state == "qualified"
     assert not incident.reports.exists()  # a near miss without serious potential: none
+
+
+def test_anonymous_declaration_only_where_the_policy_allows_and_without_author(world, client_for):
+    from django.urls import reverse
+
+    from garant.core.audit_models import AuditEvent
+    from garant.incidents.models import IncidentPolicy
+
+    system = world["a"]["system"]
+    nurse_user = world["users"]["a"]["contributor"]
+    nurse = client_for(nurse_user)
+    url = reverse("incidents:declare", args=[system.pk])
+    assert "anonymous" not in nurse.get(url).context["form"].fields
+    with audit_context(source="test"):
+        IncidentPolicy.objects.create(establishment=world["a"]["est"], anonymous_allowed=True)
+    assert "anonymous" in nurse.get(url).context["form"].fields
+    nurse.post(
+        url,
+        {
+            "occurred_at": "2026-12-07T08:00",
+            "aware_at": "2026-12-07T08:30",
+            "consequence": "none",
+            "description": "Affichage du score décalé d'un patient.",
+            "local_reference": "FEI-ANON-1",
+            "anonymous": "on",
+        },
+    )
+    incident = Incident.objects.unrestricted().get(local_reference="FEI-ANON-1")
+    assert incident.anonymous and incident.declared_by is None
+    event = AuditEvent.objects.get(object_type="incidents.incident", object_id=str(incident.pk))
+    assert event.actor_id is None and event.source == "anonyme"
+    assert nurse_user.username not in event.actor_name

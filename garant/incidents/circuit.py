@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from garant.compliance.models import RiskLevel
 from garant.compliance.qualifications import current
+from garant.core.audit import audit_context
 from garant.incidents import notify, reports
 from garant.incidents.models import Incident, RegulatoryReport
 
@@ -26,7 +27,13 @@ def declare(form, system, user, alert=None, oversight_alert=None) -> Incident:
     qualification = current(system)
     incident.ai_act_high_risk = bool(qualification and qualification.risk_level == RiskLevel.HIGH)
     incident.declared_by = None if incident.anonymous else user
-    incident.save()
+    if incident.anonymous:
+        # the trail records the declaration without its author: an anonymous FEI stays so
+        # for the auditors too (the establishment's FEI policy allowed it)
+        with audit_context(source="anonyme"):
+            incident.save()
+    else:
+        incident.save()
     notify.declared(incident)
     return incident
 
