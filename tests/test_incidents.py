@@ -371,3 +371,36 @@ def test_anonymous_declaration_only_where_the_policy_allows_and_without_author(w
     event = AuditEvent.objects.get(object_type="incidents.incident", object_id=str(incident.pk))
     assert event.actor_id is None and event.source == "anonyme"
     assert nurse_user.username not in event.actor_name
+
+
+def test_declare_from_a_monitoring_alert(world, client_for):
+    from django.urls import reverse
+
+    from garant.monitoring.models import Alert, AlertRule, Feed
+
+    system = world["a"]["system"]
+    with audit_context(source="test"):
+        feed = Feed.objects.create(
+            ai_system=system, name="Flux", slug="flux", operating_threshold=0.5
+        )
+        rule = AlertRule.objects.create(feed=feed, kind="auc_below", threshold=0.7)
+        alert = Alert.objects.create(rule=rule, feed=feed, value=0.6, message="AUC sous 0,7")
+    nurse = client_for(world["users"]["a"]["contributor"])
+    link = reverse("incidents:declare", args=[system.pk]) + f"?alert={alert.pk}"
+    page = nurse.get(alert.get_absolute_url()).content.decode()
+    assert link.replace("&", "&amp;") in page or link in page
+    form = nurse.get(link).context["form"]
+    assert form.initial["description"] == "Alerte de suivi : AUC sous 0,7"
+    nurse.post(
+        link,
+        {
+            "alert": alert.pk,
+            "occurred_at": "2026-12-07T08:00",
+            "aware_at": "2026-12-07T08:30",
+            "consequence": "none",
+            "description": "AUC sous 0,7 depuis une semaine.",
+        },
+    )
+    incident = Incident.objects.unrestricted().get(monitoring_alert=alert)
+    assert incident.ai_system == system
+    assert str(incident) in nurse.get(alert.get_absolute_url()).content.decode()
