@@ -30,6 +30,7 @@ from garant.core.models import ApiToken
 from garant.core.openapi import document_errors
 from garant.governance import api as governance_api
 from garant.governance import ethics_api
+from garant.incidents import api as incidents_api
 from garant.lifecycle import api as lifecycle_api
 from garant.monitoring.api import alerts_router, feeds, rules_router
 from garant.oversight.api import (
@@ -129,6 +130,8 @@ api.add_router("/meetings", governance_api.meetings)
 api.add_router("/decisions", governance_api.decisions)
 api.add_router("/ethics-referrals", ethics_api.referrals)
 api.add_router("/actions", governance_api.actions)
+api.add_router("/incidents", incidents_api.incidents)
+api.add_router("/incident-reports", incidents_api.reports_router)
 
 
 # --- errors: JSON, in French, never a 5xx for what a client sent -----------------------------

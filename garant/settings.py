@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "garant.compliance",
     "garant.oversight",  # human oversight: feedback events of the clinical software
     "garant.risks",  # risk analysis (AMDEC / FMEA) per system
+    "garant.incidents",  # adverse events (FEI) and their regulatory reports
     "garant.lifecycle",
     "garant.governance",
     "garant.sso",  # single sign-on (OpenID Connect)

@@ -9,6 +9,7 @@ urlpatterns = [
     path("conformite/", include("garant.compliance.urls")),
     path("supervision/", include("garant.oversight.urls")),
     path("risques/", include("garant.risks.urls")),
+    path("evenements/", include("garant.incidents.urls")),
     path("projets/", include("garant.lifecycle.urls")),
     path("comites/", include("garant.governance.urls")),
     path("utilisateurs/", include("garant.core.users_urls")),

@@ -20,6 +20,7 @@ from garant.governance.models import (
     EthicsReferral,
     Meeting,
 )
+from garant.incidents.models import Incident, RegulatoryReport
 from garant.lifecycle.models import Assessment, Idea, Indicator, Notification, Project
 from garant.monitoring.models import Alert, AlertRule, Feed
 from garant.registry.models import AISystem, AISystemVersion, Vendor
@@ -56,6 +57,8 @@ MODELS = {
     "ethics_recommendation": EthicsRecommendation,
     "analysis": RiskAnalysis,
     "failure_mode": FailureMode,
+    "incident": Incident,
+    "regulatory_report": RegulatoryReport,
 }
 RICHEST = {
     "system": ("-n", Count("feeds", distinct=True) + Count("obligations", distinct=True)),
@@ -66,6 +69,7 @@ RICHEST = {
     # a draft risk analysis (and its rows): its editing pages are pages, not redirects
     "analysis": ("n", Case(When(status="draft", then=0), default=1)),
     "failure_mode": ("n", Case(When(analysis__status="draft", then=0), default=1)),
+    "incident": ("-n", Count("reports")),
 }
 
 # pages that are not HTML pages to look at: files, redirects, actions by POST only

@@ -42,6 +42,7 @@ from garant.governance.models import (
     ReviewCampaign,
     ReviewCase,
 )
+from garant.incidents.models import Incident, RegulatoryReport
 from garant.lifecycle.models import (
     Assessment,
     Idea,
@@ -95,6 +96,8 @@ KINDS = {
     "oversight_rule": (OversightRule, Count("alerts")),
     "oversight_alert": (OversightAlert, None),
     "suspension": (Suspension, None),
+    "incident": (Incident, Count("reports")),
+    "regulatory_report": (RegulatoryReport, None),
     "review_campaign": (ReviewCampaign, Count("cases")),
     "review_case": (ReviewCase, Count("reviews")),
     "assessment": (Assessment, None),

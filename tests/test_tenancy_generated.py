@@ -53,6 +53,8 @@ from garant.governance.models import (
     ReviewCampaign,
     ReviewCase,
 )
+from garant.incidents import reports as incident_reports
+from garant.incidents.models import Incident
 from garant.lifecycle.models import Idea, Notification
 from garant.monitoring.models import Alert, AlertRule, Feed
 from garant.oversight.models import OversightAlert, OversightPlanVersion, OversightRule, Suspension
@@ -112,6 +114,16 @@ PAGE_ARGS: dict[str, tuple[str, ...]] = {
     "oversight:suspension_confirm": ("suspension",),
     "oversight:suspension_decline": ("suspension",),
     "oversight:suspension_resume": ("suspension",),
+    "incidents:system": ("system",),
+    "incidents:declare": ("system",),
+    "incidents:detail": ("incident",),
+    "incidents:qualify": ("incident",),
+    "incidents:close": ("incident",),
+    "incidents:report": ("regulatory_report",),
+    "incidents:proof": ("regulatory_report",),
+    "incidents:draft_json": ("regulatory_report",),
+    "incidents:draft_pdf": ("regulatory_report",),
+    "incidents:policy": ("establishment",),
     "monitoring:alert_detail": ("alert",),
     "monitoring:alert_resolve": ("alert",),
     "monitoring:drift_reference": ("feed",),
@@ -184,7 +196,7 @@ PAGE_ARGS: dict[str, tuple[str, ...]] = {
 }
 
 # API path parameter -> kind of record, when it is not simply "<kind>_id"
-API_KINDS = {"member_id": "member", "suspension_id": "suspension"}
+API_KINDS = {"member_id": "member", "suspension_id": "suspension", "report_id": "regulatory_report"}
 
 # API body fields that point at records (a record of B is sent in them)
 BODY_KINDS = {
@@ -279,6 +291,21 @@ def _records_of(est, users) -> dict:
         oversight_alert = OversightAlert.objects.create(
             rule=oversight_rule, ai_system=system, value=0.99, message=f"Alerte {MARKER}"
         )
+        incident = Incident.objects.create(
+            ai_system=system,
+            occurred_at=dt.datetime(2026, 1, 15, 9, tzinfo=dt.UTC),
+            aware_at=dt.datetime(2026, 1, 15, 10, tzinfo=dt.UTC),
+            description=f"Événement {MARKER}",
+            consequence="near_miss",
+            local_reference=f"FEI-{MARKER}",
+            state="qualified",
+            data_breach=True,
+            breach_risk="risk",
+        )
+        incident_reports.sync(incident)
+        regulatory_report = incident.reports.get()
+        regulatory_report.proof = SimpleUploadedFile("ar.pdf", b"%PDF-1.4 accuse")
+        regulatory_report.save()
         OversightPlanVersion.objects.create(
             ai_system=system,
             number=1,
@@ -375,6 +402,8 @@ def _records_of(est, users) -> dict:
         "alert": alert,
         "oversight_rule": oversight_rule,
         "oversight_alert": oversight_alert,
+        "incident": incident,
+        "regulatory_report": regulatory_report,
         "suspension": suspension,
         "project": project,
         "indicator": indicator,

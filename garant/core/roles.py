@@ -54,6 +54,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # decline the proposal; they also record the resumption (on a signed committee decision)
     "propose_suspension": ALL_ROLES - {Role.AUDITOR},
     "suspend": frozenset({Role.ADMIN, Role.REFERENT, Role.COMMITTEE}),
+    # adverse events (docs/incidents.md): anyone with a working role declares one; the
+    # quality/risk managers (DPO / juridique / qualité), AI referents and admins qualify it,
+    # follow its regulatory reports and close it
+    "report_incident": ALL_ROLES - {Role.AUDITOR},
+    "qualify_incident": frozenset({Role.ADMIN, Role.REFERENT, Role.DPO}),
     # the audit trail
     "audit": frozenset({Role.ADMIN, Role.DPO, Role.AUDITOR, Role.COMMITTEE}),
     # the governance status of the establishments side by side (home page, board export)

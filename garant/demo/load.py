@@ -38,6 +38,7 @@ from garant.demo.college import load_demo_college
 from garant.demo.compliance import load_demo_compliance
 from garant.demo.ethics import load_demo_ethics
 from garant.demo.governance import load_demo_governance
+from garant.demo.incidents import load_demo_incidents
 from garant.demo.lifecycle import load_demo_lifecycle
 from garant.demo.monitoring import load_demo_feeds
 from garant.demo.oversight import load_demo_oversight
@@ -193,6 +194,7 @@ def load_demo(password: str = DEFAULT_PASSWORD, today: dt.date | None = None) ->
         load_demo_compliance(establishments, users, today)
         load_demo_plans(establishments, users, today)
         load_demo_risks(establishments, users, today)
+        load_demo_incidents(establishments, users, today)
     return summary
 
 
