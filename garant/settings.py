@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "garant.oversight",  # human oversight: feedback events of the clinical software
     "garant.risks",  # risk analysis (AMDEC / FMEA) per system
     "garant.incidents",  # adverse events (FEI) and their regulatory reports
+    "garant.patients",  # patients: notices, public register, rights, objections, deletion
     "garant.lifecycle",
     "garant.governance",
     "garant.sso",  # single sign-on (OpenID Connect)
