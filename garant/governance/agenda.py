@@ -139,7 +139,18 @@ class AlreadyOnAgenda(Exception):
     """The alert is already on that meeting's agenda."""
 
 
+def alert_field(alert) -> str:
+    """The field of an agenda item or an action that points at `alert`: a monitoring alert
+    (`alert`) or an alert on the oversight rates (`oversight_alert`)."""
+    return "oversight_alert" if alert._meta.label_lower == "oversight.oversightalert" else "alert"
+
+
 def alert_title(alert) -> str:
+    if alert_field(alert) == "oversight_alert":
+        return _("Alerte de supervision humaine : %(kind)s — %(system)s") % {
+            "kind": alert.rule.get_kind_display(),
+            "system": f"{alert.ai_system}" + (f" ({alert.service})" if alert.service else ""),
+        }
     return _("Alerte de suivi : %(kind)s — %(feed)s") % {
         "kind": alert.rule.get_kind_display(),
         "feed": alert.feed,
@@ -147,17 +158,19 @@ def alert_title(alert) -> str:
 
 
 def add_alert(meeting: Meeting, alert, notes: str) -> AgendaItem:
-    """Append a monitoring alert to the meeting's agenda (once per meeting)."""
+    """Append an alert (of monitoring or of the oversight rates) to the meeting's agenda, once
+    per meeting."""
+    field = alert_field(alert)
     with transaction.atomic():
-        if meeting.agenda.filter(alert=alert).exists():
+        if meeting.agenda.filter(**{field: alert}).exists():
             raise AlreadyOnAgenda
         return AgendaItem.objects.create(
             meeting=meeting,
             position=meeting.agenda.count() + 1,
             kind=AgendaItem.Kind.ALERT,
-            alert=alert,
             title=alert_title(alert)[:300],
             notes=notes,
+            **{field: alert},
         )
 
 

@@ -189,6 +189,9 @@ class AgendaItemOut(Schema):
     kind: str
     project: int | None = Field(alias="project_id")
     alert: int | None = Field(alias="alert_id", description="Alerte de suivi (kind alert).")
+    oversight_alert: int | None = Field(
+        alias="oversight_alert_id", description="Alerte de supervision humaine (kind alert)."
+    )
     title: str
     notes: str
 
@@ -500,6 +503,9 @@ class ActionOut(Schema):
     meeting: int = Field(alias="meeting_id")
     decision: int | None = Field(alias="decision_id")
     alert: int | None = Field(alias="alert_id", description="Alerte de suivi à l'origine.")
+    oversight_alert: int | None = Field(
+        alias="oversight_alert_id", description="Alerte de supervision humaine à l'origine."
+    )
     failure_mode: int | None = Field(
         alias="failure_mode_id", description="Mode de défaillance (AMDEC) que l'action réduit."
     )

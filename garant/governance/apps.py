@@ -23,7 +23,13 @@ class GovernanceConfig(AppConfig):
         # the lifecycle (below) learns of decisions here: its gates, pages and dossier
         committee.register(committee.Decisions("decisions", dossier_rows, open_conditions))
         # an alert's page (monitoring, below) offers an action and the committee's agenda
-        alert_panels.register("governance", 10, "governance/_alert_panel.html", panel_context)
+        alert_panels.register(
+            "governance",
+            10,
+            "governance/_alert_panel.html",
+            panel_context,
+            kinds=(alert_panels.MONITORING, alert_panels.OVERSIGHT),
+        )
         # a suspension (oversight, below) is lifted on a signed decision that references it
         suspension.decision_finder(decisions.resumption_decisions)
         # ... and may be proposed on a collège finding

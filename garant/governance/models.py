@@ -287,6 +287,15 @@ class AgendaItem(Audited, TenantModel):
         null=True,
         blank=True,
     )
+    # an alert on the oversight rates (kind "alert" too): what clinicians do with the outputs
+    oversight_alert = models.ForeignKey(
+        "oversight.OversightAlert",
+        verbose_name=_("alerte de supervision humaine"),
+        on_delete=models.PROTECT,
+        related_name="agenda_items",
+        null=True,
+        blank=True,
+    )
     title = models.CharField(_("intitulé"), max_length=300)
     notes = models.TextField(_("précisions"), blank=True)
 
@@ -307,6 +316,11 @@ class AgendaItem(Audited, TenantModel):
                 fields=["meeting", "alert"],
                 condition=Q(alert__isnull=False),
                 name="agenda_item_unique_alert",
+            ),
+            models.UniqueConstraint(
+                fields=["meeting", "oversight_alert"],
+                condition=Q(oversight_alert__isnull=False),
+                name="agenda_item_unique_oversight_alert",
             ),
         ]
 
@@ -517,6 +531,14 @@ class Action(Audited, TenantModel):
     alert = models.ForeignKey(
         "monitoring.Alert",
         verbose_name=_("alerte de suivi"),
+        on_delete=models.PROTECT,
+        related_name="actions",
+        null=True,
+        blank=True,
+    )
+    oversight_alert = models.ForeignKey(
+        "oversight.OversightAlert",
+        verbose_name=_("alerte de supervision humaine"),
         on_delete=models.PROTECT,
         related_name="actions",
         null=True,

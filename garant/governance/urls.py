@@ -67,4 +67,16 @@ urlpatterns = [
     ),
     path("alertes/<int:pk>/action/", alert_views.alert_action, name="alert_action"),
     path("alertes/<int:pk>/ordre-du-jour/", alert_views.alert_agenda, name="alert_agenda"),
+    path(
+        "alertes-supervision/<int:pk>/action/",
+        alert_views.alert_action,
+        {"kind": "oversight_alert"},
+        name="oversight_alert_action",
+    ),
+    path(
+        "alertes-supervision/<int:pk>/ordre-du-jour/",
+        alert_views.alert_agenda,
+        {"kind": "oversight_alert"},
+        name="oversight_alert_agenda",
+    ),
 ]

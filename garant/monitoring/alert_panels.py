@@ -3,6 +3,10 @@
 An app calls `register` from its `AppConfig.ready` (governance: open an action, put the alert
 on a committee's agenda). A panel is a template included in the page with the variables its
 `context(request, alert, can_change)` returns; a panel whose context is None is not shown.
+
+The alerts of the oversight rates (`oversight.OversightAlert`, above) have a page of their own
+with the same panels: a panel names the kinds of alert it serves (model labels), the
+monitoring alert by default. Both kinds give their system as `alert.ai_system`.
 """
 
 from __future__ import annotations
@@ -17,19 +21,27 @@ class Panel:
     order: int
     template: str
     context: Callable[[object, object, bool], dict | None]
+    kinds: tuple[str, ...]
 
 
 _PANELS: dict[str, Panel] = {}
 
 
-def register(key: str, order: int, template: str, context) -> None:
-    _PANELS[key] = Panel(key, order, template, context)
+MONITORING = "monitoring.alert"
+OVERSIGHT = "oversight.oversightalert"
+
+
+def register(key: str, order: int, template: str, context, kinds=(MONITORING,)) -> None:
+    _PANELS[key] = Panel(key, order, template, context, tuple(kinds))
 
 
 def panels_for(request, alert, can_change: bool) -> list[dict]:
     """[{template, context}] of the registered panels, by order."""
     shown = []
+    kind = alert._meta.label_lower
     for panel in sorted(_PANELS.values(), key=lambda p: p.order):
+        if kind not in panel.kinds:
+            continue
         context = panel.context(request, alert, can_change)
         if context is not None:
             shown.append({"template": panel.template, "context": context})

@@ -315,6 +315,12 @@ class Alert(Audited, TenantModel):
         return reverse("monitoring:alert_detail", args=[self.pk])
 
     @property
+    def ai_system(self):
+        """The system of the feed: what an alert of the oversight rates (`garant.oversight`)
+        holds directly, so that the panels of both kinds of alert read it alike."""
+        return self.feed.ai_system
+
+    @property
     def ongoing(self) -> bool:
         """Open or acknowledged: in progress until the metric is back to normal or it is
         resolved explicitly."""

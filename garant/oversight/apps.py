@@ -31,4 +31,5 @@ class OversightConfig(AppConfig):
             20,
             "oversight/_alert_suspension_panel.html",
             suspension_views.alert_panel_context,
+            kinds=(alert_panels.MONITORING, alert_panels.OVERSIGHT),
         )

@@ -214,6 +214,9 @@ class OversightAlert(Audited, TenantModel):
     def __str__(self):
         return f"{self.ai_system} — {self.message}"
 
+    def get_absolute_url(self):
+        return reverse("oversight:alert_detail", args=[self.pk])
+
 
 class OversightPlanVersion(Audited, TenantModel):
     """One version of a system's oversight plan: who checks the system's outputs, when, how

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from garant.core import permissions
+from garant.monitoring import alert_panels
 from garant.monitoring.models import Alert
 from garant.oversight import suspension as service
 from garant.oversight.models import OversightAlert, Suspension
@@ -100,11 +101,13 @@ def banner_context(request, system) -> dict | None:
     return None if current is None else {"suspension": current}
 
 
-def alert_panel_context(request, alert: Alert, can_change: bool) -> dict | None:
-    """The « Proposer la suspension » panel of a monitoring alert's page."""
-    system = alert.feed.ai_system
+def alert_panel_context(request, alert, can_change: bool) -> dict | None:
+    """The « Proposer la suspension » panel of an alert's page: a monitoring alert, or an
+    alert of the oversight rates (sent as `oversight_alert`)."""
+    system = alert.ai_system
+    field = "oversight_alert" if alert._meta.label_lower == alert_panels.OVERSIGHT else "alert"
     can_propose = permissions.object_permission(request.user, system, "propose_suspension")
-    proposals = list(Suspension.objects.within(alert=alert))
+    proposals = list(Suspension.objects.within(**{field: alert}))
     if not can_propose and not proposals:
         return None
     form = None
@@ -113,9 +116,10 @@ def alert_panel_context(request, alert: Alert, can_change: bool) -> dict | None:
             prefix="susp",
             initial={"cause": _("Alerte : %(message)s") % {"message": alert.message}},
         )
-        del form.fields["oversight_alert"]
+        del form.fields["oversight_alert"]  # the alert goes as a hidden field
     return {
         "alert": alert,
+        "field": f"susp-{field}",
         "system": system,
         "proposals": proposals,
         "in_effect": service.in_effect(system),

@@ -11,6 +11,7 @@ urlpatterns = [
     path("systemes/<int:pk>/import/", views.upload, name="upload"),
     path("systemes/<int:pk>/regles/", views.add_rule, name="rule_add"),
     path("regles/<int:pk>/desactiver/", views.deactivate_rule, name="rule_deactivate"),
+    path("alertes/<int:pk>/", views.alert_detail, name="alert_detail"),
     path("alertes/<int:pk>/prise-en-compte/", views.acknowledge, name="alert_acknowledge"),
     path(
         "systemes/<int:pk>/suspension/proposer/",

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from garant.core import permissions
+from garant.monitoring import alert_panels
 from garant.oversight import alerts, ingest, rates, referential, suspension_views
 from garant.oversight.forms import (
     AcknowledgeForm,
@@ -141,6 +142,25 @@ def deactivate_rule(request, pk):
 
 
 @login_required
+def alert_detail(request, pk):
+    """An alert on the oversight rates: what the rule found, where (the system or one of its
+    services), its follow-up, and what the apps above add on an alert's page
+    (`monitoring.alert_panels`): the committee's action and agenda, a suspension proposal."""
+    queryset = OversightAlert.objects.select_related(
+        "ai_system__establishment", "rule", "acknowledged_by"
+    )
+    alert = permissions.get_scoped(request.user, queryset, pk)
+    context = _system_context(request, alert.ai_system, "oversight")
+    can_change = context["can_change"]
+    context.update(
+        alert=alert,
+        acknowledge_form=AcknowledgeForm() if can_change and alert.state == "open" else None,
+        panels=alert_panels.panels_for(request, alert, can_change),
+    )
+    return render(request, "oversight/alert_detail.html", context)
+
+
+@login_required
 @require_POST
 def acknowledge(request, pk):
     queryset = OversightAlert.objects.select_related("ai_system", "rule")
@@ -155,4 +175,6 @@ def acknowledge(request, pk):
     else:
         alerts.acknowledge(alert, request.user, form.cleaned_data["comment"])
         messages.success(request, _("Alerte prise en compte."))
+    if request.POST.get("from") == "alert":
+        return redirect(alert)
     return redirect(reverse("oversight:system", args=[alert.ai_system_id]) + "#alertes")
