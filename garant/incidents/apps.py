@@ -9,16 +9,19 @@ class IncidentsConfig(AppConfig):
 
     def ready(self):
         from garant.core import home
-        from garant.incidents import referential, reports, views
+        from garant.incidents import loop, referential, reports, views
         from garant.monitoring import alert_panels
+        from garant.oversight import alert_links
         from garant.registry import banners
         from garant.registry.tabs import register_tab
 
         referential.rules()  # a broken referential stops start-up with a precise message
+        loop.analysis_referential()
         register_tab("incidents", _("Événements indésirables"), "incidents:system", 58)
         banners.register(
             "incident_declare", 30, "incidents/_declare_banner.html", views.banner_context
         )
+        alert_links.register(views.oversight_alert_links)
         alert_panels.register(
             "incident", 15, "incidents/_alert_panel.html", views.alert_panel_context
         )

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from garant.core import permissions
-from garant.oversight import alerts, ingest, rates, referential, suspension_views
+from garant.oversight import alert_links, alerts, ingest, rates, referential, suspension_views
 from garant.oversight.forms import (
     AcknowledgeForm,
     PeriodForm,
@@ -69,7 +69,9 @@ def _context(request, system, upload_form=None, rule_form=None, errors=None) -> 
         period_form=period,
         summary=summary,
         rules=system.oversight_rules.all(),
-        active_alerts=system.oversight_alerts.filter(state__in=alerts.ACTIVE_STATES),
+        active_alerts=alert_links.attach(
+            request, system, system.oversight_alerts.filter(state__in=alerts.ACTIVE_STATES)
+        ),
         closed_alerts=system.oversight_alerts.filter(state=OversightAlert.State.RESOLVED).order_by(
             "-resolved_at", "-pk"
         )[:CLOSED_SHOWN],
