@@ -162,10 +162,11 @@ def failure_modes_for(system):
 def lineage_events(failure_mode: FailureMode, start: dt.date, end: dt.date) -> Counts:
     """Events of the system linked to the same failure mode (any version of the analysis),
     whose causal link with the system is not excluded."""
-    incidents = Incident.objects.within(
-        ai_system_id=failure_mode.analysis.ai_system_id,
-        failure_mode__lineage=failure_mode.lineage,
-    ).exclude(causal_link=CausalLink.EXCLUDED)
+    incidents = (
+        Incident.objects.within(ai_system=failure_mode.analysis.ai_system)
+        .filter(failure_mode__lineage=failure_mode.lineage)
+        .exclude(causal_link=CausalLink.EXCLUDED)
+    )
     return counts(incidents, start, end)
 
 
