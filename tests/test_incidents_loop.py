@@ -21,6 +21,7 @@ from garant.governance.models import Action
 from garant.incidents import loop
 from garant.oversight.models import OversightAlert, OversightRule
 from garant.risks.models import FailureMode
+from tests.conftest import token_client
 from tests.test_governance_fixtures import make_committee, make_meeting
 from tests.test_incidents import make_incident
 from tests.test_lifecycle_builders import make_project
@@ -98,6 +99,9 @@ def test_linking_to_the_amdec_suggests_the_occurrence_and_the_manager_confirms_i
     assert AuditEvent.objects.filter(
         object_type="incidents.incident", object_id=str(incident.pk), actor_id=referent.pk
     ).exists()
+    read = token_client(referent).get(f"/api/incidents/{incident.pk}").json()
+    assert read["failure_mode"] == row.pk and read["factors_version"] == "2026.1"
+    assert "individual_automation_bias" in read["contributing_factors"]
     # a declarer may not analyse nor re-estimate; a failure mode of another system is refused
     nurse = client_for(world["users"]["a"]["contributor"])
     assert nurse.get(reverse("incidents:analyse", args=[incident.pk])).status_code == 403
