@@ -99,6 +99,19 @@ def test_linking_to_the_amdec_suggests_the_occurrence_and_the_manager_confirms_i
     assert AuditEvent.objects.filter(
         object_type="incidents.incident", object_id=str(incident.pk), actor_id=referent.pk
     ).exists()
+    # once the new version is frozen, the event stays linked to the row it was linked to
+    with audit_context(user=referent, source="test"):
+        analyses.freeze(draft.analysis, referent)
+    kept = client.post(
+        reverse("incidents:analyse", args=[incident.pk]),
+        {
+            "contributing_factors": ["individual_automation_bias"],
+            "root_cause_analysis": "Complétée après la RMM.",
+            "failure_mode": row.pk,
+        },
+    )
+    assert kept.status_code == 302
+    assert loop.suggestion(incident)["row"].pk == row.pk
     read = token_client(referent).get(f"/api/incidents/{incident.pk}").json()
     assert read["failure_mode"] == row.pk and read["factors_version"] == "2026.1"
     assert "individual_automation_bias" in read["contributing_factors"]

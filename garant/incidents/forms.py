@@ -207,7 +207,9 @@ class AnalysisForm(forms.ModelForm):
             (group["label"], group["items"]) for group in loop.factor_groups()
         ]
         self.fields["root_cause_analysis"].max_length = 8000
-        self.fields["failure_mode"].queryset = loop.failure_modes_for(self.instance.ai_system)
+        self.fields["failure_mode"].queryset = loop.failure_modes_for(
+            self.instance.ai_system, self.instance.failure_mode_id
+        )
         self.fields["failure_mode"].label_from_instance = lambda m: (
             f"AMDEC v{m.analysis.number} — {m.position}. {m.title}"
         )

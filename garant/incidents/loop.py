@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -150,13 +151,16 @@ def counts_text(found: Counts) -> str:
 # --- the failure mode and its occurrence ------------------------------------------------------
 
 
-def failure_modes_for(system):
+def failure_modes_for(system, linked_id: int | None = None):
     """The failure modes an event of `system` may be linked to: the rows of the analysis in
-    force (the latest frozen one), else of the draft."""
+    force (the latest frozen one), else of the draft; and the row already linked, even of an
+    older version (`linked_id`)."""
     analysis = risk_analyses.current(system) or risk_analyses.draft(system)
-    if analysis is None:
-        return FailureMode.objects.none()
-    return FailureMode.objects.within(analysis=analysis).select_related("analysis")
+    rows = FailureMode.objects.within(analysis__ai_system=system)
+    wanted = Q(analysis=analysis) if analysis else Q(pk__in=[])
+    if linked_id:
+        wanted |= Q(pk=linked_id)
+    return rows.filter(wanted).select_related("analysis").order_by("analysis__number", "position")
 
 
 def lineage_events(failure_mode: FailureMode, start: dt.date, end: dt.date) -> Counts:
