@@ -490,6 +490,9 @@ class ActionIn(Schema):
     failure_mode: Id | None = Field(
         None, description="Mode de défaillance (AMDEC) que l'action réduit."
     )
+    incident: Id | None = Field(
+        None, description="Événement indésirable dont l'action est une mesure corrective."
+    )
     title: Text = ""
     owner: Id | None = Field(None, description="Porteur (utilisateur).")
     owner_name: Text = Field("", description="Porteur sans compte Garant.")
@@ -508,6 +511,9 @@ class ActionOut(Schema):
     )
     failure_mode: int | None = Field(
         alias="failure_mode_id", description="Mode de défaillance (AMDEC) que l'action réduit."
+    )
+    incident: int | None = Field(
+        alias="incident_id", description="Événement indésirable (mesure corrective)."
     )
     title: str
     owner: int | None = Field(alias="owner_id")

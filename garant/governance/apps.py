@@ -10,10 +10,19 @@ class GovernanceConfig(AppConfig):
     def ready(self):
         from garant.compliance import linked
         from garant.core import home
-        from garant.governance import board, college, decisions, ethics, mitigations, queues
+        from garant.governance import (
+            board,
+            college,
+            decisions,
+            ethics,
+            incident_actions,
+            mitigations,
+            queues,
+        )
         from garant.governance.alert_views import panel_context
         from garant.governance.decisions import dossier_rows, open_conditions
         from garant.governance.todo import governance_todo
+        from garant.incidents import loop
         from garant.lifecycle import committee, dossier
         from garant.monitoring import alert_panels
         from garant.oversight import suspension
@@ -58,6 +67,8 @@ class GovernanceConfig(AppConfig):
         linked.register("college_reviews", ethics.college_evidence)
         # a failure mode of a risk analysis (risks, below) shows the actions that mitigate it
         risk_analyses.register_mitigations(mitigations.for_failure_modes)
+        # an adverse event (incidents, below) shows its corrective actions and opens one
+        loop.register_actions("governance/_incident_actions.html", incident_actions.panel_context)
         home.register(
             "governance", 20, todo=governance_todo, todo_template="governance/_home_todo.html"
         )

@@ -25,6 +25,7 @@ from garant.governance.models import (
     Decision,
     Meeting,
 )
+from garant.incidents.models import Incident
 from garant.oversight.models import Suspension
 from garant.risks.models import FailureMode, RiskAnalysis
 
@@ -190,6 +191,7 @@ class ActionForm(forms.ModelForm):
             "title",
             "decision",
             "failure_mode",
+            "incident",
             "owner",
             "owner_name",
             "due_date",
@@ -206,6 +208,9 @@ class ActionForm(forms.ModelForm):
         self.fields["owner"].queryset = users_of(meeting.committee.establishment_id)
         self.fields["failure_mode"].queryset = failure_modes_of(meeting.committee.establishment)
         self.fields["failure_mode"].label_from_instance = failure_mode_label
+        self.fields["incident"].queryset = Incident.objects.within(
+            ai_system__establishment=meeting.committee.establishment
+        ).select_related("ai_system")
 
 
 class AttendanceForm(forms.Form):

@@ -554,6 +554,15 @@ class Action(Audited, TenantModel):
         null=True,
         blank=True,
     )
+    # a corrective action of an adverse event (incidents, below), shown on the event's page
+    incident = models.ForeignKey(
+        "incidents.Incident",
+        verbose_name=_("événement indésirable"),
+        on_delete=models.PROTECT,
+        related_name="actions",
+        null=True,
+        blank=True,
+    )
     title = models.CharField(_("action"), max_length=300)
     owner = models.ForeignKey(
         User,

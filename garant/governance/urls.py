@@ -7,6 +7,7 @@ from garant.governance import (
     college_views,
     decision_views,
     ethics_views,
+    incident_actions,
     views,
 )
 
@@ -66,6 +67,7 @@ urlpatterns = [
         name="recommendation_action",
     ),
     path("alertes/<int:pk>/action/", alert_views.alert_action, name="alert_action"),
+    path("evenements/<int:pk>/action/", incident_actions.incident_action, name="incident_action"),
     path("alertes/<int:pk>/ordre-du-jour/", alert_views.alert_agenda, name="alert_agenda"),
     path(
         "alertes-supervision/<int:pk>/action/",

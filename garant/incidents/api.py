@@ -125,6 +125,14 @@ class IncidentOut(Schema):
     provider_unreachable: bool
     qualified_at: dt.datetime | None
     closed_at: dt.datetime | None
+    contributing_factors: list[str] = Field(
+        description="Facteurs contributifs (codes du référentiel incident_analysis)."
+    )
+    factors_version: str
+    root_cause_analysis: str
+    failure_mode: int | None = Field(
+        alias="failure_mode_id", description="Mode de défaillance (AMDEC) que l'événement réalise."
+    )
     reports: list[ReportOut]
 
     @staticmethod

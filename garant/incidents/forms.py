@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from garant.incidents import loop
 from garant.incidents.identity import refuse_identifiers
 from garant.incidents.models import Incident, IncidentPolicy, RegulatoryReport
 from garant.oversight.models import Suspension
@@ -183,3 +184,55 @@ class PolicyForm(forms.ModelForm):
     class Meta:
         model = IncidentPolicy
         fields = ["anonymous_allowed", "essential_operator"]
+
+
+class AnalysisForm(forms.ModelForm):
+    """The root-cause analysis: contributing factors by ALARM category (the referential's
+    codes), free text, and the AMDEC failure mode the event is an occurrence of."""
+
+    contributing_factors = forms.MultipleChoiceField(
+        label=gettext_lazy("facteurs contributifs"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = Incident
+        fields = ["contributing_factors", "root_cause_analysis", "failure_mode"]
+        widgets = {"root_cause_analysis": forms.Textarea(attrs={"rows": 4})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["contributing_factors"].choices = [
+            (group["label"], group["items"]) for group in loop.factor_groups()
+        ]
+        self.fields["root_cause_analysis"].max_length = 8000
+        self.fields["failure_mode"].queryset = loop.failure_modes_for(
+            self.instance.ai_system, self.instance.failure_mode_id
+        )
+        self.fields["failure_mode"].label_from_instance = lambda m: (
+            f"AMDEC v{m.analysis.number} — {m.position}. {m.title}"
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        for name, message in refuse_identifiers(
+            cleaned, {"root_cause_analysis": str(self.fields["root_cause_analysis"].label)}
+        ).items():
+            self.add_error(name, message)
+        return cleaned
+
+
+class OccurrenceForm(forms.Form):
+    """The quality manager's confirmation of the occurrence the events suggest."""
+
+    occurrence = forms.TypedChoiceField(label=gettext_lazy("fréquence retenue"), coerce=int)
+    basis = forms.CharField(
+        label=gettext_lazy("justification"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, levels, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["occurrence"].choices = [(v, f"{v} — {label}") for v, label in levels]

@@ -212,6 +212,35 @@ class Incident(Audited, TenantModel):
     )
     closed_at = models.DateTimeField(_("clos le"), null=True, blank=True)
     closing_note = models.TextField(_("analyse et clôture"), blank=True)
+    # — closing the loop (garant.incidents.loop) —
+    contributing_factors = models.JSONField(
+        _("facteurs contributifs"),
+        default=list,
+        blank=True,
+        help_text=_("Codes du référentiel incident_analysis (catégories ALARM)."),
+    )
+    factors_version = models.CharField(
+        _("version du référentiel des facteurs"), max_length=20, blank=True
+    )
+    root_cause_analysis = models.TextField(
+        _("analyse des causes"),
+        blank=True,
+        help_text=_("Causes immédiates et profondes, barrières qui ont manqué ou fonctionné."),
+    )
+    # an occurrence of a failure mode of the system's risk analysis (risks, below): the row of
+    # the version it was linked on; the count follows the row's lineage across versions
+    failure_mode = models.ForeignKey(
+        "risks.FailureMode",
+        verbose_name=_("mode de défaillance (AMDEC)"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="incidents",
+    )
+    analysed_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    analysed_at = models.DateTimeField(_("analysé le"), null=True, blank=True)
 
     tenant_path = "ai_system__establishment_id"
     audit_parent = "ai_system"

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -24,11 +25,13 @@ from garant.core import permissions
 from garant.core.documents import pdf_response
 from garant.core.models import Establishment
 from garant.core.referentials import vocabulary
-from garant.incidents import circuit, drafts, reports
+from garant.incidents import circuit, drafts, loop, reports
 from garant.incidents.forms import (
+    AnalysisForm,
     CloseForm,
     DeclareForm,
     NotRequiredForm,
+    OccurrenceForm,
     PolicyForm,
     QualifyForm,
     SentForm,
@@ -101,7 +104,12 @@ def declare(request, pk):
 
 def _incident(request, pk, permission="view") -> Incident:
     queryset = Incident.objects.select_related(
-        "ai_system__establishment", "ai_system__vendor", "service", "declared_by", "qualified_by"
+        "ai_system__establishment",
+        "ai_system__vendor",
+        "service",
+        "declared_by",
+        "qualified_by",
+        "failure_mode__analysis",
     )
     return permissions.get_scoped(request.user, queryset, pk, permission)
 
@@ -112,15 +120,80 @@ def detail(request, pk):
     system = incident.ai_system
     can_qualify = permissions.object_permission(request.user, incident, "qualify_incident")
     context = _system_context(request, system, "incidents")
+    suggested = loop.suggestion(incident)
     context.update(
         {
             "incident": incident,
             "reports": _rows(incident.reports.all()),
             "can_qualify": can_qualify,
             "close_form": CloseForm() if can_qualify else None,
+            "factors": loop.factor_labels(incident.contributing_factors, incident.factors_version),
+            "suggestion": suggested,
+            "occurrence_form": OccurrenceForm(
+                initial={"occurrence": suggested["level"], "basis": suggested["basis"]},
+                levels=suggested["levels"],
+            )
+            if suggested and can_qualify
+            else None,
+            "action_panels": loop.action_panels(request, incident),
         }
     )
     return render(request, "incidents/detail.html", context)
+
+
+@login_required
+def analyse(request, pk):
+    """The root-cause analysis and the link to the AMDEC failure mode."""
+    incident = _incident(request, pk, "qualify_incident")
+    if request.method == "POST":
+        form = AnalysisForm(request.POST, instance=incident)
+        if form.is_valid():
+            with transaction.atomic():
+                incident = form.save(commit=False)
+                incident.factors_version = loop.analysis_referential().version
+                incident.analysed_by, incident.analysed_at = request.user, timezone.now()
+                incident.save()
+            messages.success(request, _("Analyse des causes enregistrée."))
+            if incident.failure_mode_id and loop.suggestion(incident):
+                messages.info(
+                    request,
+                    _("Lié à l'AMDEC : confirmez la fréquence que suggèrent les événements."),
+                )
+            return redirect(incident)
+    else:
+        form = AnalysisForm(instance=incident)
+    context = _system_context(request, incident.ai_system, "incidents")
+    context.update({"incident": incident, "form": form})
+    return render(request, "incidents/analyse.html", context)
+
+
+@login_required
+@require_POST
+def occurrence(request, pk):
+    """The quality manager confirms (or changes) the suggested occurrence of the failure mode:
+    the AMDEC draft gets it on the row of the same lineage."""
+    incident = _incident(request, pk, "qualify_incident")
+    suggested = loop.suggestion(incident)
+    if suggested is None:
+        messages.error(request, _("Aucun mode de défaillance lié ou aucun événement à compter."))
+        return redirect(incident)
+    form = OccurrenceForm(request.POST, levels=suggested["levels"])
+    if not form.is_valid():
+        messages.error(request, _("Fréquence non enregistrée : choisissez un niveau et justifiez."))
+        return redirect(incident)
+    try:
+        row = loop.reestimate(
+            incident, form.cleaned_data["occurrence"], request.user, form.cleaned_data["basis"]
+        )
+    except ValueError as exc:
+        messages.error(request, str(exc))
+        return redirect(incident)
+    messages.success(
+        request,
+        _("Fréquence résiduelle %(o)s enregistrée dans l'AMDEC version %(v)s (brouillon).")
+        % {"o": row.residual_occurrence, "v": row.analysis.number},
+    )
+    return redirect(incident)
 
 
 @login_required
@@ -347,9 +420,21 @@ def banner_context(request, system) -> dict | None:
 
 
 def alert_panel_context(request, alert, can_change: bool) -> dict | None:
-    system = alert.feed.ai_system
-    linked = list(Incident.objects.within(monitoring_alert=alert))
+    """The « Événement indésirable » panel of an alert's page, of monitoring or of the
+    oversight rates: the events declared from it, and a link to declare one."""
+    system = alert.ai_system
+    field = "oversight_alert" if alert._meta.label_lower == "oversight.oversightalert" else "alert"
+    linked = list(
+        Incident.objects.within(**{"monitoring_alert" if field == "alert" else field: alert})
+    )
     can_declare = permissions.object_permission(request.user, system, "report_incident")
     if not can_declare and not linked:
         return None
-    return {"alert": alert, "system": system, "incidents": linked, "can_declare": can_declare}
+    declare = f"{reverse('incidents:declare', args=[system.pk])}?{field}={alert.pk}"
+    return {
+        "alert": alert,
+        "system": system,
+        "incidents": linked,
+        "can_declare": can_declare,
+        "declare_url": declare,
+    }

@@ -22,6 +22,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from garant.core.referentials import localized
+from garant.incidents import loop as incident_loop
 from garant.lifecycle import grids
 from garant.lifecycle.models import (
     Assessment,
@@ -29,6 +30,7 @@ from garant.lifecycle.models import (
     CriterionScore,
     IndicatorValue,
     NotApplicableIndicator,
+    PocCharter,
     Recommendation,
 )
 from garant.risks import analyses as risk_analyses
@@ -311,8 +313,28 @@ def freeze(assessment: Assessment, user, at=None) -> Assessment:
     return current
 
 
+def event_periods(project, today=None) -> list[tuple[str, object, object]]:
+    """The periods over which the adverse events are counted: the last twelve months (the
+    incident-analysis referential's period) and the PoC's, when its charter dates it."""
+    start, end = incident_loop.last_period(today)
+    periods = [(_("Événements indésirables (12 derniers mois)"), start, end)]
+    charter = PocCharter.objects.within(project=project).first()
+    if charter and charter.start_date:
+        poc_end = min(charter.end_date or end, end)
+        if charter.start_date <= poc_end:
+            periods.append(
+                (_("Événements indésirables (période du PoC)"), charter.start_date, poc_end)
+            )
+    return periods
+
+
 def linked_evidence(project) -> dict[str, list[dict]]:
     """What other capabilities hold for a criterion, by criterion code, shown beside it: the
-    highest residual criticality of the system's current risk analysis, for the criterion
-    the risk referential names (`feeds_criterion`)."""
-    return risk_analyses.criterion_evidence(project.ai_system)
+    highest residual criticality of the system's current risk analysis and the adverse events
+    counted per period (declared, serious, near misses), for the criterion the risk
+    referential names (`feeds_criterion`)."""
+    found = risk_analyses.criterion_evidence(project.ai_system)
+    events = incident_loop.criterion_evidence(project.ai_system, event_periods(project))
+    for code, items in events.items():
+        found.setdefault(code, []).extend(items)
+    return found

@@ -21,7 +21,8 @@ from django.utils.translation import gettext as _
 from garant.core.documents import PdfDocument, display, pdf_response
 from garant.core.numbers import money, number, percent
 from garant.core.permissions import get_scoped
-from garant.lifecycle import committee
+from garant.incidents import loop as incident_loop
+from garant.lifecycle import assessments, committee
 from garant.lifecycle.models import Assessment, Indicator, PocCharter, Project, Recommendation
 from garant.oversight import plans, rates, referential
 from garant.risks import analyses as risk_analyses
@@ -264,6 +265,21 @@ def _risk_analysis(system) -> dict | None:
     return {"fields": fields, "rows": rows}
 
 
+def _events(project: Project) -> list[tuple]:
+    """The adverse events per period (the decision grid's safety criterion shows the same
+    counts): declared, serious, near misses."""
+    rows = []
+    for label, start, end in assessments.event_periods(project):
+        found = incident_loop.system_counts(project.ai_system, start, end)
+        period = f"{label} — {display(start)} → {display(end)}"
+        rows.append((period, found.declared, found.serious, found.near_misses))
+    return rows
+
+
+def event_headers() -> list[str]:
+    return [_("Période"), _("Déclarés"), _("Graves"), _("Presque accidents")]
+
+
 def sections(project: Project) -> dict:
     charter = PocCharter.objects.within(project=project).prefetch_related("services").first()
     assessment = (
@@ -282,6 +298,8 @@ def sections(project: Project) -> dict:
         "rate_headers": rate_headers(),
         "registered": _registered(project),
         "risk_analysis": _risk_analysis(project.ai_system),
+        "events": _events(project),
+        "event_headers": event_headers(),
         "indicators": _indicators(charter),
         "assessment": assessment,
         "snapshot": assessment.snapshot if assessment else None,
@@ -361,6 +379,8 @@ def pdf(project: Project) -> bytes:
         )
     else:
         doc.paragraph(_("Pas d'analyse de risques figée."), note=True)
+    doc.heading(_("Événements indésirables"))
+    doc.table(data["event_headers"], data["events"], widths=[0.52, 0.16, 0.16, 0.16])
     for registered in data["registered"]:
         registered["section"].write_pdf(doc, registered["values"])
     doc.heading(_("Indicateurs de succès"))
