@@ -93,15 +93,17 @@ class Table:
     rows: list[SourceRow]
 
 
-def read_table(filename: str, content: bytes) -> Table:
-    """The rows of a CSV or XLSX file, or `FileProblem`."""
+def read_table(filename: str, content: bytes, columns: list[Column] | None = None) -> Table:
+    """The rows of a CSV or XLSX file under the headers of `columns` (default: the
+    register's), or `FileProblem`. Other imports (the people app's training records) pass
+    their own columns and reuse the reading, the checks of the file and the pending file."""
     if not content.strip():
         raise FileProblem(_("Le fichier est vide."))
     records = _records(filename, content)
     header = next(((n, values) for n, values in records if any(map(cell_text, values))), None)
     if header is None:
         raise FileProblem(_("Le fichier est vide."))
-    positions = _match_headers(header[1])
+    positions = _match_headers(header[1], columns or COLUMNS)
     rows = []
     for number, values in records:
         texts = [cell_text(v) for v in values]
@@ -124,8 +126,9 @@ def read_table(filename: str, content: bytes) -> Table:
     return Table(filename, rows)
 
 
-def _match_headers(values) -> dict[int, Column]:
+def _match_headers(values, columns: list[Column]) -> dict[int, Column]:
     """{position: column} for the header row; unknown, repeated or missing headers refused."""
+    by_key = BY_KEY if columns is COLUMNS else {key: c for c in columns for key in c.keys}
     positions: dict[int, Column] = {}
     letters: dict[Column, str] = {}
     problems = []
@@ -134,7 +137,7 @@ def _match_headers(values) -> dict[int, Column]:
         if not text:
             continue
         letter = get_column_letter(index + 1)
-        column = BY_KEY.get(header_key(text))
+        column = by_key.get(header_key(text))
         if column is None:
             problems.append(
                 _("Colonne %(letter)s : en-tête inconnu « %(header)s ».")
@@ -148,7 +151,7 @@ def _match_headers(values) -> dict[int, Column]:
         else:
             positions[index] = column
             letters[column] = letter
-    missing = [c.header for c in COLUMNS if c.required and c not in letters]
+    missing = [c.header for c in columns if c.required and c not in letters]
     if missing:
         problems.append(
             _("Colonnes obligatoires absentes : %(headers)s.")
@@ -158,7 +161,7 @@ def _match_headers(values) -> dict[int, Column]:
         problems = problems[:20]
         problems.append(
             _("En-têtes attendus (ligne 1) : %(headers)s.")
-            % {"headers": ", ".join(_quoted(c.header) for c in COLUMNS)}
+            % {"headers": ", ".join(_quoted(c.header) for c in columns)}
         )
         raise FileProblem(*problems)
     return positions
@@ -544,9 +547,11 @@ def _pending_path(token: str) -> Path | None:
     return _imports_dir() / token
 
 
-def _keep(request, content: bytes, filename: str, default_establishment) -> str:
+def _keep(
+    request, content: bytes, filename: str, default_establishment, session_key=SESSION_KEY
+) -> str:
     """Store the checked file until confirmation; returns its token (kept in the session)."""
-    _discard(request)
+    _discard(request, session_key)
     folder = _imports_dir()
     now = time.time()
     for old in folder.iterdir():  # previews abandoned for a day
@@ -554,7 +559,7 @@ def _keep(request, content: bytes, filename: str, default_establishment) -> str:
             old.unlink(missing_ok=True)
     token = secrets.token_urlsafe(24)
     (folder / token).write_bytes(content)
-    request.session[SESSION_KEY] = {
+    request.session[session_key] = {
         "token": token,
         "user": request.user.pk,
         "filename": filename,
@@ -563,8 +568,8 @@ def _keep(request, content: bytes, filename: str, default_establishment) -> str:
     return token
 
 
-def _discard(request) -> None:
-    pending = request.session.pop(SESSION_KEY, None)
+def _discard(request, session_key=SESSION_KEY) -> None:
+    pending = request.session.pop(session_key, None)
     if pending and (path := _pending_path(pending.get("token", ""))):
         path.unlink(missing_ok=True)
 
@@ -588,15 +593,15 @@ class UploadForm(forms.Form):
         ),
     )
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args, user, permission: str = "import", **kwargs):
         super().__init__(*args, **kwargs)
-        establishments = list(Establishment.objects.for_user(user, "import"))
+        establishments = list(Establishment.objects.for_user(user, permission))
         self.only_establishment = establishments[0] if len(establishments) == 1 else None
         if self.only_establishment:
             del self.fields["establishment"]
         else:
             self.fields["establishment"].queryset = Establishment.objects.for_user(
-                user, "import"
+                user, permission
             ).filter(pk__in=[e.pk for e in establishments])
 
     def clean_file(self):
@@ -638,8 +643,9 @@ def import_systems(request):
     return _render(request, form, filename=filename, preview=preview, token=token)
 
 
-def _confirm(request):
-    pending = request.session.get(SESSION_KEY) or {}
+def pending_file(request, session_key=SESSION_KEY) -> tuple[dict, Path] | None:
+    """The file checked by this user's preview whose token the confirmation sends, if any."""
+    pending = request.session.get(session_key) or {}
     token = request.POST.get("token", "")
     path = _pending_path(token)
     if (
@@ -647,8 +653,16 @@ def _confirm(request):
         or pending.get("user") != request.user.pk
         or not (path and path.exists())
     ):
+        return None
+    return pending, path
+
+
+def _confirm(request):
+    found = pending_file(request)
+    if found is None:
         messages.error(request, _("Cet aperçu n'est plus valable : déposez à nouveau le fichier."))
         return redirect("registry:system_import")
+    pending, path = found
     filename = pending["filename"]
     default = None
     if pending["establishment"]:
