@@ -6,9 +6,11 @@ plan, and the audited person list."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
@@ -263,3 +265,28 @@ def test_person_list_is_limited_to_its_roles_and_every_api_read_is_audited(world
     rows = client.get("/api/people").json()
     assert {r["last_name"] for r in rows} == {"Martin", "Durand", "Petit"}
     assert AuditEvent.objects.filter(object_type="people.read").count() == before + 1
+
+
+def test_export_and_reminders_follow_the_habilitations(
+    world, client, mailoutbox, django_capture_on_commit_callbacks
+):
+    module, people, referent = setup_people(world)
+    system = world["a"]["system"]
+    today = timezone.localdate()
+    train(people["Martin"], module, today - dt.timedelta(days=350), referent)  # ends in ~15 d
+    grant(people["Martin"], system, referent, today)
+    referent.email = "referent@example.org"
+    referent.save()
+    with audit_context(source="test"):
+        _, raw_a = FeedbackToken.issue(world["a"]["est"], "Annuaire A")
+        _, raw_b = FeedbackToken.issue(world["b"]["est"], "Annuaire B")
+    url = reverse("api:export") + f"?system={system.pk}"
+    csv = client.get(url, HTTP_AUTHORIZATION=f"Bearer {raw_a}").content.decode("utf-8-sig")
+    assert "Martin;Alex;10000000001" in csv and "granted" in csv
+    assert client.get(url, HTTP_AUTHORIZATION=f"Bearer {raw_b}").status_code == 404
+    client.force_login(referent)
+    assert "Martin" in client.get(reverse("home")).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("habilitation_reminders", stdout=io.StringIO())
+        call_command("habilitation_reminders", stdout=io.StringIO())  # once per expiry
+    assert len(mailoutbox) == 1 and "Martin" in mailoutbox[0].body

@@ -22,5 +22,7 @@ class PeopleConfig(AppConfig):
             todo=habilitations.home_todo,
             todo_template="people/_home_todo.html",
         )
+        # no room left in the one-line main menu: the way in is a link under the greeting
+        home.register("training", 38, intro_template="people/_home_intro.html")
         linked.register("people_coverage", coverage.evidence)
         plans.register_people_check("habilitations", habilitations.overseer_flags)
