@@ -15,24 +15,22 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from garant.core import audit, permissions
+from garant.core import permissions
 from garant.core.models import Establishment, Service
 from garant.people.forms import PersonForm
 from garant.people.models import Person, TrainingModule, TrainingRecord
 from garant.people.referential import codes
 from garant.registry import imports as machinery
 from garant.registry.columns import CellError, Column, DateColumn, EstablishmentColumn, ImportRow
-from garant.registry.imports import FileProblem, RowError, read_table
+from garant.registry.imports import RowError
 
 SESSION_KEY = "people_import"
 PERSON_FIELDS = ("last_name", "first_name", "profession", "service", "rpps", "staff_id")
@@ -199,22 +197,7 @@ def _errors_of(errors: dict[str, list[str]], source) -> list[RowError]:
 
 def _check_row(preview, source, resolver, new_people, default_establishment):
     row = ImportRow(resolver=resolver, establishment=default_establishment)
-    data, errors = {}, []
-    for column in COLUMNS:
-        text = source.cells.get(column, "")
-        try:
-            data[column.field] = column.parse(text, row)
-        except CellError as exc:
-            errors.append(RowError(source.number, column.header, text, str(exc)))
-    for letter, text in source.stray:
-        errors.append(
-            RowError(
-                source.number,
-                _("colonne %(letter)s (sans en-tête)") % {"letter": letter},
-                text,
-                _("valeur sous une colonne sans en-tête"),
-            )
-        )
+    data, errors = machinery.parse_cells(source, COLUMNS, row)
     if row.establishment is None and not errors:
         errors.append(
             RowError(source.number, HEADER["establishment"], "", _("établissement non précisé"))
@@ -273,77 +256,45 @@ def _render(request, form, **context):
     return render(request, "people/import.html", context)
 
 
+def _create_counts(preview: Preview) -> dict[str, int]:
+    n_records, n_people = create(preview)
+    return {"records": n_records, "people": n_people}
+
+
+FLOW = machinery.Flow(
+    session_key=SESSION_KEY,
+    permission=PERMISSION,
+    columns=COLUMNS,
+    check=check,
+    create=_create_counts,
+    event="people.import",
+    title=lambda filename: _("Import de formations « %(file)s »") % {"file": filename},
+    render=_render,
+    retry_url="people:import",
+)
+
+
+def _confirm(request):
+    done = machinery.confirm(request, FLOW)
+    if not isinstance(done, tuple):
+        return done
+    filename, counts = done
+    messages.success(
+        request,
+        ngettext(
+            "%(n)d formation importée depuis « %(file)s ».",
+            "%(n)d formations importées depuis « %(file)s ».",
+            counts["records"],
+        )
+        % {"n": counts["records"], "file": filename},
+    )
+    return redirect("people:persons")
+
+
 @login_required
 def import_records(request):
     if not permissions.can(request.user, PERMISSION):
         raise PermissionDenied(_("Votre rôle ne permet pas d'importer des formations."))
     if request.method == "POST" and "token" in request.POST:
         return _confirm(request)
-    form = machinery.UploadForm(
-        request.POST or None, request.FILES or None, user=request.user, permission=PERMISSION
-    )
-    if request.method != "POST" or not form.is_valid():
-        return _render(request, form)
-    upload = form.cleaned_data["file"]
-    filename = Path(upload.name).name[:150]
-    content = upload.read()
-    try:
-        table = read_table(filename, content, COLUMNS)
-        preview = check(table, request.user, form.default_establishment)
-    except FileProblem as problem:
-        return _render(request, form, filename=filename, problem=problem)
-    token = None
-    if preview.ok:
-        token = machinery._keep(request, content, filename, form.default_establishment, SESSION_KEY)
-    return _render(request, form, filename=filename, preview=preview, token=token)
-
-
-def _confirm(request):
-    found = machinery.pending_file(request, SESSION_KEY)
-    if found is None:
-        messages.error(request, _("Cet aperçu n'est plus valable : déposez à nouveau le fichier."))
-        return redirect("people:import")
-    pending, path = found
-    filename = pending["filename"]
-    default = None
-    if pending["establishment"]:
-        allowed = Establishment.objects.for_user(request.user, PERMISSION)
-        default = allowed.filter(pk=pending["establishment"]).first()
-    form = machinery.UploadForm(user=request.user, permission=PERMISSION)
-    try:
-        preview = check(read_table(filename, path.read_bytes(), COLUMNS), request.user, default)
-        if not preview.ok:
-            return _render(request, form, filename=filename, preview=preview, changed=True)
-        establishments = [est for est, _count in preview.per_establishment()]
-        with audit.audit_context(user=request.user, source="import"), transaction.atomic():
-            n_records, n_people = create(preview)
-            audit.record_event(
-                "people.import",
-                _("Import de formations « %(file)s »") % {"file": filename},
-                {
-                    "file": [None, filename],
-                    "records": [None, n_records],
-                    "people": [None, n_people],
-                    "establishments": [None, [est.code for est in establishments]],
-                },
-                establishment_id=establishments[0].pk if len(establishments) == 1 else None,
-            )
-    except FileProblem as problem:
-        return _render(request, form, filename=filename, problem=problem)
-    except IntegrityError:
-        messages.error(
-            request, _("Le registre a changé pendant l'import ; rien n'a été importé. Réessayez.")
-        )
-        return redirect("people:import")
-    finally:
-        machinery._discard(request, SESSION_KEY)
-    messages.success(
-        request,
-        ngettext(
-            "%(n)d formation importée depuis « %(file)s ».",
-            "%(n)d formations importées depuis « %(file)s ».",
-            n_records,
-        )
-        % {"n": n_records, "file": filename},
-    )
-    return redirect("people:persons")
+    return machinery.upload(request, FLOW)

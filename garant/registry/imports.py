@@ -20,6 +20,7 @@ import secrets
 import time
 import zipfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -439,10 +440,11 @@ def check(table: Table, user, default_establishment=None) -> Preview:
     return preview
 
 
-def _check_row(preview, source: SourceRow, resolver, row_forms, user, default_establishment):
-    row = ImportRow(resolver=resolver, establishment=default_establishment)
+def parse_cells(source: SourceRow, columns: list[Column], row) -> tuple[dict, list[RowError]]:
+    """The form data of one row ({field: value}) and the errors of its cells, in column
+    order, values found under columns without header included."""
     data, errors = {}, []
-    for column in COLUMNS:
+    for column in columns:
         text = source.cells.get(column, "")
         try:
             data[column.field] = column.parse(text, row)
@@ -457,6 +459,12 @@ def _check_row(preview, source: SourceRow, resolver, row_forms, user, default_es
                 _("valeur sous une colonne sans en-tête"),
             )
         )
+    return data, errors
+
+
+def _check_row(preview, source: SourceRow, resolver, row_forms, user, default_establishment):
+    row = ImportRow(resolver=resolver, establishment=default_establishment)
+    data, errors = parse_cells(source, COLUMNS, row)
 
     form = row_forms.bind(data)
     if not form.is_valid():
@@ -623,26 +631,6 @@ def _render(request, form, **context):
     return render(request, "registry/import.html", context)
 
 
-@login_required
-def import_systems(request):
-    if not permissions.can(request.user, "import"):
-        raise PermissionDenied(_("Votre rôle ne permet pas d'importer dans la cartographie."))
-    if request.method == "POST" and "token" in request.POST:
-        return _confirm(request)
-    form = UploadForm(request.POST or None, request.FILES or None, user=request.user)
-    if request.method != "POST" or not form.is_valid():
-        return _render(request, form)
-    upload = form.cleaned_data["file"]
-    filename = Path(upload.name).name[:150]
-    content = upload.read()
-    try:
-        preview = check(read_table(filename, content), request.user, form.default_establishment)
-    except FileProblem as problem:
-        return _render(request, form, filename=filename, problem=problem)
-    token = _keep(request, content, filename, form.default_establishment) if preview.ok else None
-    return _render(request, form, filename=filename, preview=preview, token=token)
-
-
 def pending_file(request, session_key=SESSION_KEY) -> tuple[dict, Path] | None:
     """The file checked by this user's preview whose token the confirmation sends, if any."""
     pending = request.session.get(session_key) or {}
@@ -657,58 +645,134 @@ def pending_file(request, session_key=SESSION_KEY) -> tuple[dict, Path] | None:
     return pending, path
 
 
-def _confirm(request):
-    found = pending_file(request)
+@dataclass(frozen=True)
+class Flow:
+    """What differs between two imports that share this machinery: the register's systems
+    here, the people app's training records (`garant.people.imports`)."""
+
+    session_key: str
+    permission: str
+    columns: list[Column]
+    check: Callable  # (table, user, default establishment) -> preview
+    create: Callable  # (valid preview) -> {what: count}, inside the transaction
+    event: str  # the summary audit event's object type
+    title: Callable[[str], str]  # file name -> the summary event's French title
+    render: Callable  # (request, form, **context) -> the import page
+    retry_url: str  # where an expired preview or a concurrent change sends the user
+
+
+def confirm(request, flow: Flow):
+    """Check the pending file again and, if still valid, create everything in one
+    transaction with a summary audit event. Returns (file name, counts) once done, or the
+    response to give instead (the preview expired, became invalid, or the data changed)."""
+    found = pending_file(request, flow.session_key)
     if found is None:
         messages.error(request, _("Cet aperçu n'est plus valable : déposez à nouveau le fichier."))
-        return redirect("registry:system_import")
+        return redirect(flow.retry_url)
     pending, path = found
     filename = pending["filename"]
     default = None
     if pending["establishment"]:
-        importable = Establishment.objects.for_user(request.user, "import")
-        default = importable.filter(pk=pending["establishment"]).first()
-    form = UploadForm(user=request.user)
+        allowed = Establishment.objects.for_user(request.user, flow.permission)
+        default = allowed.filter(pk=pending["establishment"]).first()
+    form = UploadForm(user=request.user, permission=flow.permission)
     try:
-        # Checked again: the register, the vendors or the user's roles may have changed.
-        preview = check(read_table(filename, path.read_bytes()), request.user, default)
+        # Checked again: the records or the user's roles may have changed since the preview.
+        table = read_table(filename, path.read_bytes(), flow.columns)
+        preview = flow.check(table, request.user, default)
         if not preview.ok:
-            return _render(request, form, filename=filename, preview=preview, changed=True)
+            return flow.render(request, form, filename=filename, preview=preview, changed=True)
         establishments = [est for est, _count in preview.per_establishment()]
         with audit.audit_context(user=request.user, source="import"), transaction.atomic():
-            n_systems, n_vendors = create(preview)
+            counts = flow.create(preview)
             audit.record_event(
-                "registry.import",
-                _("Import de « %(file)s »") % {"file": filename},
+                flow.event,
+                flow.title(filename),
                 {
                     "file": [None, filename],
-                    "systems": [None, n_systems],
-                    "vendors": [None, n_vendors],
+                    **{key: [None, n] for key, n in counts.items()},
                     "establishments": [None, [est.code for est in establishments]],
                 },
                 establishment_id=establishments[0].pk if len(establishments) == 1 else None,
             )
     except FileProblem as problem:
-        return _render(request, form, filename=filename, problem=problem)
+        return flow.render(request, form, filename=filename, problem=problem)
     except IntegrityError:
         logger.warning("import of %s failed on a concurrent change", filename, exc_info=True)
         messages.error(
             request,
             _("Le registre a changé pendant l'import ; rien n'a été importé. Réessayez."),
         )
-        return redirect("registry:system_import")
+        return redirect(flow.retry_url)
     finally:
-        _discard(request)
+        _discard(request, flow.session_key)
+    return filename, counts
+
+
+def _create_counts(preview: Preview) -> dict[str, int]:
+    n_systems, n_vendors = create(preview)
+    return {"systems": n_systems, "vendors": n_vendors}
+
+
+FLOW = Flow(
+    session_key=SESSION_KEY,
+    permission="import",
+    columns=COLUMNS,
+    check=check,
+    create=_create_counts,
+    event="registry.import",
+    title=lambda filename: _("Import de « %(file)s »") % {"file": filename},
+    render=_render,
+    retry_url="registry:system_import",
+)
+
+
+def _confirm(request):
+    done = confirm(request, FLOW)
+    if not isinstance(done, tuple):
+        return done
+    filename, counts = done
     messages.success(
         request,
         ngettext(
             "%(n)d système importé depuis « %(file)s ».",
             "%(n)d systèmes importés depuis « %(file)s ».",
-            n_systems,
+            counts["systems"],
         )
-        % {"n": n_systems, "file": filename},
+        % {"n": counts["systems"], "file": filename},
     )
     return redirect("registry:system_list")
+
+
+def upload(request, flow: Flow):
+    """The import page: the upload form, or the preview of the file sent (every error, or
+    what will be created and the token that confirms it)."""
+    form = UploadForm(
+        request.POST or None, request.FILES or None, user=request.user, permission=flow.permission
+    )
+    if request.method != "POST" or not form.is_valid():
+        return flow.render(request, form)
+    upload = form.cleaned_data["file"]
+    filename = Path(upload.name).name[:150]
+    content = upload.read()
+    try:
+        table = read_table(filename, content, flow.columns)
+        preview = flow.check(table, request.user, form.default_establishment)
+    except FileProblem as problem:
+        return flow.render(request, form, filename=filename, problem=problem)
+    token = None
+    if preview.ok:
+        token = _keep(request, content, filename, form.default_establishment, flow.session_key)
+    return flow.render(request, form, filename=filename, preview=preview, token=token)
+
+
+@login_required
+def import_systems(request):
+    if not permissions.can(request.user, "import"):
+        raise PermissionDenied(_("Votre rôle ne permet pas d'importer dans la cartographie."))
+    if request.method == "POST" and "token" in request.POST:
+        return _confirm(request)
+    return upload(request, FLOW)
 
 
 @login_required
