@@ -14,17 +14,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
+from ninja.pagination import paginate
 
 from garant.core import audit, documents, permissions
-from garant.core.api import READ_ERRORS, forbidden
+from garant.core.api import READ_ERRORS, Pagination, forbidden
 from garant.oversight.api import FeedbackTokenAuth
 from garant.people import habilitations as habs
 from garant.people.models import Habilitation, Person
-from garant.people.views import EXPORT_HEADERS, export_rows
 from garant.registry.models import AISystem
 
 habilitations = Router(tags=["Habilitations"])
@@ -109,7 +109,7 @@ def export(request, query: Query[ExportQuery]):
     system = _system_of(request.auth, query.system)
     if system is None:
         raise Http404
-    content = documents.csv_bytes(EXPORT_HEADERS, export_rows(system))
+    content = documents.csv_bytes(habs.EXPORT_HEADERS, habs.export_rows(system))
     response = HttpResponse(content, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="habilitations-{system.pk}.csv"'
     return response
@@ -132,22 +132,19 @@ class PersonOut(Schema):
     response={200: list[PersonOut], **READ_ERRORS},
     summary="Lister le registre du personnel (lecture tracée dans le journal d'audit)",
 )
+@paginate(Pagination)
 def list_people(request):
     if not permissions.can(request.user, "view_people"):
         raise forbidden(_("Votre rôle ne permet pas de lire le registre du personnel."))
-    rows = list(Person.objects.restrict(request.user, "view_people").order_by("pk"))
-    establishments = sorted({p.establishment_id for p in rows})
+    rows = Person.objects.restrict(request.user, "view_people").order_by("pk")
+    counts = rows.values("establishment_id").annotate(n=Count("pk")).order_by("establishment_id")
+    page = request.GET.get("page", "1")
     with audit.audit_context(user=request.user, source="api", request=request):
-        for establishment_id in establishments or [None]:
+        for item in counts:
             audit.record_event(
                 "people.read",
                 _("Lecture du registre du personnel par l'API"),
-                {
-                    "people": [
-                        None,
-                        sum(1 for p in rows if p.establishment_id == establishment_id),
-                    ]
-                },
-                establishment_id=establishment_id,
+                {"people": [None, item["n"]], "page": [None, page[:10]]},
+                establishment_id=item["establishment_id"],
             )
     return rows

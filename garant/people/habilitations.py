@@ -160,6 +160,37 @@ def answer(habilitation: Habilitation | None, on: dt.date | None = None) -> dict
     }
 
 
+# --- the list export per system ----------------------------------------------------------
+
+#: the columns of the export (French headers: a file format, whatever the language)
+EXPORT_HEADERS = [
+    "Nom",
+    "Prénom",
+    "RPPS/ADELI",
+    "Identifiant interne",
+    "Profession",
+    "Service",
+    "État",
+    "Valable jusqu'au",
+]
+
+
+def export_rows(system):
+    """One row per habilitation of `system` (the list export, web page and API alike)."""
+    for h in with_expiry(system.habilitations.select_related("person__service")):
+        p = h.person
+        yield [
+            p.last_name,
+            p.first_name,
+            p.rpps,
+            p.staff_id,
+            p.profession_label,
+            p.service.name if p.service else "",
+            state_of(h),
+            h.expiry,
+        ]
+
+
 # --- reminders: home page and e-mails -------------------------------------------------------
 
 

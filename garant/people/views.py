@@ -282,36 +282,8 @@ def change(request, pk):
     return redirect("people:system", habilitation.ai_system_id)
 
 
-EXPORT_HEADERS = [
-    "Nom",
-    "Prénom",
-    "RPPS/ADELI",
-    "Identifiant interne",
-    "Profession",
-    "Service",
-    "État",
-    "Valable jusqu'au",
-]
-
-
-def export_rows(system):
-    """One row per habilitation of `system` (the list export, web page and API alike)."""
-    for h in habs.with_expiry(system.habilitations.select_related("person__service")):
-        p = h.person
-        yield [
-            p.last_name,
-            p.first_name,
-            p.rpps,
-            p.staff_id,
-            p.profession_label,
-            p.service.name if p.service else "",
-            habs.state_of(h),
-            h.expiry,
-        ]
-
-
 @login_required
 def system_export(request, pk):
     system = _system(request, pk, VIEW)
-    content = documents.csv_bytes(EXPORT_HEADERS, export_rows(system))
+    content = documents.csv_bytes(habs.EXPORT_HEADERS, habs.export_rows(system))
     return documents.download(content, f"habilitations-{system.pk}.csv", "text/csv; charset=utf-8")
