@@ -290,3 +290,17 @@ def test_export_and_reminders_follow_the_habilitations(
         call_command("habilitation_reminders", stdout=io.StringIO())
         call_command("habilitation_reminders", stdout=io.StringIO())  # once per expiry
     assert len(mailoutbox) == 1 and "Martin" in mailoutbox[0].body
+
+
+def test_the_demo_flags_its_lapsed_overseer_and_has_lapsed_users(demo, client_for):
+    from garant.core.models import User
+    from garant.registry.models import AISystem
+
+    fractures = AISystem.objects.unrestricted().get(
+        name="Détection des fractures sur radiographies", establishment__code="valmont"
+    )
+    figures = coverage.system_coverage(fractures).total
+    assert figures.users > 30 and figures.lapsed >= 1 and figures.windows[0][1] >= 1
+    client = client_for(User.objects.get(username="comite.valmont"))
+    page = client.get(reverse("oversight:plan", args=[fractures.pk])).content.decode()
+    assert page.count("overseer-flag") == 1 and "habilitation expirée depuis le" in page

@@ -1,8 +1,9 @@
 """Demo training and habilitations at the CHU de Valmont (issue 14): a catalogue of seven
-modules, 60 staff members of the emergency, imaging and DIM services, their trainings over
+modules, 61 staff members of the emergency, imaging and DIM services, their trainings over
 the last three years, and habilitations for two routine systems (the fracture detection and
 the PMSI coding aid). Some trainings have lapsed (their habilitations are expired), some
-expire within 30 or 90 days (the referent's home page lists them)."""
+expire within 30 or 90 days (the referent's home page lists them). Claire Vasseur,
+named in the fracture detection's oversight plan, has lapsed: the plan tab flags her."""
 
 from __future__ import annotations
 
@@ -303,4 +304,34 @@ def load_demo_people(establishments, users, today: dt.date) -> int:
                     charter_signed_on=tool_record.completed_on if name == PMSI else None,
                 )
                 habilitation.trainings.set([literacy, tool_record])
+    if FRACTURES in systems:
+        _lapsed_overseer(valmont, services, modules, systems[FRACTURES], referent, today)
+        count += 1
     return count
+
+
+def _lapsed_overseer(valmont, services, modules, system, referent, today) -> None:
+    """The radiologist named in the fracture detection's oversight plan: her tool training
+    lapsed 70 days ago, so her habilitation has expired and the plan tab flags her."""
+    person = Person.objects.create(
+        establishment=valmont,
+        last_name="Vasseur",
+        first_name="Claire",
+        profession="physician",
+        service=services.get("Radiologie"),
+        rpps="10100000999",
+        staff_id="VAL3999",
+    )
+    records = [
+        TrainingRecord.objects.create(
+            person=person, module=modules[code], completed_on=today - dt.timedelta(days=days)
+        )
+        for code, days in (("ia-maitrise", 400), ("ia-fractures", 800))
+    ]
+    habilitation = Habilitation.objects.create(
+        person=person,
+        ai_system=system,
+        granted_on=today - dt.timedelta(days=795),
+        granted_by=referent,
+    )
+    habilitation.trainings.set(records)
