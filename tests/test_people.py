@@ -18,7 +18,7 @@ from garant.core.audit import audit_context
 from garant.core.audit_models import AuditEvent
 from garant.core.models import Role, Service
 from garant.oversight.models import FeedbackToken, OversightPlanVersion
-from garant.people import coverage
+from garant.people import coverage, retention
 from garant.people import habilitations as habs
 from garant.people.models import Habilitation, Person, Prerequisites, TrainingModule, TrainingRecord
 
@@ -304,3 +304,41 @@ def test_the_demo_flags_its_lapsed_overseer_and_has_lapsed_users(demo, client_fo
     client = client_for(User.objects.get(username="comite.valmont"))
     page = client.get(reverse("oversight:plan", args=[fractures.pk])).content.decode()
     assert page.count("overseer-flag") == 1 and "habilitation expirée depuis le" in page
+
+
+def test_a_referent_grants_only_when_prerequisites_are_met_then_suspends(world, client):
+    module, people, referent = setup_people(world)
+    system = world["a"]["system"]
+    client.force_login(referent)
+    url = reverse("people:grant", args=[system.pk])
+    refused = client.post(url, {"person": people["Petit"].pk})
+    assert refused.status_code == 422
+    assert "Formation manquante ou expirée : Utiliser le triage." in refused.content.decode()
+    train(people["Petit"], module, timezone.localdate(), referent)
+    assert client.post(url, {"person": people["Petit"].pk}).status_code == 302
+    h = Habilitation.objects.unrestricted().get(person=people["Petit"], ai_system=system)
+    change = reverse("people:change", args=[h.pk])
+    client.post(change, {"action": "suspend"})  # a reason is required
+    h.refresh_from_db()
+    assert h.status == Habilitation.Status.GRANTED
+    client.post(change, {"action": "suspend", "comment": "Écart répété au protocole"})
+    h.refresh_from_db()
+    assert h.status == Habilitation.Status.SUSPENDED
+    nurse = world["users"]["a"][Role.CONTRIBUTOR]
+    client.force_login(nurse)
+    assert client.post(url, {"person": people["Martin"].pk}).status_code == 403
+
+
+def test_people_are_erased_after_the_retention_period(world):
+    module, people, referent = setup_people(world)
+    train(people["Martin"], module, dt.date(2019, 1, 10), referent)
+    with audit_context(user=referent, source="test"):
+        for name, left in (("Martin", dt.date(2020, 5, 31)), ("Durand", dt.date(2021, 6, 2))):
+            people[name].left_on = left
+            people[name].save()
+    with audit_context(source="test"):  # 5 years (referential) after 31/05/2020, not 02/06/2021
+        assert retention.erase(on=dt.date(2026, 6, 1)) == 1
+    left = set(Person.objects.unrestricted().values_list("last_name", flat=True))
+    assert left == {"Durand", "Petit"}
+    assert not TrainingRecord.objects.unrestricted().exists()
+    assert AuditEvent.objects.filter(object_type="people.retention").exists()
