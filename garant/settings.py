@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "garant.risks",  # risk analysis (AMDEC / FMEA) per system
     "garant.incidents",  # adverse events (FEI) and their regulatory reports
     "garant.patients",  # patients: notices, public register, rights, objections, deletion
+    "garant.people",  # training catalogue and records, habilitation per tool
     "garant.lifecycle",
     "garant.governance",
     "garant.sso",  # single sign-on (OpenID Connect)

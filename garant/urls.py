@@ -9,6 +9,7 @@ urlpatterns = [
     path("conformite/", include("garant.compliance.urls")),
     path("supervision/", include("garant.oversight.urls")),
     path("risques/", include("garant.risks.urls")),
+    path("formation/", include("garant.people.urls")),
     path("evenements/", include("garant.incidents.urls")),
     path("projets/", include("garant.lifecycle.urls")),
     path("comites/", include("garant.governance.urls")),

@@ -53,6 +53,7 @@ from garant.lifecycle.models import (
 )
 from garant.monitoring.models import Alert, AlertRule, Feed
 from garant.oversight.models import OversightAlert, OversightRule, Suspension
+from garant.people.models import Habilitation, Person, TrainingModule
 from garant.registry.models import AISystem, AISystemVersion, Declaration, Vendor
 from garant.risks.models import FailureMode, RiskAnalysis
 from tests.test_tenancy_generated import PAGE_ARGS, PAGES, VALUE_OF_ROUTE, VALUES
@@ -111,6 +112,9 @@ KINDS = {
     "ethics_recommendation": (EthicsRecommendation, None),
     "analysis": (RiskAnalysis, Count("failure_modes")),
     "failure_mode": (FailureMode, None),
+    "module": (TrainingModule, None),
+    "person": (Person, Count("trainings")),
+    "habilitation": (Habilitation, None),
 }
 
 # pages where a kind of finding is what a person came to read: an establishment's code is a

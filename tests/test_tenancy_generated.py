@@ -58,6 +58,7 @@ from garant.incidents.models import Incident
 from garant.lifecycle.models import Idea, Notification
 from garant.monitoring.models import Alert, AlertRule, Feed
 from garant.oversight.models import OversightAlert, OversightPlanVersion, OversightRule, Suspension
+from garant.people.models import Habilitation, Person, Prerequisites, TrainingModule
 from garant.registry.models import AISystemVersion, Declaration, Vendor
 from garant.risks import analyses as risk_analyses
 from tests.conftest import make_system, make_user
@@ -199,6 +200,15 @@ PAGE_ARGS: dict[str, tuple[str, ...]] = {
     "risks:mode_add": ("analysis",),
     "risks:mode_edit": ("failure_mode",),
     "risks:mode_delete": ("failure_mode",),
+    "people:module_edit": ("module",),
+    "people:person": ("person",),
+    "people:person_edit": ("person",),
+    "people:record_add": ("person",),
+    "people:system": ("system",),
+    "people:prerequisites": ("system",),
+    "people:grant": ("system",),
+    "people:system_export": ("system",),
+    "people:change": ("habilitation",),
 }
 
 # API path parameter -> kind of record, when it is not simply "<kind>_id"
@@ -392,6 +402,29 @@ def _records_of(est, users) -> dict:
         ethics_recommendation = EthicsRecommendation.objects.create(
             referral=ethics_referral, position=1, text=f"Recommandation {MARKER}"
         )
+        module = TrainingModule.objects.create(
+            establishment=est,
+            code="module-b",
+            title=f"Module {MARKER}",
+            kind="tool_use",
+            level="basic",
+            duration_hours=2,
+            provider="internal",
+            validity_months=12,
+        )
+        module.systems.set([system])
+        Prerequisites.objects.create(ai_system=system).modules.set([module])
+        person = Person.objects.create(
+            establishment=est,
+            last_name=f"Personne {MARKER}",
+            first_name="Alix",
+            profession="nurse",
+            service=service,
+            rpps="10000000009",
+        )
+        habilitation = Habilitation.objects.create(
+            person=person, ai_system=system, granted_on=dt.date(2026, 1, 15)
+        )
     return {
         "establishment": est,
         "service": service,
@@ -430,6 +463,9 @@ def _records_of(est, users) -> dict:
         "ethics_recommendation": ethics_recommendation,
         "analysis": analysis,
         "failure_mode": failure_mode,
+        "module": module,
+        "person": person,
+        "habilitation": habilitation,
     }
 
 

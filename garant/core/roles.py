@@ -59,6 +59,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # follow its regulatory reports and close it
     "report_incident": ALL_ROLES - {Role.AUDITOR},
     "qualify_incident": frozenset({Role.ADMIN, Role.REFERENT, Role.DPO}),
+    # people (docs/people.md, decision 0023): the staff register is personal data; the list
+    # of persons and their trainings is read by those who organise training and habilitation
+    # (admins, AI referents) and by the DPO; they, without the DPO, keep the catalogue, the
+    # register and the records and grant habilitations. Coverage figures (no names) are "view".
+    "view_people": frozenset({Role.ADMIN, Role.REFERENT, Role.DPO}),
+    "manage_people": frozenset({Role.ADMIN, Role.REFERENT}),
     # the audit trail
     "audit": frozenset({Role.ADMIN, Role.DPO, Role.AUDITOR, Role.COMMITTEE}),
     # the governance status of the establishments side by side (home page, board export)

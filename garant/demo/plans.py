@@ -30,6 +30,12 @@ FRACTURES = {
             "who": "Urgentistes séniors",
             "competence": "formation à l'outil (1 h) ; lecture autonome des radiographies",
         },
+        {
+            # in the staff register (garant/demo/people.py), her tool training has lapsed:
+            # the plan tab flags her as not habilitated
+            "who": "Claire Vasseur",
+            "competence": "radiologue référente de l'outil",
+        },
     ],
     "override": "Le médecin ignore ou corrige la détection dans la console de lecture ; son "
     "interprétation seule fait foi dans le compte rendu.",

@@ -31,6 +31,7 @@ def plan(request, pk):
         review=plans.review_status(current) if current else None,
         points=[{**p, "moment": plans.moment_label(p)} for p in current.points] if current else [],
         history=rows,
+        people_flags=plans.people_flags(system, current),
         high_risk=plans.is_high_risk(system),
     )
     return render(request, "oversight/plan.html", context)

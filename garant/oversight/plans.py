@@ -17,6 +17,7 @@ is registered with compliance as a linked evidence provider (`evidence`).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Subquery
@@ -145,6 +146,28 @@ def diff(old: OversightPlanVersion | None, new: OversightPlanVersion) -> list[di
 def history(system) -> list[dict]:
     """Every version, latest first, each with its diff from the one before."""
     return versioning.history(versions(system), diff)
+
+
+# --- checks of the people named, by apps above oversight ------------------------------------
+
+#: key -> check(system, people rows) -> {who: reason}; the people app flags the overseers
+#: who are not habilitated for the system (oversight imports nothing of it)
+_PEOPLE_CHECKS: dict[str, Callable[[object, list[dict]], dict[str, str]]] = {}
+
+
+def register_people_check(key: str, check: Callable[[object, list[dict]], dict[str, str]]) -> None:
+    _PEOPLE_CHECKS[key] = check
+
+
+def people_flags(system, version: OversightPlanVersion | None) -> dict[str, list[str]]:
+    """{who: [reasons]} for the people named in `version`, from every registered check."""
+    flags: dict[str, list[str]] = {}
+    if version is None:
+        return flags
+    for key in sorted(_PEOPLE_CHECKS):
+        for who, reason in _PEOPLE_CHECKS[key](system, list(version.people)).items():
+            flags.setdefault(who, []).append(reason)
+    return flags
 
 
 # --- gaps -------------------------------------------------------------------------------------

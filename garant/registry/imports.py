@@ -20,6 +20,7 @@ import secrets
 import time
 import zipfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,15 +94,17 @@ class Table:
     rows: list[SourceRow]
 
 
-def read_table(filename: str, content: bytes) -> Table:
-    """The rows of a CSV or XLSX file, or `FileProblem`."""
+def read_table(filename: str, content: bytes, columns: list[Column] | None = None) -> Table:
+    """The rows of a CSV or XLSX file under the headers of `columns` (default: the
+    register's), or `FileProblem`. Other imports (the people app's training records) pass
+    their own columns and reuse the reading, the checks of the file and the pending file."""
     if not content.strip():
         raise FileProblem(_("Le fichier est vide."))
     records = _records(filename, content)
     header = next(((n, values) for n, values in records if any(map(cell_text, values))), None)
     if header is None:
         raise FileProblem(_("Le fichier est vide."))
-    positions = _match_headers(header[1])
+    positions = _match_headers(header[1], columns or COLUMNS)
     rows = []
     for number, values in records:
         texts = [cell_text(v) for v in values]
@@ -124,8 +127,9 @@ def read_table(filename: str, content: bytes) -> Table:
     return Table(filename, rows)
 
 
-def _match_headers(values) -> dict[int, Column]:
+def _match_headers(values, columns: list[Column]) -> dict[int, Column]:
     """{position: column} for the header row; unknown, repeated or missing headers refused."""
+    by_key = BY_KEY if columns is COLUMNS else {key: c for c in columns for key in c.keys}
     positions: dict[int, Column] = {}
     letters: dict[Column, str] = {}
     problems = []
@@ -134,7 +138,7 @@ def _match_headers(values) -> dict[int, Column]:
         if not text:
             continue
         letter = get_column_letter(index + 1)
-        column = BY_KEY.get(header_key(text))
+        column = by_key.get(header_key(text))
         if column is None:
             problems.append(
                 _("Colonne %(letter)s : en-tête inconnu « %(header)s ».")
@@ -148,7 +152,7 @@ def _match_headers(values) -> dict[int, Column]:
         else:
             positions[index] = column
             letters[column] = letter
-    missing = [c.header for c in COLUMNS if c.required and c not in letters]
+    missing = [c.header for c in columns if c.required and c not in letters]
     if missing:
         problems.append(
             _("Colonnes obligatoires absentes : %(headers)s.")
@@ -158,7 +162,7 @@ def _match_headers(values) -> dict[int, Column]:
         problems = problems[:20]
         problems.append(
             _("En-têtes attendus (ligne 1) : %(headers)s.")
-            % {"headers": ", ".join(_quoted(c.header) for c in COLUMNS)}
+            % {"headers": ", ".join(_quoted(c.header) for c in columns)}
         )
         raise FileProblem(*problems)
     return positions
@@ -436,10 +440,11 @@ def check(table: Table, user, default_establishment=None) -> Preview:
     return preview
 
 
-def _check_row(preview, source: SourceRow, resolver, row_forms, user, default_establishment):
-    row = ImportRow(resolver=resolver, establishment=default_establishment)
+def parse_cells(source: SourceRow, columns: list[Column], row) -> tuple[dict, list[RowError]]:
+    """The form data of one row ({field: value}) and the errors of its cells, in column
+    order, values found under columns without header included."""
     data, errors = {}, []
-    for column in COLUMNS:
+    for column in columns:
         text = source.cells.get(column, "")
         try:
             data[column.field] = column.parse(text, row)
@@ -454,6 +459,12 @@ def _check_row(preview, source: SourceRow, resolver, row_forms, user, default_es
                 _("valeur sous une colonne sans en-tête"),
             )
         )
+    return data, errors
+
+
+def _check_row(preview, source: SourceRow, resolver, row_forms, user, default_establishment):
+    row = ImportRow(resolver=resolver, establishment=default_establishment)
+    data, errors = parse_cells(source, COLUMNS, row)
 
     form = row_forms.bind(data)
     if not form.is_valid():
@@ -544,9 +555,11 @@ def _pending_path(token: str) -> Path | None:
     return _imports_dir() / token
 
 
-def _keep(request, content: bytes, filename: str, default_establishment) -> str:
+def _keep(
+    request, content: bytes, filename: str, default_establishment, session_key=SESSION_KEY
+) -> str:
     """Store the checked file until confirmation; returns its token (kept in the session)."""
-    _discard(request)
+    _discard(request, session_key)
     folder = _imports_dir()
     now = time.time()
     for old in folder.iterdir():  # previews abandoned for a day
@@ -554,7 +567,7 @@ def _keep(request, content: bytes, filename: str, default_establishment) -> str:
             old.unlink(missing_ok=True)
     token = secrets.token_urlsafe(24)
     (folder / token).write_bytes(content)
-    request.session[SESSION_KEY] = {
+    request.session[session_key] = {
         "token": token,
         "user": request.user.pk,
         "filename": filename,
@@ -563,8 +576,8 @@ def _keep(request, content: bytes, filename: str, default_establishment) -> str:
     return token
 
 
-def _discard(request) -> None:
-    pending = request.session.pop(SESSION_KEY, None)
+def _discard(request, session_key=SESSION_KEY) -> None:
+    pending = request.session.pop(session_key, None)
     if pending and (path := _pending_path(pending.get("token", ""))):
         path.unlink(missing_ok=True)
 
@@ -588,15 +601,15 @@ class UploadForm(forms.Form):
         ),
     )
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args, user, permission: str = "import", **kwargs):
         super().__init__(*args, **kwargs)
-        establishments = list(Establishment.objects.for_user(user, "import"))
+        establishments = list(Establishment.objects.for_user(user, permission))
         self.only_establishment = establishments[0] if len(establishments) == 1 else None
         if self.only_establishment:
             del self.fields["establishment"]
         else:
             self.fields["establishment"].queryset = Establishment.objects.for_user(
-                user, "import"
+                user, permission
             ).filter(pk__in=[e.pk for e in establishments])
 
     def clean_file(self):
@@ -618,28 +631,9 @@ def _render(request, form, **context):
     return render(request, "registry/import.html", context)
 
 
-@login_required
-def import_systems(request):
-    if not permissions.can(request.user, "import"):
-        raise PermissionDenied(_("Votre rôle ne permet pas d'importer dans la cartographie."))
-    if request.method == "POST" and "token" in request.POST:
-        return _confirm(request)
-    form = UploadForm(request.POST or None, request.FILES or None, user=request.user)
-    if request.method != "POST" or not form.is_valid():
-        return _render(request, form)
-    upload = form.cleaned_data["file"]
-    filename = Path(upload.name).name[:150]
-    content = upload.read()
-    try:
-        preview = check(read_table(filename, content), request.user, form.default_establishment)
-    except FileProblem as problem:
-        return _render(request, form, filename=filename, problem=problem)
-    token = _keep(request, content, filename, form.default_establishment) if preview.ok else None
-    return _render(request, form, filename=filename, preview=preview, token=token)
-
-
-def _confirm(request):
-    pending = request.session.get(SESSION_KEY) or {}
+def pending_file(request, session_key=SESSION_KEY) -> tuple[dict, Path] | None:
+    """The file checked by this user's preview whose token the confirmation sends, if any."""
+    pending = request.session.get(session_key) or {}
     token = request.POST.get("token", "")
     path = _pending_path(token)
     if (
@@ -647,54 +641,138 @@ def _confirm(request):
         or pending.get("user") != request.user.pk
         or not (path and path.exists())
     ):
+        return None
+    return pending, path
+
+
+@dataclass(frozen=True)
+class Flow:
+    """What differs between two imports that share this machinery: the register's systems
+    here, the people app's training records (`garant.people.imports`)."""
+
+    session_key: str
+    permission: str
+    columns: list[Column]
+    check: Callable  # (table, user, default establishment) -> preview
+    create: Callable  # (valid preview) -> {what: count}, inside the transaction
+    event: str  # the summary audit event's object type
+    title: Callable[[str], str]  # file name -> the summary event's French title
+    render: Callable  # (request, form, **context) -> the import page
+    retry_url: str  # where an expired preview or a concurrent change sends the user
+
+
+def confirm(request, flow: Flow):
+    """Check the pending file again and, if still valid, create everything in one
+    transaction with a summary audit event. Returns (file name, counts) once done, or the
+    response to give instead (the preview expired, became invalid, or the data changed)."""
+    found = pending_file(request, flow.session_key)
+    if found is None:
         messages.error(request, _("Cet aperçu n'est plus valable : déposez à nouveau le fichier."))
-        return redirect("registry:system_import")
+        return redirect(flow.retry_url)
+    pending, path = found
     filename = pending["filename"]
     default = None
     if pending["establishment"]:
-        importable = Establishment.objects.for_user(request.user, "import")
-        default = importable.filter(pk=pending["establishment"]).first()
-    form = UploadForm(user=request.user)
+        allowed = Establishment.objects.for_user(request.user, flow.permission)
+        default = allowed.filter(pk=pending["establishment"]).first()
+    form = UploadForm(user=request.user, permission=flow.permission)
     try:
-        # Checked again: the register, the vendors or the user's roles may have changed.
-        preview = check(read_table(filename, path.read_bytes()), request.user, default)
+        # Checked again: the records or the user's roles may have changed since the preview.
+        table = read_table(filename, path.read_bytes(), flow.columns)
+        preview = flow.check(table, request.user, default)
         if not preview.ok:
-            return _render(request, form, filename=filename, preview=preview, changed=True)
+            return flow.render(request, form, filename=filename, preview=preview, changed=True)
         establishments = [est for est, _count in preview.per_establishment()]
         with audit.audit_context(user=request.user, source="import"), transaction.atomic():
-            n_systems, n_vendors = create(preview)
+            counts = flow.create(preview)
             audit.record_event(
-                "registry.import",
-                _("Import de « %(file)s »") % {"file": filename},
+                flow.event,
+                flow.title(filename),
                 {
                     "file": [None, filename],
-                    "systems": [None, n_systems],
-                    "vendors": [None, n_vendors],
+                    **{key: [None, n] for key, n in counts.items()},
                     "establishments": [None, [est.code for est in establishments]],
                 },
                 establishment_id=establishments[0].pk if len(establishments) == 1 else None,
             )
     except FileProblem as problem:
-        return _render(request, form, filename=filename, problem=problem)
+        return flow.render(request, form, filename=filename, problem=problem)
     except IntegrityError:
         logger.warning("import of %s failed on a concurrent change", filename, exc_info=True)
         messages.error(
             request,
             _("Le registre a changé pendant l'import ; rien n'a été importé. Réessayez."),
         )
-        return redirect("registry:system_import")
+        return redirect(flow.retry_url)
     finally:
-        _discard(request)
+        _discard(request, flow.session_key)
+    return filename, counts
+
+
+def _create_counts(preview: Preview) -> dict[str, int]:
+    n_systems, n_vendors = create(preview)
+    return {"systems": n_systems, "vendors": n_vendors}
+
+
+FLOW = Flow(
+    session_key=SESSION_KEY,
+    permission="import",
+    columns=COLUMNS,
+    check=check,
+    create=_create_counts,
+    event="registry.import",
+    title=lambda filename: _("Import de « %(file)s »") % {"file": filename},
+    render=_render,
+    retry_url="registry:system_import",
+)
+
+
+def _confirm(request):
+    done = confirm(request, FLOW)
+    if not isinstance(done, tuple):
+        return done
+    filename, counts = done
     messages.success(
         request,
         ngettext(
             "%(n)d système importé depuis « %(file)s ».",
             "%(n)d systèmes importés depuis « %(file)s ».",
-            n_systems,
+            counts["systems"],
         )
-        % {"n": n_systems, "file": filename},
+        % {"n": counts["systems"], "file": filename},
     )
     return redirect("registry:system_list")
+
+
+def upload(request, flow: Flow):
+    """The import page: the upload form, or the preview of the file sent (every error, or
+    what will be created and the token that confirms it)."""
+    form = UploadForm(
+        request.POST or None, request.FILES or None, user=request.user, permission=flow.permission
+    )
+    if request.method != "POST" or not form.is_valid():
+        return flow.render(request, form)
+    upload = form.cleaned_data["file"]
+    filename = Path(upload.name).name[:150]
+    content = upload.read()
+    try:
+        table = read_table(filename, content, flow.columns)
+        preview = flow.check(table, request.user, form.default_establishment)
+    except FileProblem as problem:
+        return flow.render(request, form, filename=filename, problem=problem)
+    token = None
+    if preview.ok:
+        token = _keep(request, content, filename, form.default_establishment, flow.session_key)
+    return flow.render(request, form, filename=filename, preview=preview, token=token)
+
+
+@login_required
+def import_systems(request):
+    if not permissions.can(request.user, "import"):
+        raise PermissionDenied(_("Votre rôle ne permet pas d'importer dans la cartographie."))
+    if request.method == "POST" and "token" in request.POST:
+        return _confirm(request)
+    return upload(request, FLOW)
 
 
 @login_required

@@ -16,3 +16,9 @@ def number(value, places=None):
 def money(value):
     """An amount in euros: 18 000 € · 4,50 €."""
     return numbers.money(value)
+
+
+@register.filter
+def percent(rate):
+    """A rate (0–1) as a percentage: 12,5 % · "—" when undefined."""
+    return numbers.percent(rate)
