@@ -40,6 +40,7 @@ from garant.oversight.api import (
     system_status,
     system_suspensions,
 )
+from garant.patients import api as patients_api
 from garant.registry.api import declarations, systems, vendors, versions
 from garant.risks.api import risks
 
@@ -132,6 +133,8 @@ api.add_router("/ethics-referrals", ethics_api.referrals)
 api.add_router("/actions", governance_api.actions)
 api.add_router("/incidents", incidents_api.incidents)
 api.add_router("/incident-reports", incidents_api.reports_router)
+api.add_router("/patient-notices", patients_api.patient_notices)
+api.add_router("/rights-requests", patients_api.rights_requests)
 
 
 # --- errors: JSON, in French, never a 5xx for what a client sent -----------------------------

@@ -21,7 +21,7 @@ from garant.core.audit_models import AuditEvent
 from garant.core.models import Role
 from garant.patients import notices, public, rights
 from garant.patients.models import InformationChannel, PatientNotice, RightsRequest
-from tests.conftest import make_system
+from tests.conftest import make_system, token_client
 from tests.test_compliance_scenarios import BASE, HEALTH_CARE, TRIAGE
 
 DEVICE = {"medical_purpose": "yes", "regime": "ce_mdr", "mdr_class": "IIa"}
@@ -267,3 +267,46 @@ def test_a_request_refuses_patient_identifiers(world, client_for, field, value):
     assert response.status_code == 200
     assert "aucune donnée identifiant le patient" in response.content.decode()
     assert not RightsRequest.objects.unrestricted().filter(establishment=est).exists()
+
+
+def test_api_requests_for_the_dpo_office_and_notice_review(world):
+    users, est = world["users"]["a"], world["a"]["est"]
+    dpo, referent = token_client(users[Role.DPO]), token_client(users[Role.REFERENT])
+    body = {
+        "establishment": est.pk,
+        "kind": "explanation",
+        "local_reference": "API-7",
+        "received_on": "2026-11-30",
+        "summary": "Rôle de l'outil dans l'orientation",
+        "identity_checked_by": "Secrétariat du DPO",
+        "identity_check_method": "Pièce vue",
+        "identity_checked_on": "2026-11-30",
+    }
+    refused = dpo.post(
+        "/api/rights-requests",
+        {**body, "local_reference": "jean@example.org"},
+        content_type="application/json",
+    )
+    assert refused.status_code == 422 and refused.json()["detail"][0]["field"] == "local_reference"
+    created = dpo.post("/api/rights-requests", body, content_type="application/json")
+    assert created.status_code == 201 and created.json()["deadline"] == "2026-12-30"
+    url = f"/api/rights-requests/{created.json()['id']}"
+    assert referent.get(url).status_code == 404
+    assert referent.get("/api/rights-requests").json()["items"] == []
+    extended = dpo.post(
+        f"{url}/extension",
+        {"new_deadline": "2027-03-01", "reason": "Complexe"},
+        content_type="application/json",
+    )
+    assert extended.status_code == 422  # beyond three months (28/02/2027)
+
+    system = _qualified(world, TRIAGE)
+    notice = f"/api/patient-notices/{system.pk}"
+    assert referent.post(f"{notice}/generate").json()["required_obligations"] == ["aia_26_11"]
+    referent.post(f"{notice}/submit")
+    review = {"approve": True, "note": ""}
+    assert referent.post(
+        f"{notice}/review", review, content_type="application/json"
+    ).status_code == (403)
+    approved = dpo.post(f"{notice}/review", review, content_type="application/json").json()
+    assert approved["state"] == "approved" and approved["approved_version"] == 1

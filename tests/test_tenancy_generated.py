@@ -234,7 +234,12 @@ PAGE_ARGS: dict[str, tuple[str, ...]] = {
 }
 
 # API path parameter -> kind of record, when it is not simply "<kind>_id"
-API_KINDS = {"member_id": "member", "suspension_id": "suspension", "report_id": "regulatory_report"}
+API_KINDS = {
+    "member_id": "member",
+    "suspension_id": "suspension",
+    "report_id": "regulatory_report",
+    "request_id": "rights_request",
+}
 
 # API body fields that point at records (a record of B is sent in them)
 BODY_KINDS = {
