@@ -310,3 +310,25 @@ def test_api_requests_for_the_dpo_office_and_notice_review(world):
     ).status_code == (403)
     approved = dpo.post(f"{notice}/review", review, content_type="application/json").json()
     assert approved["state"] == "approved" and approved["approved_version"] == 1
+
+
+def test_demo_publishes_valmont_register_and_an_explanation_request(demo):
+    from garant.core.models import Establishment
+    from garant.patients.models import PublicRegister
+
+    valmont = Establishment.objects.unrestricted().get(code="valmont")
+    register = PublicRegister.objects.unrestricted().get(establishment=valmont)
+    names = [s["name"] for s in register.snapshot["systems"]]
+    assert names, "the demo publishes notices at Valmont"
+    page = Client().get(reverse("public_register:establishment", args=[valmont.pk]))
+    assert all(escape(name) in page.content.decode() for name in names)
+    kinds = set(
+        RightsRequest.objects.unrestricted()
+        .filter(establishment=valmont)
+        .values_list("kind", flat=True)
+    )
+    assert "explanation" in kinds
+    other = Establishment.objects.unrestricted().exclude(pk=valmont.pk).first()
+    assert (
+        Client().get(reverse("public_register:establishment", args=[other.pk])).status_code == 404
+    )

@@ -49,9 +49,9 @@ def reasons(codes) -> list[dict]:
 # --- the generated draft -------------------------------------------------------------------
 
 
-def _labels(vocab: str, codes) -> str:
+def _labels(vocab: str, codes, lower: bool = False) -> str:
     labels = vocabulary(vocab)
-    return ", ".join(labels.label_of(c).lower() for c in codes)
+    return ", ".join(labels.label_of(c).lower() if lower else labels.label_of(c) for c in codes)
 
 
 def _oversight_plan(system):
@@ -102,7 +102,7 @@ def generate(system, codes: list[str] | None = None) -> dict:
         )
     data_used = (
         _("L'outil utilise des données de votre dossier : %(c)s.")
-        % {"c": _labels("data_category", system.data_categories)}
+        % {"c": _labels("data_category", system.data_categories, lower=True)}
         if system.data_categories
         else _("L'outil utilise des données nécessaires à votre prise en charge.")
     )
