@@ -103,6 +103,8 @@ class NoticeVersion(Audited, TenantModel):
 
     tenant_path = "notice__ai_system__establishment_id"
     audit_parent = "notice"
+    # obligation codes: the notice's page shows them with their titles; the trail keeps them
+    audit_hidden = ("obligations",)
 
     SECTIONS = ("what", "care_step", "responsible", "human_guarantee", "data_used", "rights")
 
@@ -185,6 +187,8 @@ class PublicRegister(Audited, TenantModel):
     )
 
     tenant_path = "establishment_id"
+    # field codes: the settings page shows them with their labels; the trail keeps them
+    audit_hidden = ("published_fields",)
 
     class Meta:
         verbose_name = _("registre public des IA")
