@@ -81,12 +81,12 @@ class NoticeIn(Schema):
     change_note: Text = ""
 
 
-class ReviewIn(Schema):
+class NoticeReviewIn(Schema):
     approve: bool = Field(description="true : approuver ; false : renvoyer en brouillon.")
     note: Text = ""
 
 
-class PublicationIn(Schema):
+class NoticePublicationIn(Schema):
     published: bool
 
 
@@ -166,7 +166,7 @@ def submit_notice(request, system_id: Id):
     response={200: NoticeOut, **WRITE_ERRORS},
     summary="Approuver ou renvoyer en brouillon (DPO)",
 )
-def review_notice(request, system_id: Id, payload: ReviewIn):
+def review_notice(request, system_id: Id, payload: NoticeReviewIn):
     system = _system(request, system_id, "approve_notice")
     note = payload.note or ""
     if payload.approve:
@@ -179,7 +179,7 @@ def review_notice(request, system_id: Id, payload: ReviewIn):
     response={200: NoticeOut, **WRITE_ERRORS},
     summary="Publier ou retirer la notice approuvée",
 )
-def publish_notice(request, system_id: Id, payload: PublicationIn):
+def publish_notice(request, system_id: Id, payload: NoticePublicationIn):
     system = _system(request, system_id, "publish_register")
     return _notice_step(system, lambda n: notices.set_published(n, payload.published))
 
@@ -187,12 +187,12 @@ def publish_notice(request, system_id: Id, payload: PublicationIn):
 # --- rights requests ----------------------------------------------------------------------------
 
 
-class StepOut(Schema):
+class RightsStepOut(Schema):
     done_on: dt.date
     note: str
 
 
-class RequestOut(Schema):
+class RightsRequestOut(Schema):
     id: int
     establishment: int = Field(alias="establishment_id")
     kind: str
@@ -212,7 +212,7 @@ class RequestOut(Schema):
     answer: str
     answered_on: dt.date | None
     rules_version: str
-    steps: list[StepOut]
+    steps: list[RightsStepOut]
 
     @staticmethod
     def resolve_kind_label(obj):
@@ -227,7 +227,7 @@ class RequestOut(Schema):
         return list(obj.steps.all())
 
 
-class RequestIn(Schema):
+class RightsRequestIn(Schema):
     establishment: Id
     kind: str = Field(description="access, objection, erasure, withdrawal, explanation")
     local_reference: Text = Field(description="Référence locale : aucune identité du patient.")
@@ -239,22 +239,22 @@ class RequestIn(Schema):
     identity_checked_on: dt.date
 
 
-class RequestFilters(Schema):
+class RightsRequestFilters(Schema):
     establishment: Id | None = None
     state: str | None = Field(None, description="received, in_progress, answered, closed")
 
 
-class StepIn(Schema):
+class RightsStepIn(Schema):
     done_on: dt.date
     note: Text
 
 
-class ExtensionIn(Schema):
+class RightsExtensionIn(Schema):
     new_deadline: dt.date
     reason: Text
 
 
-class AnswerIn(Schema):
+class RightsAnswerIn(Schema):
     answer: Text
     answered_on: dt.date
     close: bool = False
@@ -272,9 +272,9 @@ def _request(request, request_id: int) -> RightsRequest:
     return found
 
 
-@rights_requests.get("", response=list[RequestOut], summary="Lister les demandes (DPO)")
+@rights_requests.get("", response=list[RightsRequestOut], summary="Lister les demandes (DPO)")
 @paginate(Pagination)
-def list_requests(request, filters: Query[RequestFilters]):
+def list_requests(request, filters: Query[RightsRequestFilters]):
     queryset = _requests(request)
     if filters.establishment:
         queryset = queryset.filter(establishment_id=filters.establishment)
@@ -284,9 +284,9 @@ def list_requests(request, filters: Query[RequestFilters]):
 
 
 @rights_requests.post(
-    "", response={201: RequestOut, **WRITE_ERRORS}, summary="Enregistrer une demande (DPO)"
+    "", response={201: RightsRequestOut, **WRITE_ERRORS}, summary="Enregistrer une demande (DPO)"
 )
-def create_request(request, payload: RequestIn):
+def create_request(request, payload: RightsRequestIn):
     establishment = get_scoped(
         request, Establishment.objects.all(), payload.establishment, "handle_rights"
     )
@@ -302,7 +302,9 @@ def create_request(request, payload: RequestIn):
 
 
 @rights_requests.get(
-    "/{request_id}", response={200: RequestOut, **READ_ERRORS}, summary="Lire une demande (DPO)"
+    "/{request_id}",
+    response={200: RightsRequestOut, **READ_ERRORS},
+    summary="Lire une demande (DPO)",
 )
 def get_request(request, request_id: Id):
     return _request(request, request_id)
@@ -321,9 +323,11 @@ def _write(request, request_id, form_class, payload, action):
 
 
 @rights_requests.post(
-    "/{request_id}/steps", response={200: RequestOut, **WRITE_ERRORS}, summary="Ajouter une étape"
+    "/{request_id}/steps",
+    response={200: RightsRequestOut, **WRITE_ERRORS},
+    summary="Ajouter une étape",
 )
-def add_step(request, request_id: Id, payload: StepIn):
+def add_step(request, request_id: Id, payload: RightsStepIn):
     return _write(
         request,
         request_id,
@@ -335,10 +339,10 @@ def add_step(request, request_id: Id, payload: StepIn):
 
 @rights_requests.post(
     "/{request_id}/extension",
-    response={200: RequestOut, **WRITE_ERRORS},
+    response={200: RightsRequestOut, **WRITE_ERRORS},
     summary="Prolonger le délai (trois mois au plus, avec motif)",
 )
-def extend_request(request, request_id: Id, payload: ExtensionIn):
+def extend_request(request, request_id: Id, payload: RightsExtensionIn):
     return _write(
         request,
         request_id,
@@ -349,9 +353,9 @@ def extend_request(request, request_id: Id, payload: ExtensionIn):
 
 
 @rights_requests.post(
-    "/{request_id}/answer", response={200: RequestOut, **WRITE_ERRORS}, summary="Répondre"
+    "/{request_id}/answer", response={200: RightsRequestOut, **WRITE_ERRORS}, summary="Répondre"
 )
-def answer_request(request, request_id: Id, payload: AnswerIn):
+def answer_request(request, request_id: Id, payload: RightsAnswerIn):
     return _write(
         request,
         request_id,
