@@ -116,6 +116,12 @@ def test_notice_review_versions_pdf_and_evidence(world, client_for):
     assert "trie les appels" in _pdf_text(normal.content)
     assert max(_body_sizes(large.content)) >= 16 > max(_body_sizes(normal.content))
 
+    stale = "La qualification du système a changé"
+    assert stale not in page.content.decode()
+    with audit_context(source="test"):
+        qualify(system, {**BASE, **HEALTH_CARE, **TRIAGE}, users[Role.REFERENT])
+    assert stale in referent.get(reverse("patients:system", args=[system.pk])).content.decode()
+
     with audit_context(source="test"):
         InformationChannel.objects.create(ai_system=system, kind="poster", description="Hall")
     evidence = linked_evidence(system)["gdpr_13_14_information"]

@@ -35,10 +35,13 @@ def system_notice(request, pk):
     notice = notices.notice_of(system)
     versions = list(notice.versions.all()) if notice else []
     user = request.user
+    required = notices.required_obligations(system)
     context = _system_context(request, system, "patients")
     context.update(
         {
-            "required": notices.reasons(notices.required_obligations(system)),
+            "required": notices.reasons(required),
+            # the qualification changed since the latest version was written
+            "stale": bool(versions) and set(versions[0].obligations) != set(required),
             "notice": notice,
             "latest": versions[0] if versions else None,
             "history": history(versions, notices.compare),

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from functools import cache
 
+from django.utils.translation import get_language
+
 from garant.compliance.rules import rulebook
 from garant.core.referentials import Referential, ReferentialError, load, localized
 
@@ -98,9 +100,7 @@ def kind_label(code: str, version: str | None = None) -> str:
 
 
 def letter(kind: str, version: str | None = None) -> list[str]:
+    """The paragraphs of the letter for `kind`, in English when asked and written, else French."""
     item = next(x for x in data(version)["letters"] if x["kind"] == kind)
-    return (
-        item.get("en")
-        if localized({"fr": "fr", "en": "en"}) == "en" and item.get("en")
-        else item["fr"]
-    )
+    english = (get_language() or "fr").startswith("en")
+    return item["en"] if english and item.get("en") else item["fr"]
