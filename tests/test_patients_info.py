@@ -334,6 +334,10 @@ def test_demo_publishes_valmont_register_and_an_explanation_request(demo):
         .values_list("kind", flat=True)
     )
     assert "explanation" in kinds
+    explanation = RightsRequest.objects.unrestricted().get(
+        establishment=valmont, kind="explanation"
+    )
+    assert explanation.ai_system.name in rights.draft_answer(explanation)
     other = Establishment.objects.unrestricted().exclude(pk=valmont.pk).first()
     assert (
         Client().get(reverse("public_register:establishment", args=[other.pk])).status_code == 404

@@ -102,7 +102,9 @@ def request_detail(request, pk):
             "overdue": item.overdue(),
             "step_form": StepForm(initial={"done_on": timezone.localdate()}),
             "extend_form": ExtendForm(),
-            "answer_form": AnswerForm(initial={"answered_on": timezone.localdate()}),
+            "answer_form": AnswerForm(
+                initial={"answered_on": timezone.localdate(), "answer": rights.draft_answer(item)}
+            ),
         },
     )
 

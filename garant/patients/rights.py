@@ -190,3 +190,26 @@ def home_context(user) -> dict:
             Establishment.objects.restrict(user, "publish_register").order_by("name")
         ),
     }
+
+
+def draft_answer(request: RightsRequest) -> str:
+    """For an explanation request (AI Act Art 86) about a system with an approved notice: a
+    first draft of the answer from that notice (what the tool does, where, the human
+    guarantee), for the DPO office to complete with the main elements of the decision."""
+    from garant.patients.notices import notice_of
+
+    if request.kind != "explanation" or request.ai_system_id is None:
+        return ""
+    notice = notice_of(request.ai_system)
+    version = notice.approved_version if notice else None
+    if version is None:
+        return ""
+    return "\n\n".join(
+        [
+            version.what,
+            version.care_step,
+            version.human_guarantee,
+            version.responsible,
+            _("[Principaux éléments de la décision vous concernant : à compléter.]"),
+        ]
+    )
