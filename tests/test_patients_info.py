@@ -4,6 +4,7 @@ deadlines, and the audit of publishing."""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import io
 import json
@@ -342,3 +343,18 @@ def test_demo_publishes_valmont_register_and_an_explanation_request(demo):
     assert (
         Client().get(reverse("public_register:establishment", args=[other.pk])).status_code == 404
     )
+
+
+def test_the_referential_refuses_unknown_obligations_and_placeholders(tmp_path):
+    from garant.core.referentials import Referential, ReferentialError
+    from garant.patients import referential
+
+    good = referential.rules()
+    bad_code = copy.deepcopy(good.data)
+    bad_code["notice"]["obligations"][0]["code"] = "no_such_obligation"
+    with pytest.raises(ReferentialError, match="no_such_obligation"):
+        referential.check(Referential("patients", good.version, tmp_path / "x.yaml", bad_code))
+    bad_letter = copy.deepcopy(good.data)
+    bad_letter["letters"][0]["fr"].append("Bonjour {patient_name}")
+    with pytest.raises(ReferentialError, match="patient_name"):
+        referential.check(Referential("patients", good.version, tmp_path / "x.yaml", bad_letter))

@@ -5,6 +5,7 @@ one letter per request kind (and one for an extension)."""
 
 from __future__ import annotations
 
+import string
 from functools import cache
 
 from django.utils.translation import get_language
@@ -14,6 +15,9 @@ from garant.core.referentials import Referential, ReferentialError, load, locali
 
 KIND = "patients"
 EXTENSION_LETTER = "extension"
+PLACEHOLDERS = frozenset(
+    {"establishment", "reference", "received", "kind", "system", "answer", "deadline", "signatory"}
+)
 
 
 def _codes(referential: Referential, items: list[dict], where: str, key: str = "code") -> set:
@@ -44,6 +48,15 @@ def check(referential: Referential) -> None:
     letters = _codes(referential, data["letters"], "letters", key="kind")
     if missing := sorted((kinds | {EXTENSION_LETTER}) - letters):
         raise ReferentialError(f"{referential.path}: letters: no letter for {missing}")
+    for item in data["letters"]:
+        for lang in ("fr", "en"):
+            for paragraph in item.get(lang, []):
+                names = {n for _, n, _, _ in string.Formatter().parse(paragraph) if n}
+                if unknown := sorted(names - PLACEHOLDERS):
+                    raise ReferentialError(
+                        f"{referential.path}: letters/{item['kind']}/{lang}: unknown "
+                        f"placeholders {unknown} (known: {sorted(PLACEHOLDERS)})"
+                    )
 
 
 @cache
