@@ -25,6 +25,7 @@ from garant.patients.models import PublicRegister
 from garant.registry.models import AISystem
 
 FORMAT = "garant-public-register/1"
+MAX_ID = 2**63 - 1  # ids beyond what a database holds find nothing (SQLite would overflow)
 
 
 def register_of(establishment) -> PublicRegister:
@@ -140,6 +141,8 @@ def withdraw(register: PublicRegister, user) -> PublicRegister:
 def published_register(establishment_id: int) -> PublicRegister | None:
     """The published register of an establishment, for the public pages. Unrestricted on
     purpose: anyone may read a publication; only its snapshot is ever shown."""
+    if establishment_id > MAX_ID:
+        return None
     return (
         PublicRegister.objects.unrestricted()
         .select_related("establishment")
@@ -149,6 +152,8 @@ def published_register(establishment_id: int) -> PublicRegister | None:
 
 
 def published_in_group(group_id: int) -> list[PublicRegister]:
+    if group_id > MAX_ID:
+        return []
     return list(
         PublicRegister.objects.unrestricted()
         .select_related("establishment")
