@@ -40,6 +40,7 @@ from garant.oversight.api import (
     system_status,
     system_suspensions,
 )
+from garant.patients import api as patients_api
 from garant.people import api as people_api
 from garant.registry.api import declarations, systems, vendors, versions
 from garant.risks.api import risks
@@ -135,6 +136,8 @@ api.add_router("/incidents", incidents_api.incidents)
 api.add_router("/incident-reports", incidents_api.reports_router)
 api.add_router("/habilitations", people_api.habilitations)
 api.add_router("/people", people_api.people)
+api.add_router("/patient-notices", patients_api.patient_notices)
+api.add_router("/rights-requests", patients_api.rights_requests)
 
 
 # --- errors: JSON, in French, never a 5xx for what a client sent -----------------------------

@@ -83,6 +83,10 @@ def pages(world) -> list[str]:
         urls.append(reverse(f"monitoring:alert_rule_{view}", args=[rule.pk]))
     urls += ["/api/openapi.json", "/api/docs", "/n-existe-pas/", "/systemes/999999999/"]
     urls += ["/systemes/99999999999999999999/", "/api/systems/99999999999999999999"]
+    # the public register (no sign-in) and the DPO's requests, with ids no database holds
+    huge = "99999999999999999999"
+    urls += [f"/registre-ia/etablissements/{huge}/", f"/registre-ia/groupements/{huge}/"]
+    urls += [f"/registre-ia/etablissements/{huge}/registre.json", f"/patients/demandes/{huge}/"]
     return urls
 
 

@@ -26,7 +26,7 @@ import garant
 from garant.compliance.models import Evidence, Obligation, Qualification
 from garant.compliance.rules import rulebook
 from garant.core.audit import audit_context
-from garant.core.models import Establishment, Membership, Service, User
+from garant.core.models import Establishment, EstablishmentGroup, Membership, Service, User
 from garant.core.numbers import money, number
 from garant.core.referentials import _vocabularies
 from garant.core.tenancy import tenant_filter
@@ -53,6 +53,7 @@ from garant.lifecycle.models import (
 )
 from garant.monitoring.models import Alert, AlertRule, Feed
 from garant.oversight.models import OversightAlert, OversightRule, Suspension
+from garant.patients.models import InformationChannel, RightsRequest
 from garant.people.models import Habilitation, Person, TrainingModule
 from garant.registry.models import AISystem, AISystemVersion, Declaration, Vendor
 from garant.risks.models import FailureMode, RiskAnalysis
@@ -115,6 +116,9 @@ KINDS = {
     "module": (TrainingModule, None),
     "person": (Person, Count("trainings")),
     "habilitation": (Habilitation, None),
+    "information_channel": (InformationChannel, None),
+    "rights_request": (RightsRequest, Count("steps")),
+    "group": (EstablishmentGroup, None),
 }
 
 # pages where a kind of finding is what a person came to read: an establishment's code is a

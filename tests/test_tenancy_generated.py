@@ -15,6 +15,13 @@ Establishment B holds a record of every kind. For each route:
   marker "Zeta-B"), and an API creation that points at B's records is refused (4xx);
 - anonymous gets the login redirect (pages) or 401 (API), except on the few public pages.
 
+The public register of AI in use (`PUBLISHED_PAGES`, docs/patients.md) is the deliberate
+exception: anyone, signed in or not, reads what an establishment published. Establishment B
+publishes nothing here, so those pages follow the same rule as the others — B's register is
+404 to every role of A — and anonymous gets 404 too (not the login page), never a 5xx nor a
+mark of B. What a published register shows (the chosen fields only) is tested in
+tests/test_patients_info.py.
+
 This replaces the per-app cross-establishment matrices; the tests of what each role may do in
 its own establishment stay with their apps.
 """
@@ -58,6 +65,9 @@ from garant.incidents.models import Incident
 from garant.lifecycle.models import Idea, Notification
 from garant.monitoring.models import Alert, AlertRule, Feed
 from garant.oversight.models import OversightAlert, OversightPlanVersion, OversightRule, Suspension
+from garant.patients import notices as patient_notices
+from garant.patients import rights as patient_rights
+from garant.patients.models import InformationChannel, RightsRequest
 from garant.people.models import Habilitation, Person, Prerequisites, TrainingModule
 from garant.registry.models import AISystemVersion, Declaration, Vendor
 from garant.risks import analyses as risk_analyses
@@ -70,6 +80,12 @@ MARKER = "Zeta-B"  # in the names of B's records: never on a page or in an answe
 
 # pages anyone may open: signing in (with a password or through single sign-on)
 PUBLIC_PAGES = {"login", "logout", "set_language", "sso:start", "sso:callback"}
+# the public register of AI in use: readable without signing in, 404 until published
+PUBLISHED_PAGES = {
+    "public_register:establishment",
+    "public_register:json",
+    "public_register:group",
+}
 
 # page name -> what each of its URL parameters points at (a kind of record of B, or a value)
 PAGE_ARGS: dict[str, tuple[str, ...]] = {
@@ -209,10 +225,37 @@ PAGE_ARGS: dict[str, tuple[str, ...]] = {
     "people:grant": ("system",),
     "people:system_export": ("system",),
     "people:change": ("habilitation",),
+    "patients:system": ("system",),
+    "patients:notice_edit": ("system",),
+    "patients:notice_generate": ("system",),
+    "patients:notice_submit": ("system",),
+    "patients:notice_approve": ("system",),
+    "patients:notice_send_back": ("system",),
+    "patients:notice_publish": ("system",),
+    "patients:notice_pdf": ("system",),
+    "patients:notice_pdf_large": ("system",),
+    "patients:channel_add": ("system",),
+    "patients:channel_delete": ("information_channel",),
+    "patients:register_settings": ("establishment",),
+    "patients:request_create": ("establishment",),
+    "patients:request": ("rights_request",),
+    "patients:request_step": ("rights_request",),
+    "patients:request_extend": ("rights_request",),
+    "patients:request_answer": ("rights_request",),
+    "patients:request_letter": ("rights_request",),
+    "patients:request_extension_letter": ("rights_request",),
+    "public_register:establishment": ("establishment",),
+    "public_register:json": ("establishment",),
+    "public_register:group": ("group",),
 }
 
 # API path parameter -> kind of record, when it is not simply "<kind>_id"
-API_KINDS = {"member_id": "member", "suspension_id": "suspension", "report_id": "regulatory_report"}
+API_KINDS = {
+    "member_id": "member",
+    "suspension_id": "suspension",
+    "report_id": "regulatory_report",
+    "request_id": "rights_request",
+}
 
 # API body fields that point at records (a record of B is sent in them)
 BODY_KINDS = {
@@ -425,7 +468,30 @@ def _records_of(est, users) -> dict:
         habilitation = Habilitation.objects.create(
             person=person, ai_system=system, granted_on=dt.date(2026, 1, 15)
         )
+        content = {**patient_notices.generate(system), "what": f"Notice {MARKER}"}
+        patient_notices.save_version(system, content, referent)
+        information_channel = InformationChannel.objects.create(
+            ai_system=system, kind="poster", description=f"Affiche {MARKER}"
+        )
+        rights_request = patient_rights.receive(
+            RightsRequest(
+                establishment=est,
+                kind="explanation",
+                local_reference=f"DPO-{MARKER}",
+                received_on=dt.date(2026, 11, 2),
+                ai_system=system,
+                summary=f"Demande {MARKER}",
+                identity_checked_by=f"Secrétariat {MARKER}",
+                identity_check_method="Pièce vue au guichet",
+                identity_checked_on=dt.date(2026, 11, 2),
+            ),
+            referent,
+        )
+        patient_rights.extend(rights_request, dt.date(2027, 1, 15), f"Motif {MARKER}", referent)
     return {
+        "group": est.group,
+        "information_channel": information_channel,
+        "rights_request": rights_request,
         "establishment": est,
         "service": service,
         "user": referent,
@@ -672,6 +738,10 @@ def test_page_for_anonymous(tenants, db, name, params):
     answers = {method: getattr(client, method)(url) for method in ("get", "post")}
     if name in PUBLIC_PAGES:
         assert all(r.status_code < 500 for r in answers.values())
+        return
+    if name in PUBLISHED_PAGES:  # B publishes nothing: nothing to read, signed in or not
+        assert answers["get"].status_code == 404, answers["get"].status_code
+        assert all(r.status_code < 500 and MARKER not in _text(r) for r in answers.values())
         return
     # a method the page does not accept may be refused (405) before the login is asked
     assert all(_is_login_redirect(r) or r.status_code == 405 for r in answers.values()), {

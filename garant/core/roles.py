@@ -65,6 +65,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # register and the records and grant habilitations. Coverage figures (no names) are "view".
     "view_people": frozenset({Role.ADMIN, Role.REFERENT, Role.DPO}),
     "manage_people": frozenset({Role.ADMIN, Role.REFERENT}),
+    # patients (docs/patients.md): information notices are written by whoever may change the
+    # register ("change") and approved by the DPO office; the public register is published by
+    # the DPO office or an admin; rights requests hold what patients asked: only the DPO office
+    # and the admins read and handle them (docs/decisions/0024-patient-rights-requests.md)
+    "approve_notice": frozenset({Role.DPO}),
+    "publish_register": frozenset({Role.ADMIN, Role.DPO}),
+    "handle_rights": frozenset({Role.ADMIN, Role.DPO}),
     # the audit trail
     "audit": frozenset({Role.ADMIN, Role.DPO, Role.AUDITOR, Role.COMMITTEE}),
     # the governance status of the establishments side by side (home page, board export)

@@ -42,6 +42,7 @@ from garant.demo.incidents import load_demo_incidents
 from garant.demo.lifecycle import load_demo_lifecycle
 from garant.demo.monitoring import load_demo_feeds
 from garant.demo.oversight import load_demo_oversight
+from garant.demo.patients import load_demo_patients
 from garant.demo.people import load_demo_people
 from garant.demo.plans import load_demo_plans
 from garant.demo.risks import load_demo_risks
@@ -197,6 +198,7 @@ def load_demo(password: str = DEFAULT_PASSWORD, today: dt.date | None = None) ->
         load_demo_risks(establishments, users, today)
         load_demo_incidents(establishments, users, today)
         load_demo_people(establishments, users, today)
+        load_demo_patients(establishments, users, today)
     return summary
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from django.utils.translation import gettext as _
 
 # tokens of a column name (accents removed, split on anything not a letter or a digit)
 IDENTIFYING_NAMES = frozenset(
@@ -226,3 +227,30 @@ def find_professional_numbers(table: pa.Table, columns: list[str]) -> list[Findi
                 )
             )
     return findings
+
+
+# --- free text (adverse events, rights requests): the same rule, with the field's label -----
+
+
+def identifiers_in(text: str) -> list[str]:
+    """What kinds of direct identifier `text` holds (translated labels, in a fixed order)."""
+    found = []
+    if any(nir_key_valid(m.group(0)) for m in re.finditer(NIR, text or "")):
+        found.append(_("un numéro NIR / INS"))
+    if re.search(EMAIL, text or ""):
+        found.append(_("une adresse e-mail"))
+    if re.search(PHONE, text or ""):
+        found.append(_("un numéro de téléphone"))
+    return found
+
+
+def refuse_identifiers(cleaned: dict, labels: dict[str, str]) -> dict[str, str]:
+    """{field: message} for each field of `cleaned` (among `labels`) holding an identifier."""
+    errors = {}
+    for name, label in labels.items():
+        if kinds := identifiers_in(str(cleaned.get(name) or "")):
+            errors[name] = _(
+                "« %(field)s » semble contenir %(kinds)s : aucune donnée identifiant le patient "
+                "(référence locale seulement)."
+            ) % {"field": label, "kinds": ", ".join(kinds)}
+    return errors
