@@ -40,6 +40,7 @@ from garant.oversight.api import (
     system_status,
     system_suspensions,
 )
+from garant.patients.objections_api import router as objections_router
 from garant.registry.api import declarations, systems, vendors, versions
 from garant.risks.api import risks
 
@@ -132,6 +133,8 @@ api.add_router("/ethics-referrals", ethics_api.referrals)
 api.add_router("/actions", governance_api.actions)
 api.add_router("/incidents", incidents_api.incidents)
 api.add_router("/incident-reports", incidents_api.reports_router)
+# a clinical software's token of one establishment only (docs/patients.md)
+api.add_router("/objections", objections_router)
 
 
 # --- errors: JSON, in French, never a 5xx for what a client sent -----------------------------

@@ -131,15 +131,16 @@ def append(feed, kind: str, table: pa.Table) -> None:
     table = with_month(table, kind).select(schema(feed, kind).names).cast(schema(feed, kind))
     if not settings.GARANT_MONITORING_TABLES:
         table_path(feed, kind).mkdir(parents=True, exist_ok=True)
-    write_deltalake(
-        table_uri(feed, kind),
-        table.to_reader(max_chunksize=1 << 20),  # streamed: faster than one table at 10M rows
-        storage_options=_options(),
-        partition_by=["month"],
-        mode="append",
-        configuration={"delta.dataSkippingStatsColumns": STATS_COLUMNS[kind]},
-        writer_properties=_writer_properties(kind),
-    )
+    with tables_lock(feed):
+        write_deltalake(
+            table_uri(feed, kind),
+            table.to_reader(max_chunksize=1 << 20),  # streamed: faster than one table at 10M
+            storage_options=_options(),
+            partition_by=["month"],
+            mode="append",
+            configuration={"delta.dataSkippingStatsColumns": STATS_COLUMNS[kind]},
+            writer_properties=_writer_properties(kind),
+        )
 
 
 def remove_batch(feed, kind: str, batch_id: int) -> None:
@@ -539,28 +540,81 @@ def keyed_digest(identifier: str) -> str:
     return hmac.new(key.digest(), identifier.encode(), hashlib.sha256).hexdigest()
 
 
+@dataclass
+class TableErasure:
+    """What an erasure did to one Delta table."""
+
+    kind: str
+    version_before: int | None  # None: no table
+    version_after: int | None
+    removed: int
+    files_vacuumed: int
+
+
+@dataclass
+class Erasure:
+    """What an erasure did to one feed: per table, and the ids of the patient's predictions
+    (which other stores may reference, such as the oversight events)."""
+
+    tables: list[TableErasure]
+    prediction_ids: pa.Array
+
+    @property
+    def removed(self) -> int:
+        return sum(table.removed for table in self.tables)
+
+
+def tables_lock(feed):
+    """One writer of a feed's Delta tables at a time, across processes: an erasure's vacuum
+    (retention 0) must not delete the files of an append not yet committed."""
+    return file_lock(Path(settings.GARANT_MONITORING_DIR) / str(feed.pk) / "tables.lock")
+
+
 def erase_patient(feed, patient_id: str) -> int:
-    """Delete one pseudonymous patient's rows from both tables, then vacuum (consent withdrawn).
+    """Delete one pseudonymous patient's rows from both tables, then vacuum (consent
+    withdrawn); the number of rows removed. See `erase`."""
+    return erase(feed, patient_id).removed
+
+
+def erase(feed, patient_id: str, vacuum_always: bool = False) -> Erasure:
+    """Delete one pseudonymous patient's rows from both tables, then vacuum.
 
     Outcomes are removed by patient id when they carry it, and by the ids of the patient's
     predictions. Each table's months holding such rows are rewritten without them in one
     Delta commit (an overwrite of those month partitions: the log records the months, not
-    the patient), then the old files are vacuumed. Outcomes go first: if the predictions'
-    rewrite fails, erasing again finds the patient by the predictions left and completes.
-    Returns the number of rows removed; the audit event holds a keyed hash of the id
+    the patient), then the old files are vacuumed with no retention, so the rows are gone
+    from the disk and not only from the table's current version. With `vacuum_always`, a
+    table is vacuumed even when nothing of the patient is in its current version (files of
+    older versions, left by a batch removed or an erasure interrupted, may still hold it).
+    Outcomes go first: if the predictions' rewrite fails, erasing again finds the patient by
+    the predictions left and completes. The audit event holds a keyed hash of the id
     (`keyed_digest`), never the id nor a plain hash of it.
     """
-    predictions = _delta(feed, "predictions")
-    prediction_ids = None
-    if predictions is not None:
-        rows = _id_columns(predictions, feed, "predictions")
-        mine = pc.fill_null(pc.equal(rows["patient_id"], patient_id), False)
-        prediction_ids = rows.filter(mine)["prediction_id"].combine_chunks()
-    removed = 0
-    for kind in ("outcomes", "predictions"):
-        delta = _delta(feed, kind)
-        if delta is not None:
-            removed += _rewrite_without(feed, kind, delta, patient_id, prediction_ids)
+    with tables_lock(feed):
+        predictions = _delta(feed, "predictions")
+        prediction_ids = pa.array([], pa.string())
+        if predictions is not None:
+            rows = _id_columns(predictions, feed, "predictions")
+            mine = pc.fill_null(pc.equal(rows["patient_id"], patient_id), False)
+            prediction_ids = rows.filter(mine)["prediction_id"].combine_chunks()
+        tables = []
+        for kind in ("outcomes", "predictions"):
+            delta = _delta(feed, kind)
+            if delta is None:
+                tables.append(TableErasure(kind, None, None, 0, 0))
+                continue
+            before = delta.version()
+            removed = _rewrite_without(feed, kind, delta, patient_id, prediction_ids)
+            vacuumed = 0
+            if removed or vacuum_always:
+                delta = _delta(feed, kind)
+                vacuumed = len(
+                    delta.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
+                )
+            tables.append(
+                TableErasure(kind, before, _delta(feed, kind).version(), removed, vacuumed)
+            )
+    result = Erasure(tables, prediction_ids)
     rebuild_state(feed)  # the state's counts held the patient's rows too
     record_event(
         "monitoring.erasure",
@@ -568,11 +622,11 @@ def erase_patient(feed, patient_id: str) -> int:
         {
             "feed": [None, feed.pk],
             "patient_hmac": [None, keyed_digest(patient_id)],
-            "rows_removed": [None, removed],
+            "rows_removed": [None, result.removed],
         },
         establishment_id=feed.audit_establishment_id(),
     )
-    return removed
+    return result
 
 
 def _id_columns(delta, feed, kind: str) -> pa.Table:
@@ -605,8 +659,6 @@ def _rewrite_without(feed, kind: str, delta, patient_id: str, prediction_ids) ->
         configuration={"delta.dataSkippingStatsColumns": STATS_COLUMNS[kind]},
         writer_properties=_writer_properties(kind),
     )
-    delta = _delta(feed, kind)
-    delta.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
     return count
 
 

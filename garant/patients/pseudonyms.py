@@ -1,0 +1,47 @@
+"""Keyed pseudonyms of patient identifiers: what Garant stores instead of the identifier.
+
+A pseudonym is HMAC-SHA256 of the identifier (UTF-8, taken exactly as sent: no trimming,
+no case folding, so it matches what the monitoring feeds store) under a key derived from
+this installation's pseudonym secret (`GARANT_PSEUDONYM_KEY`, generated once into the data
+folder, see settings.py) with a purpose label, written as 64 hexadecimal characters.
+
+Why keyed: the identifiers a hospital sends (IPP, visit numbers, pseudonymous ids of a
+warehouse) are few and guessable; a plain hash of one is reversed by hashing every
+candidate. Without the key, a stolen database or backup gives pseudonyms that nobody can
+link to an identifier. With the key (the installation itself), the same identifier always
+gives the same pseudonym: an objection recorded today answers the check of tomorrow.
+
+Why its own secret and not SECRET_KEY: SECRET_KEY protects sessions and may be rotated;
+rotating it must not lose every objection. The monitoring erasure's audit digest
+(`garant.monitoring.storage.keyed_digest`) stays under SECRET_KEY, with its own label.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable
+
+from django.conf import settings
+
+PURPOSE = b"garant.patients.pseudonym.v1"
+LENGTH = 64  # hexadecimal characters of HMAC-SHA256
+
+
+def _key() -> bytes:
+    """The pseudonym key: the installation's pseudonym secret, separated by a purpose label
+    (any other use of that secret derives another key)."""
+    secret = settings.GARANT_PSEUDONYM_KEY.encode()
+    return hmac.new(secret, PURPOSE, hashlib.sha256).digest()
+
+
+def pseudonym(identifier: str) -> str:
+    """The keyed pseudonym of one identifier (64 hexadecimal characters)."""
+    return hmac.digest(_key(), identifier.encode(), "sha256").hex()
+
+
+def pseudonyms(identifiers: Iterable[str]) -> list[str]:
+    """The pseudonyms of many identifiers, in order: the same constant work for each (one
+    HMAC in OpenSSL's one-shot path, about half a microsecond)."""
+    key, digest = _key(), hmac.digest
+    return [digest(key, identifier.encode(), "sha256").hex() for identifier in identifiers]
