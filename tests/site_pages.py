@@ -23,6 +23,7 @@ from garant.governance.models import (
 from garant.incidents.models import Incident, RegulatoryReport
 from garant.lifecycle.models import Assessment, Idea, Indicator, Notification, Project
 from garant.monitoring.models import Alert, AlertRule, Feed
+from garant.patients.models import ErasureRun, Objection
 from garant.registry.models import AISystem, AISystemVersion, Vendor
 from garant.risks.models import FailureMode, RiskAnalysis
 from tests.test_tenancy_generated import PAGE_ARGS, PAGES, PUBLIC_PAGES, VALUES
@@ -59,6 +60,8 @@ MODELS = {
     "failure_mode": FailureMode,
     "incident": Incident,
     "regulatory_report": RegulatoryReport,
+    "objection": Objection,
+    "erasure_run": ErasureRun,
 }
 RICHEST = {
     "system": ("-n", Count("feeds", distinct=True) + Count("obligations", distinct=True)),

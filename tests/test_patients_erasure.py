@@ -9,14 +9,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import io
 import json
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pypdf
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.urls import reverse
 
 from garant.core.audit import audit_context, verify
 from garant.core.models import AuditEvent
@@ -304,3 +307,72 @@ def test_deletion_stays_in_its_establishment(world, feed):
 def test_objections_module_answers_without_any_objection(world):
     allowed = objections.check(world["a"]["est"], "care", None, ["a", "b"])
     assert allowed.tolist() == [True, True]
+
+
+# --- the DPO's pages ---------------------------------------------------------------------------
+
+
+def test_the_dpo_records_an_objection_runs_an_erasure_and_downloads_the_certificate(
+    world, feed, client_for
+):
+    est, system = world["a"]["est"], world["a"]["system"]
+    ingest(feed, "predictions", predictions(0, 12, lambda i: TARGET if i % 3 else other(i)), "api")
+    dpo = client_for(world["users"]["a"]["dpo"])
+    referent = client_for(world["users"]["a"]["referent"])
+    add = reverse("patients_erasure:objection_add", args=[est.pk])
+    assert referent.get(add).status_code == 403  # the DPO office and admins only
+    assert "Enregistrer une opposition" not in referent.get(reverse("patients_erasure:index")).text
+    response = dpo.post(
+        add,
+        {
+            "identifier": TARGET,
+            "purpose": "evaluation",
+            "ai_system": system.pk,
+            "received_on": "2026-12-01",
+            "request_reference": "DR-2026-014",
+        },
+    )
+    assert response.status_code == 302
+    objection = Objection.objects.unrestricted().get()
+    assert (objection.pseudonym, objection.ai_system) == (pseudonym(TARGET), system)
+    created = AuditEvent.objects.filter(object_type="patients.objection", action="create").get()
+    assert created.actor_name == "dpo-a" and TARGET not in json.dumps(created.changes)
+    assert objections.check(est, "evaluation", system.pk, [TARGET]).tolist() == [False]
+    with pytest.raises(BatchRefused, match="1 erreur"):  # only objected rows: nothing to store
+        ingest(feed, "predictions", predictions(50, 6, lambda i: TARGET), "api")
+
+    erase = reverse("patients_erasure:erasure_add", args=[est.pk])
+    assert referent.post(erase, {"identifier": TARGET, "reason": "withdrawal"}).status_code == 403
+    unconfirmed = dpo.post(erase, {"identifier": TARGET, "reason": "withdrawal"})
+    assert unconfirmed.status_code == 200 and not ErasureRun.objects.unrestricted().exists()
+    response = dpo.post(
+        erase,
+        {
+            "identifier": TARGET,
+            "reason": "withdrawal",
+            "request_reference": "DR-14",
+            "confirm": "on",
+        },
+    )
+    run = ErasureRun.objects.unrestricted().get()
+    assert response.status_code == 302 and response["Location"] == run.get_absolute_url()
+    assert run.records_removed == 8 and storage.read(feed, "predictions").num_rows == 4
+    page = dpo.get(run.get_absolute_url()).text
+    assert "certificat conforme à son empreinte" in page and "ne peut pas désapprendre" in page
+    assert TARGET not in page
+    certificate = dpo.get(reverse("patients_erasure:certificate_pdf", args=[run.pk]))
+    assert certificate["Content-Type"] == "application/pdf"
+    text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(certificate.content)).pages)
+    assert run.pseudonym in text.replace("\n", "") and TARGET not in text
+    assert "ne peut pas désapprendre" in text
+    as_json = dpo.get(reverse("patients_erasure:certificate_json", args=[run.pk])).json()
+    assert as_json["records_removed"] == 8 and as_json["audit"]["seq"] == run.audit_seq
+    index = dpo.get(reverse("patients_erasure:index")).text
+    assert "DR-14" in index and TARGET not in index
+    # lifting the objection: the patient's rows are accepted again
+    assert (
+        dpo.post(reverse("patients_erasure:objection_lift", args=[objection.pk])).status_code == 302
+    )
+    objection.refresh_from_db()
+    assert objection.lifted_at is not None
+    assert ingest(feed, "predictions", predictions(50, 6, lambda i: TARGET), "api").rows == 6

@@ -53,6 +53,7 @@ from garant.lifecycle.models import (
 )
 from garant.monitoring.models import Alert, AlertRule, Feed
 from garant.oversight.models import OversightAlert, OversightRule, Suspension
+from garant.patients.models import ErasureRun, Objection
 from garant.registry.models import AISystem, AISystemVersion, Declaration, Vendor
 from garant.risks.models import FailureMode, RiskAnalysis
 from tests.test_tenancy_generated import PAGE_ARGS, PAGES, VALUE_OF_ROUTE, VALUES
@@ -111,6 +112,8 @@ KINDS = {
     "ethics_recommendation": (EthicsRecommendation, None),
     "analysis": (RiskAnalysis, Count("failure_modes")),
     "failure_mode": (FailureMode, None),
+    "objection": (Objection, None),
+    "erasure_run": (ErasureRun, None),
 }
 
 # pages where a kind of finding is what a person came to read: an establishment's code is a

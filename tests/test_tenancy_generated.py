@@ -58,6 +58,9 @@ from garant.incidents.models import Incident
 from garant.lifecycle.models import Idea, Notification
 from garant.monitoring.models import Alert, AlertRule, Feed
 from garant.oversight.models import OversightAlert, OversightPlanVersion, OversightRule, Suspension
+from garant.patients import deletion
+from garant.patients.models import Objection
+from garant.patients.pseudonyms import pseudonym
 from garant.registry.models import AISystemVersion, Declaration, Vendor
 from garant.risks import analyses as risk_analyses
 from tests.conftest import make_system, make_user
@@ -193,6 +196,12 @@ PAGE_ARGS: dict[str, tuple[str, ...]] = {
     "risks:mode_add": ("analysis",),
     "risks:mode_edit": ("failure_mode",),
     "risks:mode_delete": ("failure_mode",),
+    "patients_erasure:objection_add": ("establishment",),
+    "patients_erasure:objection_lift": ("objection",),
+    "patients_erasure:erasure_add": ("establishment",),
+    "patients_erasure:run": ("erasure_run",),
+    "patients_erasure:certificate_pdf": ("erasure_run",),
+    "patients_erasure:certificate_json": ("erasure_run",),
 }
 
 # API path parameter -> kind of record, when it is not simply "<kind>_id"
@@ -386,6 +395,16 @@ def _records_of(est, users) -> dict:
         ethics_recommendation = EthicsRecommendation.objects.create(
             referral=ethics_referral, position=1, text=f"Recommandation {MARKER}"
         )
+        objection = Objection.objects.create(
+            establishment=est,
+            pseudonym=pseudonym(f"IPP-{MARKER}"),
+            purpose="evaluation",
+            ai_system=system,
+            request_reference=f"DR-{MARKER}",
+        )
+        erasure_run = deletion.run(
+            est, f"IPP-{MARKER}", "erasure", users[Role.DPO], request_reference=f"DR-{MARKER}"
+        )
     return {
         "establishment": est,
         "service": service,
@@ -424,6 +443,8 @@ def _records_of(est, users) -> dict:
         "ethics_recommendation": ethics_recommendation,
         "analysis": analysis,
         "failure_mode": failure_mode,
+        "objection": objection,
+        "erasure_run": erasure_run,
     }
 
 

@@ -59,6 +59,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # follow its regulatory reports and close it
     "report_incident": ALL_ROLES - {Role.AUDITOR},
     "qualify_incident": frozenset({Role.ADMIN, Role.REFERENT, Role.DPO}),
+    # patients' objections and verifiable erasures (docs/patients.md): the DPO office and the
+    # establishment's admins; nobody else reads even the pseudonyms
+    "patient_erasure": frozenset({Role.ADMIN, Role.DPO}),
     # the audit trail
     "audit": frozenset({Role.ADMIN, Role.DPO, Role.AUDITOR, Role.COMMITTEE}),
     # the governance status of the establishments side by side (home page, board export)

@@ -19,7 +19,7 @@ from ninja import Router, Schema
 from ninja.responses import Status
 from pydantic import Field
 
-from garant.core.audit import audit_context, record_event
+from garant.core.audit import record_event
 from garant.monitoring.ingest import MAX_ID_LENGTH
 from garant.oversight.api import FeedbackTokenAuth
 from garant.oversight.models import FeedbackToken
@@ -125,19 +125,18 @@ def check(request, payload: CheckIn):
         token.establishment, payload.purpose, payload.system, payload.identifiers
     )
     objected = int(len(allowed) - allowed.sum())
-    with audit_context(source="api", request=request):
-        record_event(
-            "patients.objection_check",
-            token.name,
-            {
-                "token": [None, token.prefix],
-                "purpose": [None, payload.purpose],
-                "system": [None, system.pk if system else None],
-                "count": [None, len(allowed)],
-                "objected": [None, objected],
-            },
-            establishment_id=token.establishment_id,
-        )
+    record_event(  # the counts only, never an identifier
+        "patients.objection_check",
+        token.name,
+        {
+            "token": [None, token.prefix],
+            "purpose": [None, payload.purpose],
+            "system": [None, system.pk if system else None],
+            "count": [None, len(allowed)],
+            "objected": [None, objected],
+        },
+        establishment_id=token.establishment_id,
+    )
     return {
         "purpose": payload.purpose,
         "system": payload.system,
