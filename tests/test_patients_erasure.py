@@ -31,7 +31,7 @@ from garant.oversight import storage as oversight_storage
 from garant.oversight.models import FeedbackToken
 from garant.patients import deletion, objections
 from garant.patients.models import ErasureRun, Objection
-from garant.patients.pseudonyms import pseudonym
+from garant.patients.pseudonyms import pseudonym, pseudonyms
 from tests.conftest import make_feed
 from tests.test_monitoring_erasure import everything_stored, traces
 
@@ -376,3 +376,14 @@ def test_the_dpo_records_an_objection_runs_an_erasure_and_downloads_the_certific
     objection.refresh_from_db()
     assert objection.lifted_at is not None
     assert ingest(feed, "predictions", predictions(50, 6, lambda i: TARGET), "api").rows == 6
+
+
+def test_batch_pseudonyms_are_the_standard_hmac(settings):
+    identifiers = ["IPP-1", "séjour 42", "x" * 100, " espace "]
+    key = hmac.new(
+        settings.GARANT_PSEUDONYM_KEY.encode(), b"garant.patients.pseudonym.v1", "sha256"
+    ).digest()
+    expected = [hmac.new(key, i.encode(), "sha256").hexdigest() for i in identifiers]
+    assert pseudonyms(identifiers) == [pseudonym(i) for i in identifiers] == expected
+    settings.GARANT_PSEUDONYM_KEY = "another installation"
+    assert pseudonym("IPP-1") != expected[0]  # the key decides
