@@ -34,6 +34,7 @@ from garant.patients.models import ErasureRun, Objection
 from garant.patients.pseudonyms import pseudonym, pseudonyms
 from tests.conftest import make_feed
 from tests.test_monitoring_erasure import everything_stored, traces
+from tests.test_monitoring_state import assert_same, recount
 
 URL = "/api/objections/check"
 T0 = dt.datetime(2024, 3, 1, 8, 0, tzinfo=dt.UTC)
@@ -266,6 +267,9 @@ def test_deletion_of_a_patient_in_three_batches(world, feed):
     left = storage.read(feed, "predictions")
     assert left.num_rows == 120 - 30 and TARGET not in left["patient_id"].to_pylist()
     assert storage.read(feed, "outcomes").num_rows == 90
+    for erased in (feed, second):  # the state: only the erased days counted again, exactly
+        storage._cache.clear()
+        assert_same(storage.counts(erased), recount(erased))
     assert oversight_storage.read(est.pk, [b.pk for b in token.batches.all()]).num_rows == 1
     # no Parquet or Delta file (nor the state, the log, the database) holds the identifier
     for path in _files_under(monitoring):

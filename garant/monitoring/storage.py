@@ -587,24 +587,29 @@ def erase(feed, patient_id: str, vacuum_always: bool = False) -> Erasure:
     table is vacuumed even when nothing of the patient is in its current version (files of
     older versions, left by a batch removed or an erasure interrupted, may still hold it).
     Outcomes go first: if the predictions' rewrite fails, erasing again finds the patient by
-    the predictions left and completes. The audit event holds a keyed hash of the id
-    (`keyed_digest`), never the id nor a plain hash of it.
+    the predictions left and completes. The monitoring state is then counted again for the
+    days the removed rows touched only (`_recount_days`). The audit event holds a keyed hash
+    of the id (`keyed_digest`), never the id nor a plain hash of it.
     """
+    sync_state(feed)  # up to date first: only the erased days are counted again below
     with tables_lock(feed):
         predictions = _delta(feed, "predictions")
         prediction_ids = pa.array([], pa.string())
+        rows = None
         if predictions is not None:
             rows = _id_columns(predictions, feed, "predictions")
             mine = pc.fill_null(pc.equal(rows["patient_id"], patient_id), False)
             prediction_ids = rows.filter(mine)["prediction_id"].combine_chunks()
-        tables = []
+        tables, touched = [], []
         for kind in ("outcomes", "predictions"):
             delta = _delta(feed, kind)
             if delta is None:
                 tables.append(TableErasure(kind, None, None, 0, 0))
                 continue
             before = delta.version()
-            removed = _rewrite_without(feed, kind, delta, patient_id, prediction_ids)
+            known = rows if kind == "predictions" else None
+            removed, times = _rewrite_without(feed, kind, delta, patient_id, prediction_ids, known)
+            touched.append((kind, times))
             vacuumed = 0
             if removed or vacuum_always:
                 delta = _delta(feed, kind)
@@ -614,8 +619,9 @@ def erase(feed, patient_id: str, vacuum_always: bool = False) -> Erasure:
             tables.append(
                 TableErasure(kind, before, _delta(feed, kind).version(), removed, vacuumed)
             )
-    result = Erasure(tables, prediction_ids)
-    rebuild_state(feed)  # the state's counts held the patient's rows too
+        result = Erasure(tables, prediction_ids)
+        if result.removed:
+            _recount_days(feed, touched)  # the state's counts held the patient's rows too
     record_event(
         "monitoring.erasure",
         str(feed),
@@ -629,24 +635,62 @@ def erase(feed, patient_id: str, vacuum_always: bool = False) -> Erasure:
     return result
 
 
+def _recount_days(feed, touched: list[tuple[str, pa.Array]]) -> None:
+    """Count again, from the tables, the local days whose counts the removed rows were in:
+    a removed prediction's day, and for a removed outcome the days of the predictions it may
+    have labelled (its time minus the outcome window, up to its time). Runs of consecutive
+    days are read at once; everything is counted again if the state was not up to date."""
+    window = dt.timedelta(hours=feed.outcome_window_hours)
+    days: set[dt.date] = set()
+    for kind, times in touched:
+        for moment in pc.unique(pc.floor_temporal(times, unit="hour")).to_pylist():
+            if kind == "predictions":
+                days.add(_local_day(moment))
+                continue
+            day, last = _local_day(moment - window), _local_day(moment)
+            while day <= last:
+                days.add(day)
+                day += dt.timedelta(days=1)
+    with _state_lock(feed):
+        state, committed = _load_state(feed), _committed(feed)
+        if not _fresh(feed, state, committed):
+            _save(feed, _count_days(feed), committed)
+            return
+        ordered = sorted(days)
+        runs, first = [], None
+        for k, day in enumerate(ordered):
+            first = day if first is None else first
+            if k + 1 == len(ordered) or ordered[k + 1] != day + dt.timedelta(days=1):
+                runs.append((first, day + dt.timedelta(days=1)))
+                first = None
+        for start, end in runs:
+            state = state.spliced(start, end, _count_days(feed, start, end))
+        _save(feed, state, committed)
+
+
 def _id_columns(delta, feed, kind: str) -> pa.Table:
     """Every row's ids and month (committed or not: a killed batch's rows are erased too)."""
     columns = ["prediction_id", "patient_id", "month"]
     return canonical(delta.to_pyarrow_dataset().to_table(columns=columns), feed, kind)
 
 
-def _rewrite_without(feed, kind: str, delta, patient_id: str, prediction_ids) -> int:
-    """Rewrite the months of `kind` holding the patient's rows without them; rows removed."""
+def _rewrite_without(
+    feed, kind: str, delta, patient_id: str, prediction_ids, rows: pa.Table | None = None
+) -> tuple[int, pa.Array]:
+    """Rewrite the months of `kind` holding the patient's rows without them: the number of
+    rows removed and their times."""
     linked = prediction_ids if kind == "outcomes" else None
-    rows = _id_columns(delta, feed, kind)
+    rows = _id_columns(delta, feed, kind) if rows is None else rows
     gone = _gone(rows, patient_id, linked)
     count = int(pc.sum(gone).as_py() or 0)
     if not count:
-        return 0
+        return 0, pa.array([], UTC)
     months = sorted(pc.unique(rows.filter(gone)["month"]).to_pylist())
     scope = ds.field("month").isin(pa.array(months, pa.string()))
     whole = canonical(delta.to_pyarrow_dataset().to_table(filter=scope), feed, kind)
-    kept = whole.filter(pc.invert(_gone(whole, patient_id, linked)))
+    removed = _gone(whole, patient_id, linked)
+    times = whole.filter(removed)[TIME_COLUMN[kind]].combine_chunks()
+    kept = whole.filter(pc.invert(removed))
     kept = kept.select(schema(feed, kind).names).cast(schema(feed, kind))
     listed = ", ".join(f"'{month}'" for month in months)  # YYYY-MM, written by `with_month`
     write_deltalake(
@@ -659,7 +703,7 @@ def _rewrite_without(feed, kind: str, delta, patient_id: str, prediction_ids) ->
         configuration={"delta.dataSkippingStatsColumns": STATS_COLUMNS[kind]},
         writer_properties=_writer_properties(kind),
     )
-    return count
+    return count, times
 
 
 def _gone(rows: pa.Table, patient_id: str, prediction_ids) -> pa.ChunkedArray:
