@@ -43,7 +43,6 @@ import hmac
 import json
 import os
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -52,19 +51,11 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from oversight import median_time  # benchmarks/oversight.py, beside this script
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = "IPP-0424242"  # followed all year: rows in each of the 12 months (the worst case)
 STAY = "IPP-0737373"  # one stay: 12 rows over two days (the usual case)
-
-
-def median_time(fn, repeat: int) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), result
 
 
 def _setup(data: str) -> None:

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from garant.core.audit import Audited
 from garant.core.models import Establishment, User
 from garant.core.tenancy import TenantModel
+from garant.patients.pseudonyms import pseudonym_field, request_reference_field
 
 
 class ErasureRun(Audited, TenantModel):
@@ -34,13 +35,8 @@ class ErasureRun(Audited, TenantModel):
         related_name="erasure_runs",
     )
     reason = models.CharField(_("motif"), max_length=12, choices=Reason.choices)
-    pseudonym = models.CharField(_("pseudonyme (HMAC)"), max_length=64, db_index=True)
-    request_reference = models.CharField(
-        _("référence de la demande"),
-        max_length=100,
-        blank=True,
-        help_text=_("Numéro de la demande d'exercice des droits (jamais l'identifiant)."),
-    )
+    pseudonym = pseudonym_field()
+    request_reference = request_reference_field()
     ran_by = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

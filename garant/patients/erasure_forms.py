@@ -17,18 +17,31 @@ IDENTIFIER_HELP = _(
 )
 
 
-def _identifier() -> forms.CharField:
-    return forms.CharField(
+class IdentifiedForm(forms.Form):
+    """The patient's identifier (matched exactly, never stored) and the request's reference."""
+
+    identifier = forms.CharField(
         label=_("identifiant du patient"),
         max_length=MAX_ID_LENGTH,
         strip=False,  # matched exactly as the feeds store it
         help_text=IDENTIFIER_HELP,
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
+    request_reference = forms.CharField(
+        label=_("référence de la demande"),
+        max_length=100,
+        required=False,
+        help_text=_("Numéro de la demande d'exercice des droits (jamais l'identifiant)."),
+    )
+
+    def clean_identifier(self):
+        value = self.cleaned_data["identifier"]
+        if not value.strip():
+            raise forms.ValidationError(_("Saisissez l'identifiant du patient."))
+        return value
 
 
-class ObjectionForm(forms.Form):
-    identifier = _identifier()
+class ObjectionForm(IdentifiedForm):
     purpose = forms.ChoiceField(label=_("finalité"), choices=Purpose.choices)
     ai_system = forms.ModelChoiceField(
         label=_("système d'IA"),
@@ -39,12 +52,7 @@ class ObjectionForm(forms.Form):
     received_on = forms.DateField(
         label=_("reçue le"), widget=forms.DateInput(attrs={"type": "date"})
     )
-    request_reference = forms.CharField(
-        label=_("référence de la demande"),
-        max_length=100,
-        required=False,
-        help_text=_("Numéro de la demande d'exercice des droits (jamais l'identifiant)."),
-    )
+    field_order = ["identifier", "purpose", "ai_system", "received_on", "request_reference"]
 
     def __init__(self, *args, establishment, **kwargs):
         super().__init__(*args, **kwargs)
@@ -52,31 +60,13 @@ class ObjectionForm(forms.Form):
             establishment=establishment
         ).order_by("name")
 
-    def clean_identifier(self):
-        value = self.cleaned_data["identifier"]
-        if not value.strip():
-            raise forms.ValidationError(_("Saisissez l'identifiant du patient."))
-        return value
 
-
-class ErasureForm(forms.Form):
-    identifier = _identifier()
+class ErasureForm(IdentifiedForm):
     reason = forms.ChoiceField(label=_("motif"), choices=ErasureRun.Reason.choices)
-    request_reference = forms.CharField(
-        label=_("référence de la demande"),
-        max_length=100,
-        required=False,
-        help_text=_("Numéro de la demande d'exercice des droits (jamais l'identifiant)."),
-    )
     confirm = forms.BooleanField(
         label=_(
             "Je confirme : les données de ce patient seront effacées définitivement de tous "
             "les flux de suivi et retours d'usage de l'établissement."
         )
     )
-
-    def clean_identifier(self):
-        value = self.cleaned_data["identifier"]
-        if not value.strip():
-            raise forms.ValidationError(_("Saisissez l'identifiant du patient."))
-        return value
+    field_order = ["identifier", "reason", "request_reference", "confirm"]

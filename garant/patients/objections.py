@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from garant.core.audit import Audited
 from garant.core.models import Establishment, User
 from garant.core.tenancy import TenantModel
+from garant.patients.pseudonyms import pseudonym_field, pseudonyms, request_reference_field
 from garant.registry.models import AISystem
 
 
@@ -43,7 +44,7 @@ class Objection(Audited, TenantModel):
         on_delete=models.PROTECT,
         related_name="objections",
     )
-    pseudonym = models.CharField(_("pseudonyme (HMAC)"), max_length=64, db_index=True)
+    pseudonym = pseudonym_field()
     purpose = models.CharField(_("finalité"), max_length=12, choices=Purpose.choices)
     ai_system = models.ForeignKey(
         AISystem,
@@ -55,12 +56,7 @@ class Objection(Audited, TenantModel):
         help_text=_("Vide : tous les systèmes de l'établissement."),
     )
     received_on = models.DateField(_("reçue le"), default=timezone.localdate)
-    request_reference = models.CharField(
-        _("référence de la demande"),
-        max_length=100,
-        blank=True,
-        help_text=_("Numéro de la demande d'exercice des droits (jamais l'identifiant)."),
-    )
+    request_reference = request_reference_field()
     recorded_by = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -104,8 +100,6 @@ def check(establishment, purpose: str, system_id: int | None, identifiers: list[
 
     Constant work per identifier: its keyed pseudonym (one HMAC), then a hash-set membership
     test of all of them at once (Arrow's `is_in`)."""
-    from garant.patients.pseudonyms import pseudonyms
-
     if not identifiers:
         return np.ones(0, dtype=bool)
     objected = objected_pseudonyms(establishment, purpose, system_id)
@@ -119,8 +113,6 @@ def ingestion_filter(feed, patient_ids: pa.ChunkedArray) -> np.ndarray:
     """The monitoring ingestion's question (`garant.monitoring.objections`): which rows of a
     batch belong to patients who objected to evaluation use by the feed's system. Rows
     without a patient identifier are never objected."""
-    from garant.patients.pseudonyms import pseudonyms
-
     objected = objected_pseudonyms(
         feed.ai_system.establishment, Purpose.EVALUATION, feed.ai_system_id
     )

@@ -23,6 +23,8 @@ import hmac
 from collections.abc import Iterable
 
 from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 PURPOSE = b"garant.patients.pseudonym.v1"
 LENGTH = 64  # hexadecimal characters of HMAC-SHA256
@@ -57,3 +59,18 @@ def pseudonyms(identifiers: Iterable[str]) -> list[str]:
         o.update(h.digest())
         out.append(o.hexdigest())
     return out
+
+
+def pseudonym_field() -> models.CharField:
+    """The model field holding a keyed pseudonym (never the identifier)."""
+    return models.CharField(_("pseudonyme (HMAC)"), max_length=LENGTH, db_index=True)
+
+
+def request_reference_field() -> models.CharField:
+    """The free reference of the rights request a record answers (never the identifier)."""
+    return models.CharField(
+        _("référence de la demande"),
+        max_length=100,
+        blank=True,
+        help_text=_("Numéro de la demande d'exercice des droits (jamais l'identifiant)."),
+    )
