@@ -12,8 +12,8 @@ names (the feed's own names are mapped at ingestion, see `ingest.py`):
   ``batch_id``, ``month``.
 
 Column statistics are kept for the time columns only, so no identifier is copied into the
-Delta log; an erasure rewrites the months it touches (the log records which months, nothing
-about the patient) and its audit record holds a keyed hash (HMAC) of the identifier only.
+Delta log; an erasure rewrites the (month, batch) files it touches (the log records which
+months and batches, nothing about the patient) and its audit record holds a keyed hash (HMAC) of the identifier only.
 
 Files rewritten by delta-rs itself (a delete) may hold other physical types (``string_view``,
 ``large_string``): every read casts to the canonical schema, and no scan filters a text
@@ -580,9 +580,9 @@ def erase(feed, patient_id: str, vacuum_always: bool = False) -> Erasure:
     """Delete one pseudonymous patient's rows from both tables, then vacuum.
 
     Outcomes are removed by patient id when they carry it, and by the ids of the patient's
-    predictions. Each table's months holding such rows are rewritten without them in one
-    Delta commit (an overwrite of those month partitions: the log records the months, not
-    the patient), then the old files are vacuumed with no retention, so the rows are gone
+    predictions. Each table's (month, batch) pairs holding such rows are rewritten without
+    them in one Delta commit (an overwrite whose predicate, kept in the log, names months and
+    batch numbers, not the patient), then the old files are vacuumed with no retention, so the rows are gone
     from the disk and not only from the table's current version. With `vacuum_always`, a
     table is vacuumed even when nothing of the patient is in its current version (files of
     older versions, left by a batch removed or an erasure interrupted, may still hold it).
