@@ -193,6 +193,8 @@ def test_ingestion_drops_the_rows_of_objectors_and_says_how_many(world, feed, cl
     assert response.status_code == 201, response.content
     assert response.json()["dropped_rows"] == 4
     assert "4 lignes écartées" in response.json()["detail"]
+    page = client.get(feed.get_absolute_url()).text
+    assert "10 écartées : patients opposés" in page and "Écarter leurs lignes" in page
 
 
 def test_ingestion_refuses_a_batch_with_objectors_when_the_feed_says_so(world, feed):
