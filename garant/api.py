@@ -41,6 +41,7 @@ from garant.oversight.api import (
     system_suspensions,
 )
 from garant.patients import api as patients_api
+from garant.patients.objections_api import router as objections_router
 from garant.people import api as people_api
 from garant.registry.api import declarations, systems, vendors, versions
 from garant.risks.api import risks
@@ -138,6 +139,8 @@ api.add_router("/habilitations", people_api.habilitations)
 api.add_router("/people", people_api.people)
 api.add_router("/patient-notices", patients_api.patient_notices)
 api.add_router("/rights-requests", patients_api.rights_requests)
+# a clinical software's token of one establishment only (docs/patients.md)
+api.add_router("/objections", objections_router)
 
 
 # --- errors: JSON, in French, never a 5xx for what a client sent -----------------------------

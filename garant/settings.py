@@ -3,6 +3,8 @@
 GARANT_DATA_DIR      where the SQLite file, uploads and the generated secret key live (./data)
 DATABASE_URL         postgres://user@host:5432/db for production; SQLite in GARANT_DATA_DIR if unset
 GARANT_SECRET_KEY    secret key; generated once into GARANT_DATA_DIR/secret_key if unset
+GARANT_PSEUDONYM_KEY key of the patients' keyed pseudonyms (objections, deletion certificates);
+                     generated once into GARANT_DATA_DIR/pseudonym_key if unset
 GARANT_DEBUG         "1" to turn debug on (never in production)
 GARANT_ALLOWED_HOSTS comma-separated host names (127.0.0.1,localhost)
 GARANT_SESSION_IDLE_MINUTES  inactivity before the session expires (30)
@@ -34,10 +36,10 @@ DATA_DIR = Path(os.environ.get("GARANT_DATA_DIR", Path.cwd() / "data")).resolve(
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 
-def _secret_key() -> str:
-    if key := os.environ.get("GARANT_SECRET_KEY"):
+def _secret_key(variable: str = "GARANT_SECRET_KEY", name: str = "secret_key") -> str:
+    if key := os.environ.get(variable):
         return key
-    path = DATA_DIR / "secret_key"
+    path = DATA_DIR / name
     if not path.exists():
         path.write_text(secrets.token_urlsafe(50))
         path.chmod(0o600)
@@ -45,6 +47,10 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+# The key of the patients' keyed pseudonyms (HMAC-SHA256 of the identifier): its own secret,
+# not SECRET_KEY, so that rotating SECRET_KEY (sessions, signed tokens) does not lose every
+# recorded objection; kept out of the backups with SECRET_KEY (docs/patients.md).
+GARANT_PSEUDONYM_KEY = _secret_key("GARANT_PSEUDONYM_KEY", "pseudonym_key")
 DEBUG = env_flag("GARANT_DEBUG")
 ALLOWED_HOSTS = [
     h.strip()

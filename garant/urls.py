@@ -12,6 +12,7 @@ urlpatterns = [
     path("risques/", include("garant.risks.urls")),
     path("formation/", include("garant.people.urls")),
     path("evenements/", include("garant.incidents.urls")),
+    path("patients/droits/", include("garant.patients.erasure_urls")),
     path("projets/", include("garant.lifecycle.urls")),
     path("comites/", include("garant.governance.urls")),
     path("utilisateurs/", include("garant.core.users_urls")),

@@ -23,7 +23,7 @@ from garant.governance.models import (
 from garant.incidents.models import Incident, RegulatoryReport
 from garant.lifecycle.models import Assessment, Idea, Indicator, Notification, Project
 from garant.monitoring.models import Alert, AlertRule, Feed
-from garant.patients.models import InformationChannel, RightsRequest
+from garant.patients.models import ErasureRun, InformationChannel, Objection, RightsRequest
 from garant.people.models import Habilitation, Person, TrainingModule
 from garant.registry.models import AISystem, AISystemVersion, Vendor
 from garant.risks.models import FailureMode, RiskAnalysis
@@ -66,6 +66,8 @@ MODELS = {
     "habilitation": Habilitation,
     "information_channel": InformationChannel,
     "rights_request": RightsRequest,
+    "objection": Objection,
+    "erasure_run": ErasureRun,
 }
 RICHEST = {
     "system": ("-n", Count("feeds", distinct=True) + Count("obligations", distinct=True)),

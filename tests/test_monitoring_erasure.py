@@ -150,7 +150,7 @@ def test_the_erasure_record_holds_a_keyed_hash_only(feed):
     stored = everything_stored()
     for trace in traces(PATIENTS[0]):
         assert trace not in stored, trace
-    # the Delta logs record which months were rewritten, nothing about the patient
+    # the Delta logs record which months and batches were rewritten, nothing about the patient
     predicates = []
     for kind in storage.KINDS:
         for path in (storage.table_path(feed, kind) / "_delta_log").glob("*.json"):
@@ -158,7 +158,12 @@ def test_the_erasure_record_holds_a_keyed_hash_only(feed):
                 info = json.loads(line).get("commitInfo") or {}
                 if "predicate" in info.get("operationParameters", {}):
                     predicates.append(info["operationParameters"]["predicate"])
-    assert predicates == ["month = '2024-03'"] * 2  # outcomes, predictions (as delta-rs writes it)
+    predictions_batch = feed.batches.get(kind="predictions").pk
+    outcomes_batch = feed.batches.get(kind="outcomes").pk
+    assert predicates == [  # in the order of storage.KINDS (as delta-rs writes it)
+        f"month = '2024-03' AND batch_id = {predictions_batch}",
+        f"month = '2024-03' AND batch_id = {outcomes_batch}",
+    ]
 
 
 def test_erasure_from_the_command_line_leaves_no_trace(feed):

@@ -53,7 +53,7 @@ from garant.lifecycle.models import (
 )
 from garant.monitoring.models import Alert, AlertRule, Feed
 from garant.oversight.models import OversightAlert, OversightRule, Suspension
-from garant.patients.models import InformationChannel, RightsRequest
+from garant.patients.models import ErasureRun, InformationChannel, Objection, RightsRequest
 from garant.people.models import Habilitation, Person, TrainingModule
 from garant.registry.models import AISystem, AISystemVersion, Declaration, Vendor
 from garant.risks.models import FailureMode, RiskAnalysis
@@ -119,6 +119,8 @@ KINDS = {
     "information_channel": (InformationChannel, None),
     "rights_request": (RightsRequest, Count("steps")),
     "group": (EstablishmentGroup, None),
+    "objection": (Objection, None),
+    "erasure_run": (ErasureRun, None),
 }
 
 # pages where a kind of finding is what a person came to read: an establishment's code is a

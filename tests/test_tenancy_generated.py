@@ -65,9 +65,11 @@ from garant.incidents.models import Incident
 from garant.lifecycle.models import Idea, Notification
 from garant.monitoring.models import Alert, AlertRule, Feed
 from garant.oversight.models import OversightAlert, OversightPlanVersion, OversightRule, Suspension
+from garant.patients import deletion
 from garant.patients import notices as patient_notices
 from garant.patients import rights as patient_rights
-from garant.patients.models import InformationChannel, RightsRequest
+from garant.patients.models import InformationChannel, Objection, RightsRequest
+from garant.patients.pseudonyms import pseudonym
 from garant.people.models import Habilitation, Person, Prerequisites, TrainingModule
 from garant.registry.models import AISystemVersion, Declaration, Vendor
 from garant.risks import analyses as risk_analyses
@@ -247,6 +249,12 @@ PAGE_ARGS: dict[str, tuple[str, ...]] = {
     "public_register:establishment": ("establishment",),
     "public_register:json": ("establishment",),
     "public_register:group": ("group",),
+    "patients_erasure:objection_add": ("establishment",),
+    "patients_erasure:objection_lift": ("objection",),
+    "patients_erasure:erasure_add": ("establishment",),
+    "patients_erasure:run": ("erasure_run",),
+    "patients_erasure:certificate_pdf": ("erasure_run",),
+    "patients_erasure:certificate_json": ("erasure_run",),
 }
 
 # API path parameter -> kind of record, when it is not simply "<kind>_id"
@@ -488,6 +496,16 @@ def _records_of(est, users) -> dict:
             referent,
         )
         patient_rights.extend(rights_request, dt.date(2027, 1, 15), f"Motif {MARKER}", referent)
+        objection = Objection.objects.create(
+            establishment=est,
+            pseudonym=pseudonym(f"IPP-{MARKER}"),
+            purpose="evaluation",
+            ai_system=system,
+            request_reference=f"DR-{MARKER}",
+        )
+        erasure_run = deletion.run(
+            est, f"IPP-{MARKER}", "erasure", users[Role.DPO], request_reference=f"DR-{MARKER}"
+        )
     return {
         "group": est.group,
         "information_channel": information_channel,
@@ -532,6 +550,8 @@ def _records_of(est, users) -> dict:
         "module": module,
         "person": person,
         "habilitation": habilitation,
+        "objection": objection,
+        "erasure_run": erasure_run,
     }
 
 

@@ -72,6 +72,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "approve_notice": frozenset({Role.DPO}),
     "publish_register": frozenset({Role.ADMIN, Role.DPO}),
     "handle_rights": frozenset({Role.ADMIN, Role.DPO}),
+    # patients' objections and verifiable erasures (docs/patients.md): the DPO office and the
+    # establishment's admins; nobody else reads even the pseudonyms
+    "patient_erasure": frozenset({Role.ADMIN, Role.DPO}),
     # the audit trail
     "audit": frozenset({Role.ADMIN, Role.DPO, Role.AUDITOR, Role.COMMITTEE}),
     # the governance status of the establishments side by side (home page, board export)

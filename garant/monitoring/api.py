@@ -69,9 +69,15 @@ class FeedIn(Schema):
         description="Fenêtre de l'issue, en heures (obligatoire : une issue compte si elle "
         "survient dans ce délai après la prédiction ; 1 à 8760)."
     )
+    objection_policy: str = Field(
+        "drop",
+        description="Lignes des patients opposés à l'évaluation : « drop » (écartées et "
+        "comptées) ou « refuse » (lot refusé).",
+    )
 
 
 class FeedOut(Schema):
+    objection_policy: str
     id: int
     ai_system: int = Field(alias="ai_system_id")
     reference: str = Field(description="`<système>/<slug>`, pour `garant monitor`.")
@@ -125,6 +131,9 @@ class BatchOut(Schema):
     id: int
     kind: str
     rows: int
+    dropped_rows: int = Field(
+        0, description="Lignes écartées : patients opposés à l'évaluation (docs/patients.md)."
+    )
     sha256: str
     created_at: datetime
     detail: str = ""
@@ -204,6 +213,10 @@ def _receive(request, feed_id: int, kind: str | None, payload: RecordsIn | None)
         batch.detail = str(duplicate)
         return Status(200, batch)
     batch.detail = _("%(rows)s lignes enregistrées.") % {"rows": batch.rows}
+    if batch.dropped_rows:
+        batch.detail += " " + _(
+            "%(dropped)s lignes écartées : patients opposés à l'évaluation."
+        ) % {"dropped": batch.dropped_rows}
     return Status(201, batch)
 
 

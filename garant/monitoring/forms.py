@@ -95,14 +95,19 @@ class FeedForm(forms.ModelForm):
             "outcome_column",
             "outcome_time_column",
             "outcome_window_hours",
+            "objection_policy",
         ]
 
     def __init__(self, *args, ai_system, **kwargs):
         super().__init__(*args, **kwargs)
         self.instance.ai_system = ai_system
         self.fields["timezone"].required = False  # empty: Europe/Paris
+        self.fields["objection_policy"].required = False  # empty: drop the rows
         if self.instance.pk is None:  # the window is stated by whoever creates the feed
             self.fields["outcome_window_hours"].initial = None
+
+    def clean_objection_policy(self):
+        return self.cleaned_data.get("objection_policy") or Feed.ObjectionPolicy.DROP
 
     def clean_operating_threshold(self):
         value = self.cleaned_data["operating_threshold"]

@@ -43,7 +43,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from garant.core import audit
-from garant.monitoring import alerts, fhir, identifiers, storage
+from garant.monitoring import alerts, fhir, identifiers, objections, storage
 from garant.monitoring.models import Feed, IngestBatch
 
 MAX_ERRORS = 200
@@ -834,6 +834,7 @@ def ingest(feed: Feed, kind: str, raw: pa.Table, source: str, user=None) -> Inge
     """Validate `raw` entirely, then store it atomically; `BatchRefused` or `AlreadyReceived`
     when nothing is stored. The caller sets the `audit_context`."""
     table = normalise(feed, kind, raw)
+    table, dropped = without_objections(feed, table, _fhir_rows(raw))
     if kind == "outcomes":
         check_predictions_known(feed, table, _fhir_rows(raw))
     # a predictions batch's state counts are computed while its rows are fingerprinted and
@@ -841,7 +842,7 @@ def ingest(feed: Feed, kind: str, raw: pa.Table, source: str, user=None) -> Inge
     with ThreadPoolExecutor(max_workers=1) as pool:
         counting = storage.precount(feed, table, pool) if kind == "predictions" else None
         digest = content_hash(table)  # counting meanwhile
-        batch = _store(feed, kind, table, digest, source, user)  # and meanwhile
+        batch = _store(feed, kind, table, digest, source, user, dropped)  # and meanwhile
         # once committed: its days counted in the state, then the alerts evaluated (neither
         # failing the ingestion; a state not updated here is updated at its next read)
         rows = (batch.pk, counting) if counting is not None else None
@@ -849,7 +850,38 @@ def ingest(feed: Feed, kind: str, raw: pa.Table, source: str, user=None) -> Inge
     return batch
 
 
-def _store(feed: Feed, kind: str, table: pa.Table, digest: str, source: str, user) -> IngestBatch:
+def without_objections(feed: Feed, table: pa.Table, entries: bool = False) -> tuple[pa.Table, int]:
+    """The batch without the rows of patients who objected to evaluation use by the feed's
+    system, and how many were dropped; or `BatchRefused` naming those rows when the feed
+    refuses such batches (`Feed.objection_policy`). Outcomes are matched by their patient
+    identifier when the feed sends it. Error messages never repeat the identifier."""
+    objected = objections.objected_rows(feed, table["patient_id"])
+    count = int(objected.sum())
+    if not count:
+        return table, 0
+    if feed.objection_policy == Feed.ObjectionPolicy.REFUSE:
+        errors = Errors(entries=entries)
+        errors.add_rows(
+            pa.array(objected),
+            feed.patient_id_column,
+            "patient opposé à l'utilisation de ses données pour l'évaluation de ce système",
+        )
+        raise BatchRefused(errors)
+    kept = table.filter(pa.array(~objected))
+    if not kept.num_rows:
+        errors = Errors(entries=entries)
+        errors.add(
+            None,
+            feed.patient_id_column,
+            f"lot vide une fois écartées les {count} lignes de patients opposés à l'évaluation",
+        )
+        raise BatchRefused(errors)
+    return kept, count
+
+
+def _store(
+    feed: Feed, kind: str, table: pa.Table, digest: str, source: str, user, dropped: int = 0
+) -> IngestBatch:
     previous = IngestBatch.objects.within(feed=feed).filter(kind=kind, sha256=digest).first()
     if previous is not None:
         raise AlreadyReceived(previous)
@@ -874,6 +906,7 @@ def _store(feed: Feed, kind: str, table: pa.Table, digest: str, source: str, use
                 kind=kind,
                 sha256=digest,
                 rows=table.num_rows,
+                dropped_rows=dropped,
                 source=source,
                 created_by=user if getattr(user, "is_authenticated", False) else None,
                 first_time=times["min"],

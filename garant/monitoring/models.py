@@ -91,6 +91,19 @@ class Feed(Audited, TenantModel):
         choices=DriftReference.choices,
         default=DriftReference.ROLLING,
     )
+
+    # rows of patients who objected to evaluation use (recorded by garant.patients, asked
+    # through garant.monitoring.objections): dropped and counted, or the batch refused
+    class ObjectionPolicy(models.TextChoices):
+        DROP = "drop", _("écarter leurs lignes et indiquer combien")
+        REFUSE = "refuse", _("refuser le lot entier en nommant les lignes")
+
+    objection_policy = models.CharField(
+        _("lignes des patients opposés à l'évaluation"),
+        max_length=8,
+        choices=ObjectionPolicy.choices,
+        default=ObjectionPolicy.DROP,
+    )
     reference_start = models.DateField(_("début de la période de référence"), null=True, blank=True)
     reference_end = models.DateField(_("fin de la période de référence"), null=True, blank=True)
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
@@ -162,6 +175,7 @@ class IngestBatch(Audited, TenantModel):
     kind = models.CharField(_("nature"), max_length=12, choices=Kind.choices)
     sha256 = models.CharField(_("empreinte SHA-256"), max_length=64)
     rows = models.PositiveIntegerField(_("lignes"))
+    dropped_rows = models.PositiveIntegerField(_("lignes écartées (patients opposés)"), default=0)
     source = models.CharField(_("origine"), max_length=4, choices=Source.choices)
     created_by = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

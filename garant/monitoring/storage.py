@@ -12,8 +12,8 @@ names (the feed's own names are mapped at ingestion, see `ingest.py`):
   ``batch_id``, ``month``.
 
 Column statistics are kept for the time columns only, so no identifier is copied into the
-Delta log; an erasure rewrites the months it touches (the log records which months, nothing
-about the patient) and its audit record holds a keyed hash (HMAC) of the identifier only.
+Delta log; an erasure rewrites the (month, batch) files it touches (the log records which
+months and batches, nothing about the patient) and its audit record holds a keyed hash (HMAC) of the identifier only.
 
 Files rewritten by delta-rs itself (a delete) may hold other physical types (``string_view``,
 ``large_string``): every read casts to the canonical schema, and no scan filters a text
@@ -131,15 +131,16 @@ def append(feed, kind: str, table: pa.Table) -> None:
     table = with_month(table, kind).select(schema(feed, kind).names).cast(schema(feed, kind))
     if not settings.GARANT_MONITORING_TABLES:
         table_path(feed, kind).mkdir(parents=True, exist_ok=True)
-    write_deltalake(
-        table_uri(feed, kind),
-        table.to_reader(max_chunksize=1 << 20),  # streamed: faster than one table at 10M rows
-        storage_options=_options(),
-        partition_by=["month"],
-        mode="append",
-        configuration={"delta.dataSkippingStatsColumns": STATS_COLUMNS[kind]},
-        writer_properties=_writer_properties(kind),
-    )
+    with tables_lock(feed):
+        write_deltalake(
+            table_uri(feed, kind),
+            table.to_reader(max_chunksize=1 << 20),  # streamed: faster than one table at 10M
+            storage_options=_options(),
+            partition_by=["month"],
+            mode="append",
+            configuration={"delta.dataSkippingStatsColumns": STATS_COLUMNS[kind]},
+            writer_properties=_writer_properties(kind),
+        )
 
 
 def remove_batch(feed, kind: str, batch_id: int) -> None:
@@ -539,75 +540,196 @@ def keyed_digest(identifier: str) -> str:
     return hmac.new(key.digest(), identifier.encode(), hashlib.sha256).hexdigest()
 
 
+@dataclass
+class TableErasure:
+    """What an erasure did to one Delta table."""
+
+    kind: str
+    version_before: int | None  # None: no table
+    version_after: int | None
+    removed: int
+    files_vacuumed: int
+
+
+@dataclass
+class Erasure:
+    """What an erasure did to one feed: per table, and the ids of the patient's predictions
+    (which other stores may reference, such as the oversight events)."""
+
+    tables: list[TableErasure]
+    prediction_ids: pa.Array
+
+    @property
+    def removed(self) -> int:
+        return sum(table.removed for table in self.tables)
+
+
+def tables_lock(feed):
+    """One writer of a feed's Delta tables at a time, across processes: an erasure's vacuum
+    (retention 0) must not delete the files of an append not yet committed."""
+    return file_lock(Path(settings.GARANT_MONITORING_DIR) / str(feed.pk) / "tables.lock")
+
+
 def erase_patient(feed, patient_id: str) -> int:
-    """Delete one pseudonymous patient's rows from both tables, then vacuum (consent withdrawn).
+    """Delete one pseudonymous patient's rows from both tables, then vacuum (consent
+    withdrawn); the number of rows removed. See `erase`."""
+    return erase(feed, patient_id).removed
+
+
+def erase(feed, patient_id: str, vacuum_always: bool = False) -> Erasure:
+    """Delete one pseudonymous patient's rows from both tables, then vacuum.
 
     Outcomes are removed by patient id when they carry it, and by the ids of the patient's
-    predictions. Each table's months holding such rows are rewritten without them in one
-    Delta commit (an overwrite of those month partitions: the log records the months, not
-    the patient), then the old files are vacuumed. Outcomes go first: if the predictions'
-    rewrite fails, erasing again finds the patient by the predictions left and completes.
-    Returns the number of rows removed; the audit event holds a keyed hash of the id
-    (`keyed_digest`), never the id nor a plain hash of it.
+    predictions. Each table's (month, batch) pairs holding such rows are rewritten without
+    them in one Delta commit (an overwrite whose predicate, kept in the log, names months and
+    batch numbers, not the patient), then the old files are vacuumed with no retention, so the rows are gone
+    from the disk and not only from the table's current version. With `vacuum_always`, a
+    table is vacuumed even when nothing of the patient is in its current version (files of
+    older versions, left by a batch removed or an erasure interrupted, may still hold it).
+    Outcomes go first: if the predictions' rewrite fails, erasing again finds the patient by
+    the predictions left and completes. The monitoring state is then counted again for the
+    days the removed rows touched only (`_recount_days`). The audit event holds a keyed hash
+    of the id (`keyed_digest`), never the id nor a plain hash of it.
     """
-    predictions = _delta(feed, "predictions")
-    prediction_ids = None
-    if predictions is not None:
-        rows = _id_columns(predictions, feed, "predictions")
-        mine = pc.fill_null(pc.equal(rows["patient_id"], patient_id), False)
-        prediction_ids = rows.filter(mine)["prediction_id"].combine_chunks()
-    removed = 0
-    for kind in ("outcomes", "predictions"):
-        delta = _delta(feed, kind)
-        if delta is not None:
-            removed += _rewrite_without(feed, kind, delta, patient_id, prediction_ids)
-    rebuild_state(feed)  # the state's counts held the patient's rows too
+    sync_state(feed)  # up to date first: only the erased days are counted again below
+    with tables_lock(feed):
+        predictions = _delta(feed, "predictions")
+        prediction_ids = pa.array([], pa.string())
+        rows = None
+        if predictions is not None:
+            rows = _id_columns(predictions, feed, "predictions")
+            mine = pc.fill_null(pc.equal(rows["patient_id"], patient_id), False)
+            prediction_ids = rows.filter(mine)["prediction_id"].combine_chunks()
+        tables, touched = [], []
+        for kind in ("outcomes", "predictions"):
+            delta = _delta(feed, kind)
+            if delta is None:
+                tables.append(TableErasure(kind, None, None, 0, 0))
+                continue
+            before = delta.version()
+            known = rows if kind == "predictions" else None
+            removed, times = _rewrite_without(feed, kind, delta, patient_id, prediction_ids, known)
+            touched.append((kind, times))
+            vacuumed = 0
+            if removed or vacuum_always:
+                delta = _delta(feed, kind)
+                vacuumed = len(
+                    delta.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
+                )
+            tables.append(
+                TableErasure(kind, before, _delta(feed, kind).version(), removed, vacuumed)
+            )
+        result = Erasure(tables, prediction_ids)
+        if result.removed:
+            _recount_days(feed, touched)  # the state's counts held the patient's rows too
     record_event(
         "monitoring.erasure",
         str(feed),
         {
             "feed": [None, feed.pk],
             "patient_hmac": [None, keyed_digest(patient_id)],
-            "rows_removed": [None, removed],
+            "rows_removed": [None, result.removed],
         },
         establishment_id=feed.audit_establishment_id(),
     )
-    return removed
+    return result
+
+
+def _recount_days(feed, touched: list[tuple[str, pa.Array]]) -> None:
+    """Count again, from the tables, the local days whose counts the removed rows were in:
+    a removed prediction's day, and for a removed outcome the days of the predictions it may
+    have labelled (its time minus the outcome window, up to its time). Runs of consecutive
+    days are read at once; everything is counted again if the state was not up to date."""
+    window = dt.timedelta(hours=feed.outcome_window_hours)
+    days: set[dt.date] = set()
+    for kind, times in touched:
+        for moment in pc.unique(pc.floor_temporal(times, unit="hour")).to_pylist():
+            if kind == "predictions":
+                days.add(_local_day(moment))
+                continue
+            day, last = _local_day(moment - window), _local_day(moment)
+            while day <= last:
+                days.add(day)
+                day += dt.timedelta(days=1)
+    with _state_lock(feed):
+        state, committed = _load_state(feed), _committed(feed)
+        if not _fresh(feed, state, committed):
+            _save(feed, _count_days(feed), committed)
+            return
+        ordered = sorted(days)
+        runs, first = [], None
+        for k, day in enumerate(ordered):
+            first = day if first is None else first
+            if k + 1 == len(ordered) or ordered[k + 1] != day + dt.timedelta(days=1):
+                runs.append((first, day + dt.timedelta(days=1)))
+                first = None
+        for start, end in runs:
+            state = state.spliced(start, end, _count_days(feed, start, end))
+        _save(feed, state, committed)
 
 
 def _id_columns(delta, feed, kind: str) -> pa.Table:
-    """Every row's ids and month (committed or not: a killed batch's rows are erased too)."""
-    columns = ["prediction_id", "patient_id", "month"]
+    """Every row's ids, month and batch (committed or not: a killed batch's rows are erased
+    too)."""
+    columns = ["prediction_id", "patient_id", "month", "batch_id"]
     return canonical(delta.to_pyarrow_dataset().to_table(columns=columns), feed, kind)
 
 
-def _rewrite_without(feed, kind: str, delta, patient_id: str, prediction_ids) -> int:
-    """Rewrite the months of `kind` holding the patient's rows without them; rows removed."""
+def _rewrite_without(
+    feed, kind: str, delta, patient_id: str, prediction_ids, rows: pa.Table | None = None
+) -> tuple[int, pa.Array]:
+    """Rewrite the rows of `kind` that share a month and a batch with the patient's rows,
+    without them, in one Delta commit: the number of rows removed and their times.
+
+    Batches are appended one commit each, so (month, batch) names the files that may hold
+    the patient: only those are read and written again, not whole months. The commit's
+    predicate (kept in the Delta log) names months and batch numbers, nothing about the
+    patient."""
     linked = prediction_ids if kind == "outcomes" else None
-    rows = _id_columns(delta, feed, kind)
+    rows = _id_columns(delta, feed, kind) if rows is None else rows
     gone = _gone(rows, patient_id, linked)
     count = int(pc.sum(gone).as_py() or 0)
     if not count:
-        return 0
-    months = sorted(pc.unique(rows.filter(gone)["month"]).to_pylist())
-    scope = ds.field("month").isin(pa.array(months, pa.string()))
+        return 0, pa.array([], UTC)
+    pairs = rows.filter(gone).group_by(["month", "batch_id"]).aggregate([]).to_pylist()
+    scope, terms = None, []
+    for pair in sorted(pairs, key=lambda p: (p["month"], p["batch_id"])):
+        one = (ds.field("month") == pair["month"]) & (ds.field("batch_id") == pair["batch_id"])
+        scope = one if scope is None else scope | one
+        # YYYY-MM (written by `with_month`) and an integer: nothing to escape
+        terms.append(f"(month = '{pair['month']}' AND batch_id = {int(pair['batch_id'])})")
     whole = canonical(delta.to_pyarrow_dataset().to_table(filter=scope), feed, kind)
-    kept = whole.filter(pc.invert(_gone(whole, patient_id, linked)))
-    kept = kept.select(schema(feed, kind).names).cast(schema(feed, kind))
-    listed = ", ".join(f"'{month}'" for month in months)  # YYYY-MM, written by `with_month`
+    removed = _gone(whole, patient_id, linked)
+    times = whole.filter(removed)[TIME_COLUMN[kind]].combine_chunks()
+    kept = _without(whole, removed).select(schema(feed, kind).names).cast(schema(feed, kind))
     write_deltalake(
         table_uri(feed, kind),
         kept.to_reader(max_chunksize=1 << 20),
         storage_options=_options(),
         partition_by=["month"],
         mode="overwrite",
-        predicate=f"month IN ({listed})",
+        predicate=" OR ".join(terms),
         configuration={"delta.dataSkippingStatsColumns": STATS_COLUMNS[kind]},
         writer_properties=_writer_properties(kind),
     )
-    delta = _delta(feed, kind)
-    delta.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
-    return count
+    return count, times
+
+
+def _without(table: pa.Table, mask) -> pa.Table:
+    """`table` without the rows where `mask` is true. A patient has few rows among millions:
+    the rows kept are zero-copy slices between them (an Arrow filter would copy every
+    column, 1 s for 3 million rows); many rows removed: the filter."""
+    removed = pc.indices_nonzero(pc.fill_null(mask, False)).to_pylist()
+    if len(removed) > 10_000:
+        return table.filter(pc.invert(pc.fill_null(mask, False)))
+    parts, start = [], 0
+    for index in removed:
+        if index > start:
+            parts.append(table.slice(start, index - start))
+        start = index + 1
+    if start < table.num_rows:
+        parts.append(table.slice(start))
+    return pa.concat_tables(parts) if parts else table.slice(0, 0)
 
 
 def _gone(rows: pa.Table, patient_id: str, prediction_ids) -> pa.ChunkedArray:

@@ -79,4 +79,10 @@ def _upload(request, feed, form) -> dict | None:
         _("%(rows)s lignes enregistrées (%(kind)s).")
         % {"rows": batch.rows, "kind": batch.get_kind_display()},
     )
+    if batch.dropped_rows:
+        messages.info(
+            request,
+            _("%(dropped)s lignes écartées : patients opposés à l'évaluation.")
+            % {"dropped": batch.dropped_rows},
+        )
     return None

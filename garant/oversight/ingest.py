@@ -406,3 +406,17 @@ def _after_commit(establishment, batch_key: str, tallies: dict, evaluate: bool) 
 
 def is_tabular(name: str) -> bool:
     return Path(name).suffix.lower() in (".csv", ".txt", ".parquet", ".pq")
+
+
+def erase_predictions(establishment, systems: list, prediction_ids: pa.Array):
+    """Delete the feedback events that name one of a patient's predictions (their
+    ``prediction_id``: the clinical software may send it), vacuum, recount the systems'
+    tallies; see `storage.erase_predictions`."""
+    with _establishment_lock(establishment.pk):
+        result = storage.erase_predictions(
+            establishment.pk, [system.pk for system in systems], prediction_ids
+        )
+    if result[2]:
+        for system in systems:
+            tally.rebuild(system)
+    return result

@@ -148,3 +148,37 @@ def known(establishment_id: int, batch_ids: list[int], events: pa.Table) -> pa.C
     finally:
         con.close()
     return mask
+
+
+def erase_predictions(
+    establishment_id: int, system_ids: list[int], prediction_ids: pa.Array
+) -> tuple[int | None, int | None, int, int]:
+    """Delete the events that name one of `prediction_ids` (of `system_ids`), then vacuum with
+    no retention: (version before, version after, events removed, files vacuumed). The
+    partitions of those systems are rewritten without them in one Delta commit; the caller
+    holds the establishment's ingestion lock."""
+    delta = _delta(establishment_id)
+    if delta is None:
+        return None, None, 0, 0
+    before = delta.version()
+    removed = 0
+    if system_ids and len(prediction_ids):
+        systems = pa.array(system_ids, pa.int64())
+        scope = ds.field("system_id").isin(systems)
+        whole = _canonical(delta.to_pyarrow_dataset().to_table(filter=scope))
+        gone = pc.fill_null(pc.is_in(whole["prediction_id"], value_set=prediction_ids), False)
+        removed = int(pc.sum(gone).as_py() or 0)
+        if removed:
+            listed = ", ".join(str(int(pk)) for pk in system_ids)
+            write_deltalake(
+                str(table_path(establishment_id)),
+                whole.filter(pc.invert(gone)).select(SCHEMA.names).cast(SCHEMA).to_reader(),
+                partition_by=["system_id"],
+                mode="overwrite",
+                predicate=f"system_id IN ({listed})",
+                configuration={"delta.dataSkippingStatsColumns": "time"},
+                writer_properties=_writer_properties(),
+            )
+    delta = _delta(establishment_id)
+    vacuumed = delta.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
+    return before, delta.version(), removed, len(vacuumed)

@@ -10,7 +10,9 @@ class PatientsConfig(AppConfig):
     def ready(self):
         from garant.compliance import linked
         from garant.core import home
+        from garant.monitoring import objections as monitoring_objections
         from garant.patients import notices, referential, rights
+        from garant.patients.objections import ingestion_filter
         from garant.registry.tabs import register_tab
 
         referential.rules()  # a broken referential stops start-up with a precise message
@@ -24,3 +26,5 @@ class PatientsConfig(AppConfig):
             context=rights.home_context,
             card_template="patients/_home_card.html",
         )
+        # the monitoring ingestion drops or refuses the rows of patients who objected
+        monitoring_objections.register("patients", ingestion_filter)

@@ -305,3 +305,8 @@ class RequestStep(Audited, TenantModel):
 
     def __str__(self):
         return self.note[:60]
+
+
+# objections per system and purpose, erasure runs and their certificates (issue 15 items 4-5)
+from garant.patients.erasure import ErasureRun  # noqa: E402, F401
+from garant.patients.objections import Objection  # noqa: E402, F401

@@ -167,6 +167,10 @@ class Command(BaseCommand):
             self.stdout.write(str(duplicate))
             return
         self.stdout.write(f"{batch.rows} lignes enregistrées dans {feed} (lot n° {batch.pk}).")
+        if batch.dropped_rows:
+            self.stdout.write(
+                f"{batch.dropped_rows} lignes écartées : patients opposés à l'évaluation."
+            )
 
     def do_erase(self, owner, feed, patient, **_):
         feed = self._feed(feed)
