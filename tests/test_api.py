@@ -9,6 +9,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from garant.api import api as ninja_api
 from garant.core.models import ApiToken, AuditEvent, Establishment, Role, Service
 from garant.registry.api import SystemFilters, SystemIn
 from garant.registry.filtersets import AISystemFilterSet
@@ -503,3 +504,10 @@ def test_user_without_role_cannot_create(world):
     assert response.json()["detail"] == (
         "Votre rôle ne permet pas de déclarer un système dans cet établissement."
     )
+
+
+def test_every_api_operation_has_its_own_url_name():
+    """`reverse("api:<name>")` must name one operation: two routers each with a `check`
+    view once made the habilitation check reverse to the objection check's URL."""
+    names = [p.name for p in ninja_api.urls[0] if getattr(p, "name", None)]
+    assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)

@@ -161,7 +161,7 @@ def test_check_api_answers_for_habilitated_lapsed_and_unknown_within_the_token_s
         _, raw_b = FeedbackToken.issue(world["b"]["est"], "DPI B")
 
     def ask(raw, system_id, person):
-        url = reverse("api:check") + f"?system={system_id}&person={person}"
+        url = reverse("api:habilitation_check") + f"?system={system_id}&person={person}"
         return client.get(url, HTTP_AUTHORIZATION=f"Bearer {raw}")
 
     yes = ask(raw_a, system.pk, "10000000001").json()
@@ -175,7 +175,7 @@ def test_check_api_answers_for_habilitated_lapsed_and_unknown_within_the_token_s
     assert other == missing and other["state"] == "unknown_system"
     # B's system, A's person: unknown person
     assert ask(raw_b, world["b"]["system"].pk, "10000000001").json()["state"] == "unknown_person"
-    assert client.get(reverse("api:check") + "?system=1&person=x").status_code == 401
+    assert client.get(reverse("api:habilitation_check") + "?system=1&person=x").status_code == 401
 
 
 # --- coverage ---------------------------------------------------------------------------------

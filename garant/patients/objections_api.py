@@ -110,6 +110,7 @@ def _problems(payload: CheckIn, token: FeedbackToken) -> tuple[list[dict], AISys
 
 @router.post(
     "/check",
+    url_name="objection_check",
     auth=FeedbackTokenAuth(),
     response={200: CheckOut, 422: ProblemsOut},
     summary="Vérifier des identifiants (oppositions par système et finalité)",

@@ -61,6 +61,7 @@ def _system_of(token, system_id: int) -> AISystem | None:
 
 @habilitations.get(
     "/check",
+    url_name="habilitation_check",
     auth=FeedbackTokenAuth(),
     response={200: CheckOut, **READ_ERRORS},
     summary="Vérifier l'habilitation d'une personne à utiliser un système",
