@@ -43,6 +43,7 @@ def test_the_page_says_what_happens_and_offers_the_panels(setup, client_for):
     assert page.status_code == 200
     assert "26,0 % contre 10,0 %" in text and "Service Urgences" in text
     assert "écartent bien plus souvent" in text  # what a rising override rate may mean
+    assert "× 2,6" in text and "seuil × 2," in text  # the ratio as a number, not raw
     # the panels of governance and of the suspension, as on a monitoring alert's page
     assert reverse("governance:oversight_alert_action", args=[alert.pk]) in text
     assert reverse("governance:oversight_alert_agenda", args=[alert.pk]) in text
