@@ -192,3 +192,14 @@ def test_an_oversight_alert_page_offers_to_declare_the_event(world, client_for):
     # declared from it, the event is listed on the alert's page, for the auditor too
     incident = make_incident(world, consequence="near_miss", oversight_alert=alert)
     assert incident.get_absolute_url() in auditor.get(alert.get_absolute_url()).text
+
+
+def test_a_closed_event_keeps_its_analysis(world, client_for):
+    incident = make_incident(world, consequence="near_miss", state="closed")
+    client = client_for(world["users"]["a"]["referent"])
+    url = reverse("incidents:analyse", args=[incident.pk])
+    assert client.get(url)["Location"] == incident.get_absolute_url()
+    response = client.post(url, {"root_cause_analysis": "Réécrite après clôture."}, follow=True)
+    assert "analyse des causes n&#x27;est plus modifiable" in response.content.decode()
+    incident.refresh_from_db()
+    assert incident.root_cause_analysis == ""

@@ -145,6 +145,9 @@ def detail(request, pk):
 def analyse(request, pk):
     """The root-cause analysis and the link to the AMDEC failure mode."""
     incident = _incident(request, pk, "qualify_incident")
+    if incident.state == Incident.State.CLOSED:  # closed with its analysis: kept as it was
+        messages.error(request, _("Événement clos : son analyse des causes n'est plus modifiable."))
+        return redirect(incident)
     if request.method == "POST":
         form = AnalysisForm(request.POST, instance=incident)
         if form.is_valid():
