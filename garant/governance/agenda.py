@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from garant.core.documents import display
 from garant.governance.models import AgendaItem, Committee, Decision, Meeting
+from garant.monitoring import alert_panels
 
 AWAITING_PHASES = ("evaluation", "generalisation")
 CLOSED_PHASES = ("suspended", "retired")
@@ -142,7 +143,7 @@ class AlreadyOnAgenda(Exception):
 def alert_field(alert) -> str:
     """The field of an agenda item or an action that points at `alert`: a monitoring alert
     (`alert`) or an alert on the oversight rates (`oversight_alert`)."""
-    return "oversight_alert" if alert._meta.label_lower == "oversight.oversightalert" else "alert"
+    return alert_panels.link_field(alert)
 
 
 def alert_title(alert) -> str:

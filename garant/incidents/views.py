@@ -37,6 +37,7 @@ from garant.incidents.forms import (
     SentForm,
 )
 from garant.incidents.models import Incident, IncidentPolicy, RegulatoryReport
+from garant.monitoring import alert_panels
 from garant.monitoring.models import Alert
 from garant.oversight.models import OversightAlert
 from garant.registry.models import AISystem
@@ -426,7 +427,7 @@ def alert_panel_context(request, alert, can_change: bool) -> dict | None:
     """The « Événement indésirable » panel of an alert's page, of monitoring or of the
     oversight rates: the events declared from it, and a link to declare one."""
     system = alert.ai_system
-    field = "oversight_alert" if alert._meta.label_lower == "oversight.oversightalert" else "alert"
+    field = alert_panels.link_field(alert)
     linked = list(
         Incident.objects.within(**{"monitoring_alert" if field == "alert" else field: alert})
     )

@@ -31,6 +31,13 @@ MONITORING = "monitoring.alert"
 OVERSIGHT = "oversight.oversightalert"
 
 
+def link_field(alert) -> str:
+    """The name of the field by which a record of the apps above points at `alert` (an
+    action, an agenda item, a suspension, an incident's query string): "alert" for a
+    monitoring alert, "oversight_alert" for one of the oversight rates."""
+    return "oversight_alert" if alert._meta.label_lower == OVERSIGHT else "alert"
+
+
 def register(key: str, order: int, template: str, context, kinds=(MONITORING,)) -> None:
     _PANELS[key] = Panel(key, order, template, context, tuple(kinds))
 

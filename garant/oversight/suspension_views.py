@@ -105,7 +105,7 @@ def alert_panel_context(request, alert, can_change: bool) -> dict | None:
     """The « Proposer la suspension » panel of an alert's page: a monitoring alert, or an
     alert of the oversight rates (sent as `oversight_alert`)."""
     system = alert.ai_system
-    field = "oversight_alert" if alert._meta.label_lower == alert_panels.OVERSIGHT else "alert"
+    field = alert_panels.link_field(alert)
     can_propose = permissions.object_permission(request.user, system, "propose_suspension")
     proposals = list(Suspension.objects.within(**{field: alert}))
     if not can_propose and not proposals:
